@@ -111,7 +111,7 @@ void kcp_init(struct kcp_cb *kcp, u32 conv, const struct kcp_ops *ops)
 	kcp->rx_minrto = KCP_RTO_MIN;
 	kcp->interval = KCP_INTERVAL;
 	kcp->ssthresh = KCP_THRESH_INIT;
-	kcp->dead_link = KCP_DEADLINK;
+	kcp->dead_link = KCP_DEADLINK_DEF;
 	kcp_list_init(&kcp->snd_queue);
 	kcp_list_init(&kcp->snd_buf);
 	kcp_list_init(&kcp->rcv_queue);
@@ -846,24 +846,24 @@ static void kcp_flush_acks(struct kcp_cb *kcp, struct kcp_out *out, u16 wnd,
 /* Flush step 2: zero-window probing with exponential backoff. */
 static void kcp_flush_probe(struct kcp_cb *kcp)
 {
-	u32 current;
+	u32 now;
 
 	if (kcp->rmt_wnd != 0) {
 		kcp->ts_probe = 0;
 		kcp->probe_wait = 0;
 		return;
 	}
-	current = kcp_now(kcp);
+	now = kcp_now(kcp);
 	if (kcp->probe_wait == 0) {
 		kcp->probe_wait = KCP_PROBE_INIT;
-		kcp->ts_probe = current + kcp->probe_wait;
-	} else if (kcp_timediff(current, kcp->ts_probe) >= 0) {
+		kcp->ts_probe = now + kcp->probe_wait;
+	} else if (kcp_timediff(now, kcp->ts_probe) >= 0) {
 		if (kcp->probe_wait < KCP_PROBE_INIT)
 			kcp->probe_wait = KCP_PROBE_INIT;
 		kcp->probe_wait += kcp->probe_wait / 2;
 		if (kcp->probe_wait > KCP_PROBE_LIMIT)
 			kcp->probe_wait = KCP_PROBE_LIMIT;
-		kcp->ts_probe = current + kcp->probe_wait;
+		kcp->ts_probe = now + kcp->probe_wait;
 		kcp->probe |= KCP_ASK_SEND;
 	}
 }
@@ -894,7 +894,7 @@ struct kcp_xmit_count {
 
 /* Flush step 4's decision for one segment: send it now, and why. */
 static bool kcp_should_send(struct kcp_cb *kcp, struct kcp_seg *seg,
-			    u32 current, u32 resent, u32 moved,
+			    u32 now, u32 resent, u32 moved,
 			    struct kcp_xmit_count *cnt)
 {
 	if (seg->xmit == 0) {
@@ -908,14 +908,14 @@ static bool kcp_should_send(struct kcp_cb *kcp, struct kcp_seg *seg,
 		seg->rto = kcp->rx_rto;
 		cnt->change++;
 		cnt->early++;
-	} else if (kcp_timediff(current, seg->resendts) >= 0) {
+	} else if (kcp_timediff(now, seg->resendts) >= 0) {
 		seg->rto += kcp->nodelay ? kcp->rx_rto / 2 : kcp->rx_rto;
 		cnt->lost++;
 	} else {
 		return false;
 	}
 	seg->fastack = 0;
-	seg->resendts = current + seg->rto;
+	seg->resendts = now + seg->rto;
 	return true;
 }
 
@@ -945,7 +945,7 @@ u32 kcp_flush(struct kcp_cb *kcp, bool ack_only)
 	struct kcp_xmit_count cnt = { 0 };
 	struct kcp_out out = { NULL, 0 };
 	struct kcp_list *pos;
-	u32 ts = 0, sn = 0, una = kcp->rcv_nxt, cwnd, resent, moved, current;
+	u32 ts = 0, sn = 0, una = kcp->rcv_nxt, cwnd, resent, moved, now;
 	u16 wnd = (u16)kcp_wnd_unused(kcp);
 	s32 minrto = (s32)kcp->interval;
 
@@ -968,22 +968,22 @@ u32 kcp_flush(struct kcp_cb *kcp, bool ack_only)
 	moved = kcp_flush_window(kcp, cwnd);
 
 	resent = kcp->fastresend > 0 ? (u32)kcp->fastresend : 0xffffffffu;
-	current = kcp_now(kcp);
+	now = kcp_now(kcp);
 	for (pos = kcp->snd_buf.next; pos != &kcp->snd_buf; pos = pos->next) {
 		struct kcp_seg *seg = kcp_seg_of(pos);
 		s32 rto;
 
 		if (seg->acked)
 			continue;
-		if (kcp_should_send(kcp, seg, current, resent, moved, &cnt)) {
-			current = kcp_now(kcp);
+		if (kcp_should_send(kcp, seg, now, resent, moved, &cnt)) {
+			now = kcp_now(kcp);
 			seg->xmit++;
-			seg->ts = current;
+			seg->ts = now;
 			kcp_out_push(kcp, &out, seg, wnd, una);
 			if (seg->xmit >= kcp->dead_link)
 				kcp->state = KCP_STATE_DEAD;
 		}
-		rto = kcp_timediff(seg->resendts, current);
+		rto = kcp_timediff(seg->resendts, now);
 		if (rto > 0 && rto < minrto)
 			minrto = rto;
 	}

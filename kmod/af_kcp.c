@@ -1,0 +1,923 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AF_KCP sockets: the proto_ops a program sees. Locking follows TCP: user
+ * calls own the socket with lock_sock(); softirq receive and the flush
+ * timer take bh_lock_sock() and defer to the backlog / release_cb when the
+ * user owns it. Nothing here sends anything on the wire by itself except
+ * through the engine (kcp-go has no handshake, FIN or RST).
+ */
+#include <linux/module.h>
+#include <linux/net.h>
+#include <linux/poll.h>
+#include <linux/random.h>
+#include <linux/sched/signal.h>
+#include <asm/ioctls.h>
+#include <linux/sockios.h>
+#include <net/sock.h>
+#include <net/inet_common.h>
+#include <net/netns/generic.h>
+
+#include "compat.h"
+#include "kcp.h"
+
+static int kcp_family_nr = -1;
+
+static void kcp_write_space(struct sock *sk);
+
+static bool kcp_session_state(const struct sock *sk)
+{
+	int state = READ_ONCE(sk->sk_state);
+
+	return state == KCP_ESTABLISHED || state == KCP_LINGER;
+}
+
+/* Segments the app may still queue: kcp-go's Write window. */
+static int kcp_send_room(const struct kcp_sock *ks)
+{
+	const struct kcp_cb *kcp = &ks->kcp;
+	u32 wnd = min(READ_ONCE(kcp->snd_wnd), READ_ONCE(kcp->rmt_wnd));
+	int room = (int)wnd - (int)kcp_waitsnd(kcp);
+
+	/* an explicit SO_SNDBUF also caps queued bytes */
+	if (room > 0 && (ks->sk.sk_userlocks & SOCK_SNDBUF_LOCK)) {
+		int bytes = READ_ONCE(ks->sk.sk_sndbuf) -
+			    (int)READ_ONCE(kcp->snd_bytes);
+
+		room = min_t(int, room, bytes / (int)kcp->mss);
+	}
+	return room;
+}
+
+static bool kcp_readable_now(const struct kcp_sock *ks)
+{
+	if (ks->sk.sk_type == SOCK_SEQPACKET)
+		return kcp_peeksize(&ks->kcp) >= 0;
+	return READ_ONCE(ks->kcp.rcv_bytes) > 0;
+}
+
+/* Wake readers and writers after the engine moved data. */
+void kcp_sk_wake(struct kcp_sock *ks)
+{
+	struct sock *sk = &ks->sk;
+
+	if (kcp_readable_now(ks))
+		sk->sk_data_ready(sk);
+	if (kcp_send_room(ks) > 0)
+		sk->sk_write_space(sk);
+}
+
+static void kcp_write_space(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_sync_poll(&wq->wait, EPOLLOUT |
+						EPOLLWRNORM | EPOLLWRBAND);
+	if (wq && test_and_clear_bit(SOCKWQ_ASYNC_NOSPACE, &wq->flags))
+		sock_wake_async(wq, SOCK_WAKE_SPACE, POLL_OUT);
+	rcu_read_unlock();
+}
+
+/*
+ * Terminal state of a session. Runs with the socket locked (owner or bh).
+ * Idempotent; the socket memory itself goes with the last reference.
+ */
+void kcp_sk_done(struct kcp_sock *ks, int err)
+{
+	struct sock *sk = &ks->sk;
+	int old = sk->sk_state;
+
+	if (old == KCP_CLOSE)
+		return;
+	if (err) {
+		WRITE_ONCE(sk->sk_err, err);
+		sk_error_report(sk);
+	}
+	kcp_set_state(sk, KCP_CLOSE);
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	kcp_demux_unhash(ks);
+	kcp_timer_stop(ks);
+	kcp_release(&ks->kcp);
+	if ((old == KCP_ESTABLISHED || old == KCP_LINGER) && ks->tun)
+		atomic_dec(&kcp_pernet(sock_net(sk))->curr_estab);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_state_change(sk);
+}
+
+static void kcp_sk_destruct(struct sock *sk)
+{
+	struct kcp_sock *ks = kcp_sk(sk);
+
+	kcp_release(&ks->kcp);
+	kfree_skb(ks->tx_skb);
+	sk_dst_reset(sk);
+	if (ks->tun)
+		kcp_tunnel_put(ks->tun);
+	memzero_explicit(ks->opts.key, sizeof(ks->opts.key));
+}
+
+/* Common setup of user-created and listener-created sockets. */
+static void kcp_sk_setup(struct sock *sk, int type)
+{
+	struct kcp_sock *ks = kcp_sk(sk);
+
+	sk->sk_type = type;
+	sk->sk_protocol = IPPROTO_KCP;
+	sk->sk_backlog_rcv = kcp_backlog_rcv;
+	sk->sk_destruct = kcp_sk_destruct;
+	sk->sk_write_space = kcp_write_space;
+	/* lookups run under RCU and take a reference if it is not zero */
+	sock_set_flag(sk, SOCK_RCU_FREE);
+	ks->flags = 0;
+	ks->tun = NULL;
+	ks->tx_skb = NULL;
+	ks->fec = NULL;
+	memset(&ks->st, 0, sizeof(ks->st));
+	INIT_LIST_HEAD(&ks->accept_node);
+	INIT_LIST_HEAD(&ks->accept_q);
+	spin_lock_init(&ks->accept_lock);
+	kcp_timer_init(ks);
+	kcp_init(&ks->kcp, 0, &kcp_engine_ops);
+}
+
+/* A session starts talking: engine configured, counted, conv chosen. */
+void kcp_sk_init_session(struct kcp_sock *ks, u32 conv)
+{
+	struct kcp_net *kn = kcp_pernet(sock_net(&ks->sk));
+	int cur;
+
+	ks->kcp.conv = conv;
+	kcp_opts_apply(ks);
+	ks->last_rx = kcp_clock_ms();
+	kcp_set_state(&ks->sk, KCP_ESTABLISHED);
+	cur = atomic_inc_return(&kn->curr_estab);
+	if (cur > atomic_read(&kn->max_conn))
+		atomic_set(&kn->max_conn, cur);
+}
+
+static int kcp_create(struct net *net, struct socket *sock, int protocol,
+		      int kern);
+
+static int kcp_sockaddr_check(struct kcp_sock *ks, struct sockaddr *uaddr,
+			      int len, union kcp_sockaddr *sa)
+{
+	if (len < (int)sizeof(sa_family_t))
+		return -EINVAL;
+	switch (uaddr->sa_family) {
+	case AF_INET:
+		if (len < (int)sizeof(struct sockaddr_in))
+			return -EINVAL;
+		memcpy(&sa->v4, uaddr, sizeof(sa->v4));
+		break;
+	case AF_INET6:
+		if (!IS_ENABLED(CONFIG_IPV6))
+			return -EAFNOSUPPORT;
+		if (len < SIN6_LEN_RFC2133)
+			return -EINVAL;
+		memset(&sa->v6, 0, sizeof(sa->v6));
+		memcpy(&sa->v6, uaddr, min_t(int, len, sizeof(sa->v6)));
+		break;
+	default:
+		return -EAFNOSUPPORT;
+	}
+	/* one socket, one address family: the first bind/connect decides */
+	if (ks->af && ks->af != sa->family)
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+static int kcp_bind(struct socket *sock, struct sockaddr *uaddr, int len)
+{
+	struct sock *sk = sock->sk;
+	struct kcp_sock *ks = kcp_sk(sk);
+	union kcp_sockaddr sa;
+	int err;
+
+	lock_sock(sk);
+	err = kcp_sockaddr_check(ks, uaddr, len, &sa);
+	if (err)
+		goto out;
+	err = -EINVAL;
+	if (ks->tun || sk->sk_state != KCP_CLOSE)
+		goto out;
+	/* the UDP port is taken now, so a clash is EADDRINUSE here */
+	err = kcp_tunnel_create(sock_net(sk), &sa, &ks->tun);
+	if (err)
+		goto out;
+	ks->af = sa.family;
+	kcp_tunnel_local(ks->tun, &ks->local);
+out:
+	release_sock(sk);
+	return err;
+}
+
+static int kcp_connect(struct socket *sock, struct sockaddr *uaddr, int len,
+		       int flags)
+{
+	struct sock *sk = sock->sk;
+	struct kcp_sock *ks = kcp_sk(sk);
+	struct kcp_tunnel *tun = NULL;
+	union kcp_sockaddr sa, local;
+	int err;
+
+	lock_sock(sk);
+	err = kcp_sockaddr_check(ks, uaddr, len, &sa);
+	if (err)
+		goto out;
+	err = -EISCONN;
+	if (sk->sk_state != KCP_CLOSE || sock->state != SS_UNCONNECTED)
+		goto out;
+	err = -ECONNREFUSED;
+	if ((sa.family == AF_INET && !sa.v4.sin_port) ||
+	    (sa.family == AF_INET6 && !sa.v6.sin6_port))
+		goto out;
+	if (!ks->tun) {
+		memset(&local, 0, sizeof(local));
+		local.family = sa.family;
+		err = kcp_tunnel_create(sock_net(sk), &local, &ks->tun);
+		if (err)
+			goto out;
+	}
+	tun = ks->tun;
+	/* a connected UDP socket: only the peer's datagrams and ICMP */
+	err = kcp_tunnel_connect(tun, &sa);
+	if (err)
+		goto out;
+	ks->af = sa.family;
+	kcp_tunnel_local(tun, &ks->local);
+	ks->peer = sa;
+	kcp_key_from_sockaddr(&ks->key, &sa);
+	if (!test_bit(KCP_F_CONV_SET, &ks->flags))
+		ks->kcp.conv = get_random_u32();
+	kcp_sk_init_session(ks, ks->kcp.conv);
+	err = kcp_demux_hash(tun, ks);
+	if (err) {
+		kcp_sk_done(ks, 0);
+		goto out;
+	}
+	sock->state = SS_CONNECTED;
+	KCP_INC_STATS(sock_net(sk), KCP_MIB_ACTIVE_OPENS);
+out:
+	release_sock(sk);
+	return err;
+}
+
+static int kcp_listen(struct socket *sock, int backlog)
+{
+	struct sock *sk = sock->sk;
+	struct kcp_sock *ks = kcp_sk(sk);
+	union kcp_sockaddr any;
+	int err = -EINVAL;
+
+	lock_sock(sk);
+	if (sock->state != SS_UNCONNECTED)
+		goto out;
+	if (sk->sk_state == KCP_LISTEN) {
+		WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+		err = 0;
+		goto out;
+	}
+	if (sk->sk_state != KCP_CLOSE)
+		goto out;
+	if (!ks->tun) {
+		memset(&any, 0, sizeof(any));
+		any.family = ks->af ? ks->af : AF_INET;
+		err = kcp_tunnel_create(sock_net(sk), &any, &ks->tun);
+		if (err)
+			goto out;
+		ks->af = any.family;
+		kcp_tunnel_local(ks->tun, &ks->local);
+	}
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	sk->sk_ack_backlog = 0;
+	clear_bit(KCP_F_LISTEN_CLOSED, &ks->flags);
+	kcp_set_state(sk, KCP_LISTEN);
+	rcu_assign_pointer(ks->tun->listener, ks);
+	err = 0;
+out:
+	release_sock(sk);
+	return err;
+}
+
+static int kcp_wait_accept(struct sock *sk, long *timeo)
+{
+	struct kcp_sock *ks = kcp_sk(sk);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int err = 0;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (list_empty_careful(&ks->accept_q)) {
+		if (sk->sk_state != KCP_LISTEN) {
+			err = -EINVAL;
+			break;
+		}
+		if (!*timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(*timeo);
+			break;
+		}
+		sk_wait_event(sk, timeo, !list_empty_careful(&ks->accept_q) ||
+			      sk->sk_state != KCP_LISTEN, &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
+static int kcp_accept(struct socket *sock, struct socket *newsock,
+		      KCP_ACCEPT_ARGS)
+{
+	struct sock *sk = sock->sk;
+	struct kcp_sock *child;
+	long timeo;
+	int err;
+
+	lock_sock(sk);
+	err = -EINVAL;
+	if (sk->sk_state != KCP_LISTEN)
+		goto out;
+	timeo = sock_rcvtimeo(sk, KCP_ACCEPT_FLAGS & O_NONBLOCK);
+	for (;;) {
+		child = kcp_accept_dequeue(kcp_sk(sk));
+		if (child)
+			break;
+		err = kcp_wait_accept(sk, &timeo);
+		if (err)
+			goto out;
+	}
+	release_sock(sk);
+	/* as inet_accept(): the child is locked after the listener */
+	lock_sock(&child->sk);
+	sock_graft(&child->sk, newsock);
+	newsock->state = SS_CONNECTED;
+	release_sock(&child->sk);
+	return 0;
+out:
+	release_sock(sk);
+	return err;
+}
+
+static int kcp_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
+{
+	struct kcp_sock *ks = kcp_sk(sock->sk);
+	union kcp_sockaddr sa;
+	int len;
+
+	lock_sock(&ks->sk);
+	if (peer) {
+		if (!ks->tun || ks->sk.sk_state == KCP_LISTEN ||
+		    sock->state != SS_CONNECTED) {
+			release_sock(&ks->sk);
+			return -ENOTCONN;
+		}
+		sa = ks->peer;
+	} else if (ks->tun) {
+		sa = ks->local;
+	} else {
+		memset(&sa, 0, sizeof(sa));
+		sa.family = ks->af ? ks->af : AF_INET;
+	}
+	release_sock(&ks->sk);
+	len = sa.family == AF_INET6 ? sizeof(sa.v6) : sizeof(sa.v4);
+	memcpy(uaddr, &sa, len);
+	return len;
+}
+
+static __poll_t kcp_poll(struct file *file, struct socket *sock,
+			 poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+	struct kcp_sock *ks = kcp_sk(sk);
+	int state = READ_ONCE(sk->sk_state);
+	u8 shutdown = READ_ONCE(sk->sk_shutdown);
+	__poll_t mask = 0;
+
+	sock_poll_wait(file, sock, wait);
+	if (state == KCP_LISTEN)
+		return list_empty_careful(&ks->accept_q) ? 0 :
+		       EPOLLIN | EPOLLRDNORM;
+	if (READ_ONCE(sk->sk_err))
+		mask |= EPOLLERR;
+	if (shutdown == SHUTDOWN_MASK || state == KCP_CLOSE)
+		mask |= EPOLLHUP;
+	if (shutdown & RCV_SHUTDOWN)
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+	if (kcp_session_state(sk) && kcp_readable_now(ks))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (kcp_session_state(sk) && !(shutdown & SEND_SHUTDOWN)) {
+		if (kcp_send_room(ks) > 0) {
+			mask |= EPOLLOUT | EPOLLWRNORM;
+		} else {
+			sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+			/* re-check after setting NOSPACE, as TCP does */
+			smp_mb__after_atomic();
+			if (kcp_send_room(ks) > 0)
+				mask |= EPOLLOUT | EPOLLWRNORM;
+		}
+	}
+	return mask;
+}
+
+static int kcp_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
+{
+	struct kcp_sock *ks = kcp_sk(sock->sk);
+	int val;
+
+	switch (cmd) {
+	case SIOCINQ:
+		lock_sock(&ks->sk);
+		val = ks->sk.sk_type == SOCK_SEQPACKET ?
+		      max(kcp_peeksize(&ks->kcp), 0) : (int)ks->kcp.rcv_bytes;
+		release_sock(&ks->sk);
+		break;
+	case SIOCOUTQ:
+		val = (int)READ_ONCE(ks->kcp.snd_bytes);
+		break;
+	default:
+		return -ENOIOCTLCMD;
+	}
+	return put_user(val, (int __user *)arg);
+}
+
+static int kcp_shutdown(struct socket *sock, int how)
+{
+	struct sock *sk = sock->sk;
+	int err = 0;
+
+	/* SHUT_RD=0 .. SHUT_RDWR=2 map to RCV_SHUTDOWN=1 .. SHUTDOWN_MASK=3 */
+	how++;
+	if ((how & ~SHUTDOWN_MASK) || !how)
+		return -EINVAL;
+	lock_sock(sk);
+	if (sk->sk_state == KCP_LISTEN && (how & RCV_SHUTDOWN)) {
+		/* like TCP: shutting a listener down wakes accept() */
+		kcp_listen_stop(kcp_sk(sk));
+		kcp_set_state(sk, KCP_CLOSE);
+		sk->sk_state_change(sk);
+		goto out;
+	}
+	if (sock->state != SS_CONNECTED) {
+		err = -ENOTCONN;
+		goto out;
+	}
+	/* nothing goes on the wire: kcp-go has no FIN */
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | how);
+	sk->sk_state_change(sk);
+out:
+	release_sock(sk);
+	return err;
+}
+
+/* Wait until the app may queue more, or an error/shutdown ends the wait. */
+static int kcp_wait_room(struct sock *sk, long *timeo)
+{
+	struct kcp_sock *ks = kcp_sk(sk);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int err = 0;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	for (;;) {
+		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN) ||
+		    !kcp_session_state(sk) || kcp_send_room(ks) > 0)
+			break;
+		if (!*timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(*timeo);
+			break;
+		}
+		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		sk_wait_event(sk, timeo, sk->sk_err ||
+			      (sk->sk_shutdown & SEND_SHUTDOWN) ||
+			      !kcp_session_state(sk) ||
+			      kcp_send_room(ks) > 0, &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
+static int kcp_copy_from_msg(void *arg, u8 *dst, u32 len)
+{
+	struct msghdr *msg = arg;
+
+	return copy_from_iter_full(dst, len, &msg->msg_iter) ? 0 : -EFAULT;
+}
+
+static int kcp_copy_to_msg(void *arg, u8 *src, u32 len)
+{
+	struct msghdr *msg = arg;
+
+	return copy_to_iter(src, len, &msg->msg_iter) == len ? 0 : -EFAULT;
+}
+
+/* After the app queued data: flush now unless KCP_WRITE_DELAY. */
+static void kcp_sk_push(struct kcp_sock *ks)
+{
+	u32 delay;
+
+	if (ks->opts.write_delay) {
+		kcp_timer_kick(ks);
+		return;
+	}
+	delay = kcp_flush(&ks->kcp, false);
+	if (kcp_busy(&ks->kcp))
+		kcp_timer_after(ks, delay);
+	if (ks->kcp.state == KCP_STATE_DEAD)
+		kcp_sk_tick(ks);
+}
+
+static int kcp_send_check(struct sock *sk)
+{
+	int err = sock_error(sk);
+
+	if (err)
+		return err;
+	if (sk->sk_shutdown & SEND_SHUTDOWN)
+		return -EPIPE;
+	if (!kcp_session_state(sk))
+		return sk->sk_socket->state == SS_CONNECTED ? -EPIPE :
+							       -ENOTCONN;
+	return 0;
+}
+
+static int kcp_sendmsg_stream(struct sock *sk, struct msghdr *msg, size_t len)
+{
+	struct kcp_sock *ks = kcp_sk(sk);
+	long timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
+	size_t copied = 0;
+	int err = 0;
+
+	while (msg_data_left(msg)) {
+		size_t chunk;
+		int room, n;
+
+		err = kcp_send_check(sk);
+		if (err)
+			break;
+		room = kcp_send_room(ks);
+		if (room <= 0) {
+			err = kcp_wait_room(sk, &timeo);
+			if (err)
+				break;
+			continue;
+		}
+		chunk = min_t(size_t, msg_data_left(msg),
+			      (size_t)room * ks->kcp.mss);
+		chunk = min_t(size_t, chunk, INT_MAX);
+		n = kcp_send(&ks->kcp, chunk, kcp_copy_from_msg, msg, true);
+		if (n < 0) {
+			err = n;
+			break;
+		}
+		copied += n;
+		ks->st.bytes_out += n;
+		kcp_sk_push(ks);
+	}
+	if (copied) {
+		KCP_ADD_STATS(sock_net(sk), KCP_MIB_BYTES_SENT, copied);
+		return copied;
+	}
+	return err;
+}
+
+/* SOCK_SEQPACKET: one sendmsg is one KCP message (frg countdown). */
+static int kcp_sendmsg_seq(struct sock *sk, struct msghdr *msg, size_t len)
+{
+	struct kcp_sock *ks = kcp_sk(sk);
+	long timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
+	u32 segs;
+	int err, n;
+
+	if (!len)
+		return -EINVAL;
+	segs = DIV_ROUND_UP(len, ks->kcp.mss);
+	/* the receiver can only deliver a message that fits its window */
+	if (len > INT_MAX || segs > KCP_FRG_MAX || segs > ks->kcp.snd_wnd)
+		return -EMSGSIZE;
+	for (;;) {
+		err = kcp_send_check(sk);
+		if (err)
+			return err;
+		if (kcp_send_room(ks) > 0)
+			break;
+		err = kcp_wait_room(sk, &timeo);
+		if (err)
+			return err;
+	}
+	n = kcp_send(&ks->kcp, len, kcp_copy_from_msg, msg, true);
+	if (n < 0)
+		return n;
+	ks->st.bytes_out += n;
+	KCP_ADD_STATS(sock_net(sk), KCP_MIB_BYTES_SENT, n);
+	kcp_sk_push(ks);
+	return n;
+}
+
+static int kcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
+{
+	struct sock *sk = sock->sk;
+	int err;
+
+	if (msg->msg_flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (msg->msg_name && msg->msg_namelen)
+		return sock->state == SS_CONNECTED ? -EISCONN : -ENOTCONN;
+	lock_sock(sk);
+	if (sk->sk_type == SOCK_SEQPACKET)
+		err = kcp_sendmsg_seq(sk, msg, len);
+	else
+		err = kcp_sendmsg_stream(sk, msg, len);
+	release_sock(sk);
+	if (err == -EPIPE && !(msg->msg_flags & MSG_NOSIGNAL))
+		send_sig(SIGPIPE, current, 0);
+	return err;
+}
+
+/* After the app read: a reopened window must be told (WINS) soon. */
+static void kcp_sk_read_done(struct kcp_sock *ks)
+{
+	if (kcp_busy(&ks->kcp))
+		kcp_timer_kick(ks);
+}
+
+static int kcp_wait_data(struct sock *sk, long *timeo)
+{
+	struct kcp_sock *ks = kcp_sk(sk);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	sk_set_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+	sk_wait_event(sk, timeo, kcp_readable_now(ks) || sk->sk_err ||
+		      (sk->sk_shutdown & RCV_SHUTDOWN) ||
+		      !kcp_session_state(sk), &wait);
+	sk_clear_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return 0;
+}
+
+/* Why a read found nothing: 0 = wait, >0 = EOF, <0 = error. */
+static int kcp_recv_blocked(struct sock *sk, long timeo)
+{
+	if (sk->sk_err)
+		return sock_error(sk);
+	if (sk->sk_shutdown & RCV_SHUTDOWN)
+		return 1;
+	if (!kcp_session_state(sk))
+		return sk->sk_socket && sk->sk_socket->state == SS_CONNECTED ?
+		       1 : -ENOTCONN;
+	if (!timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(timeo);
+	return 0;
+}
+
+static int kcp_recvmsg_locked(struct sock *sk, struct msghdr *msg,
+			      size_t len, int flags)
+{
+	struct kcp_sock *ks = kcp_sk(sk);
+	unsigned int kflags = flags & MSG_PEEK ? KCP_RECV_PEEK : 0;
+	bool seq = sk->sk_type == SOCK_SEQPACKET;
+	long timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	int target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
+	size_t copied = 0;
+	u32 msglen = 0;
+	int n;
+
+	if (seq)
+		kflags |= KCP_RECV_MSG;
+	len = min_t(size_t, len, INT_MAX);
+	for (;;) {
+		n = kcp_recv(&ks->kcp, len - copied, kcp_copy_to_msg, msg,
+			     kflags, &msglen);
+		if (n >= 0) {
+			copied += n;
+			if (seq || (flags & MSG_PEEK) || copied >= target ||
+			    copied == len)
+				break;
+			continue;
+		}
+		if (n != -EAGAIN)
+			return copied ? copied : n;
+		if (copied >= target && copied)
+			break;
+		n = kcp_recv_blocked(sk, timeo);
+		if (n > 0)
+			break;
+		if (n < 0)
+			return copied ? copied : n;
+		kcp_wait_data(sk, &timeo);
+	}
+	if (!(flags & MSG_PEEK)) {
+		ks->st.bytes_in += copied;
+		KCP_ADD_STATS(sock_net(sk), KCP_MIB_BYTES_RECEIVED, copied);
+		kcp_sk_read_done(ks);
+	}
+	if (seq && msglen > copied) {
+		msg->msg_flags |= MSG_TRUNC;
+		if (flags & MSG_TRUNC)
+			return msglen;
+	}
+	if (seq)
+		msg->msg_flags |= MSG_EOR;
+	return copied;
+}
+
+static int kcp_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
+		       int flags)
+{
+	struct sock *sk = sock->sk;
+	int ret;
+
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (flags & MSG_ERRQUEUE)
+		return -EAGAIN;
+	lock_sock(sk);
+	if (sk->sk_state == KCP_LISTEN)
+		ret = -ENOTCONN;
+	else
+		ret = kcp_recvmsg_locked(sk, msg, len, flags);
+	release_sock(sk);
+	return ret;
+}
+
+/* SO_LINGER with a timeout: close() waits for the peer's ACKs. */
+static void kcp_close_wait(struct sock *sk, long timeo)
+{
+	struct kcp_sock *ks = kcp_sk(sk);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (timeo && kcp_session_state(sk) && kcp_waitsnd(&ks->kcp) &&
+	       !signal_pending(current))
+		sk_wait_event(sk, &timeo, !kcp_session_state(sk) ||
+			      !kcp_waitsnd(&ks->kcp), &wait);
+	remove_wait_queue(sk_sleep(sk), &wait);
+}
+
+/*
+ * close(): written data is not lost. With unacknowledged data the socket
+ * is orphaned and keeps sending from its timer until the peer has it all,
+ * the link dies, or linger_ms passes (nothing extra goes on the wire).
+ * SO_LINGER {1, 0} discards at once; {1, t} makes close() wait up to t.
+ */
+static void kcp_close_session(struct sock *sk)
+{
+	struct kcp_sock *ks = kcp_sk(sk);
+
+	if (!kcp_session_state(sk))
+		return;
+	if (sock_flag(sk, SOCK_LINGER)) {
+		if (sk->sk_lingertime)
+			kcp_close_wait(sk, sk->sk_lingertime);
+		kcp_sk_done(ks, 0);
+		return;
+	}
+	if (!kcp_waitsnd(&ks->kcp)) {
+		kcp_sk_done(ks, 0);
+		return;
+	}
+	set_bit(KCP_F_ORPHAN_LINGER, &ks->flags);
+	ks->close_deadline = kcp_clock_ms() + ks->opts.linger_ms;
+	kcp_set_state(sk, KCP_LINGER);
+	kcp_timer_kick(ks);
+}
+
+static int kcp_release_sock(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	bool listener;
+
+	if (!sk)
+		return 0;
+	lock_sock(sk);
+	listener = sk->sk_state == KCP_LISTEN;
+	if (listener)
+		kcp_set_state(sk, KCP_CLOSE);
+	else
+		kcp_close_session(sk);
+	sock_orphan(sk);
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	release_sock(sk);
+	/* children are locked one by one, so not under the listener lock */
+	if (listener)
+		kcp_listen_stop(kcp_sk(sk));
+	sock->sk = NULL;
+	sock_put(sk);
+	return 0;
+}
+
+static const struct proto_ops kcp_stream_ops = {
+	.family = -1,	/* set at registration: the family is a parameter */
+	.owner = THIS_MODULE,
+	.release = kcp_release_sock,
+	.bind = kcp_bind,
+	.connect = kcp_connect,
+	.socketpair = sock_no_socketpair,
+	.accept = kcp_accept,
+	.getname = kcp_getname,
+	.poll = kcp_poll,
+	.ioctl = kcp_ioctl,
+	.listen = kcp_listen,
+	.shutdown = kcp_shutdown,
+	.setsockopt = kcp_setsockopt,
+	.getsockopt = kcp_getsockopt,
+	.sendmsg = kcp_sendmsg,
+	.recvmsg = kcp_recvmsg,
+	.mmap = sock_no_mmap,
+	KCP_PROTO_OPS_SENDPAGE
+};
+
+static struct proto_ops kcp_ops __ro_after_init;
+
+struct proto kcp_proto = {
+	.name = "KCP",
+	.owner = THIS_MODULE,
+	.obj_size = sizeof(struct kcp_sock),
+	.backlog_rcv = kcp_backlog_rcv,
+	.release_cb = kcp_release_cb,
+};
+
+static int kcp_create(struct net *net, struct socket *sock, int protocol,
+		      int kern)
+{
+	struct kcp_sock *ks;
+	struct sock *sk;
+
+	if (protocol && protocol != IPPROTO_UDP)
+		return -EPROTONOSUPPORT;
+	if (sock->type != SOCK_STREAM && sock->type != SOCK_SEQPACKET)
+		return -ESOCKTNOSUPPORT;
+	sk = sk_alloc(net, kcp_family_nr, GFP_KERNEL, &kcp_proto, kern);
+	if (!sk)
+		return -ENOMEM;
+	sock->ops = &kcp_ops;
+	sock->state = SS_UNCONNECTED;
+	sock_init_data(sock, sk);
+	kcp_sk_setup(sk, sock->type);
+	ks = kcp_sk(sk);
+	ks->opts = kcp_pernet(net)->defaults;
+	ks->opts.stream = sock->type == SOCK_STREAM;
+	ks->af = 0;
+	kcp_opts_apply(ks);
+	return 0;
+}
+
+/* Children made by a listener in softirq inherit its settings. */
+struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp)
+{
+	struct sock *lsk = &lks->sk, *sk;
+	struct kcp_sock *ks;
+
+	sk = sk_alloc(sock_net(lsk), kcp_family_nr, gfp, &kcp_proto,
+		      KCP_SK_ALLOC_USER);
+	if (!sk)
+		return NULL;
+	sock_init_data(NULL, sk);
+	kcp_sk_setup(sk, lsk->sk_type);
+	ks = kcp_sk(sk);
+	ks->opts = lks->opts;
+	ks->af = lks->af;
+	ks->local = lks->local;
+	sk->sk_mark = lsk->sk_mark;
+	sk->sk_priority = lsk->sk_priority;
+	sk->sk_rcvbuf = lsk->sk_rcvbuf;
+	sk->sk_sndbuf = lsk->sk_sndbuf;
+	sk->sk_userlocks = lsk->sk_userlocks;
+	sk->sk_rcvtimeo = lsk->sk_rcvtimeo;
+	sk->sk_sndtimeo = lsk->sk_sndtimeo;
+	security_sk_clone(lsk, sk);
+	return sk;
+}
+
+static const struct net_proto_family kcp_family_ops_tmpl = {
+	.create = kcp_create,
+	.owner = THIS_MODULE,
+};
+
+static struct net_proto_family kcp_family_ops __ro_after_init;
+
+int kcp_family_register(int family)
+{
+	if (family <= 0 || family >= NPROTO)
+		return -EINVAL;
+	kcp_family_nr = family;
+	kcp_ops = kcp_stream_ops;
+	kcp_ops.family = family;
+	kcp_family_ops = kcp_family_ops_tmpl;
+	kcp_family_ops.family = family;
+	return sock_register(&kcp_family_ops);
+}
+
+void kcp_family_unregister(void)
+{
+	sock_unregister(kcp_family_nr);
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The datagram path between the UDP socket and the engine:
+ *   receive: datagram -> decrypt -> FEC decode -> engine input
+ *   send:    engine -> skb -> FEC encode -> encrypt -> UDP
+ * The engine writes segments straight into the skb that goes out, and a
+ * received datagram is parsed in place: the one copy is into the
+ * engine's receive queue.
+ */
+#include <linux/skbuff.h>
+#include <net/sock.h>
+
+#include "compat.h"
+#include "kcp.h"
+
+static const u8 kcp_stat_mib[KCP_STAT_MAX] = {
+	[KCP_STAT_IN_SEGS] = KCP_MIB_IN_SEGS,
+	[KCP_STAT_OUT_SEGS] = KCP_MIB_OUT_SEGS,
+	[KCP_STAT_FAST_RETRANS] = KCP_MIB_FAST_RETRANS_SEGS,
+	[KCP_STAT_EARLY_RETRANS] = KCP_MIB_EARLY_RETRANS_SEGS,
+	[KCP_STAT_LOST] = KCP_MIB_LOST_SEGS,
+	[KCP_STAT_REPEAT] = KCP_MIB_REPEAT_SEGS,
+	[KCP_STAT_IN_ERRORS] = KCP_MIB_KCP_IN_ERRORS,
+	[KCP_STAT_NOMEM] = KCP_MIB_NO_MEM,
+};
+
+static void kcp_op_stat(struct kcp_cb *kcp, enum kcp_stat idx, u32 n)
+{
+	struct net *net = sock_net(&kcp_from_cb(kcp)->sk);
+
+	KCP_ADD_STATS(net, kcp_stat_mib[idx], n);
+	/* kcp-go's RetransSegs is the sum of the three kinds */
+	if (idx == KCP_STAT_FAST_RETRANS || idx == KCP_STAT_EARLY_RETRANS ||
+	    idx == KCP_STAT_LOST)
+		KCP_ADD_STATS(net, KCP_MIB_RETRANS_SEGS, n);
+}
+
+static u32 kcp_op_clock(struct kcp_cb *kcp)
+{
+	return kcp_clock_ms();
+}
+
+/* Bytes in front of the KCP segments: crypto header, then FEC header. */
+u32 kcp_sk_header_len(const struct kcp_sock *ks)
+{
+	u32 len = 0;
+
+	if (ks->opts.cipher != KCP_CIPHER_NULL)
+		len += KCP_CRYPT_HDR;
+	if (ks->opts.fec_data && ks->opts.fec_parity)
+		len += KCP_FEC_HDR;
+	return len;
+}
+
+static u8 *kcp_op_dgram_begin(struct kcp_cb *kcp)
+{
+	struct kcp_sock *ks = kcp_from_cb(kcp);
+	u32 head = kcp_tunnel_headroom() + kcp->reserved;
+	struct sk_buff *skb;
+
+	skb = alloc_skb(head + kcp->mtu - kcp->reserved, GFP_ATOMIC);
+	if (!skb) {
+		KCP_INC_STATS(sock_net(&ks->sk), KCP_MIB_NO_MEM);
+		return NULL;
+	}
+	skb_reserve(skb, head);
+	ks->tx_skb = skb;
+	return skb->data;
+}
+
+/* FEC encode and encrypt would wrap the datagram here, in that order. */
+static void kcp_output(struct kcp_sock *ks, struct sk_buff *skb)
+{
+	struct net *net = sock_net(&ks->sk);
+
+	ks->st.out_pkts++;
+	KCP_INC_STATS(net, KCP_MIB_OUT_PKTS);
+	KCP_ADD_STATS(net, KCP_MIB_OUT_BYTES, skb->len);
+	kcp_tunnel_xmit(ks, skb);
+}
+
+static void kcp_op_dgram_end(struct kcp_cb *kcp, u8 *buf, u32 len)
+{
+	struct kcp_sock *ks = kcp_from_cb(kcp);
+	struct sk_buff *skb = ks->tx_skb;
+
+	ks->tx_skb = NULL;
+	skb_put(skb, len);
+	kcp_output(ks, skb);
+}
+
+const struct kcp_ops kcp_engine_ops = {
+	.clock = kcp_op_clock,
+	.dgram_begin = kcp_op_dgram_begin,
+	.dgram_end = kcp_op_dgram_end,
+	.stat = kcp_op_stat,
+};
+
+/*
+ * Softirq, before demux: size checks, a linear writable buffer, and the
+ * tunnel-wide decryption. Returns false when the skb was dropped.
+ */
+bool kcp_rx_prepare(struct kcp_tunnel *tun, struct sk_buff *skb)
+{
+	/* kcp-go reads into 1500-byte buffers; a longer datagram is bogus */
+	if (skb->len > KCP_MTU_MAX) {
+		KCP_INC_STATS(tun->net, KCP_MIB_IN_OVERSIZE);
+		goto drop;
+	}
+	if (skb->len < KCP_OVERHEAD) {
+		KCP_INC_STATS(tun->net, KCP_MIB_IN_TRUNCATED);
+		goto drop;
+	}
+	if (skb_linearize(skb)) {
+		KCP_INC_STATS(tun->net, KCP_MIB_NO_MEM);
+		goto drop;
+	}
+	return true;
+drop:
+	kfree_skb(skb);
+	return false;
+}
+
+/* After input or a read: wake waiters, arm the timer, notice death. */
+static void kcp_sk_after_rx(struct kcp_sock *ks)
+{
+	if (ks->kcp.state == KCP_STATE_DEAD) {
+		KCP_INC_STATS(sock_net(&ks->sk), KCP_MIB_DEAD_LINK);
+		kcp_sk_done(ks, ETIMEDOUT);
+		return;
+	}
+	kcp_sk_wake(ks);
+	if (kcp_busy(&ks->kcp))
+		kcp_timer_kick(ks);
+}
+
+/* Strip the FEC header of data shards; parity needs a decoder. */
+static int kcp_fec_input(struct kcp_sock *ks, const u8 *data, u32 len)
+{
+	struct net *net = sock_net(&ks->sk);
+
+	if (kcp_get_le16(data + 4) == KCP_FEC_TYPE_PARITY) {
+		ks->st.fec_parity_in++;
+		KCP_INC_STATS(net, KCP_MIB_FEC_PARITY_SHARDS);
+		return 0;
+	}
+	return kcp_input(&ks->kcp, data + KCP_FEC_HDR, len - KCP_FEC_HDR,
+			 true, ks->opts.ack_nodelay);
+}
+
+/* The session's part of receive. Socket locked (owner or bh). */
+int kcp_sk_rcv(struct kcp_sock *ks, struct sk_buff *skb)
+{
+	struct net *net = sock_net(&ks->sk);
+	const u8 *data = skb->data;
+	u32 len = skb->len;
+	u16 flag;
+
+	if (ks->sk.sk_state != KCP_ESTABLISHED &&
+	    ks->sk.sk_state != KCP_LINGER) {
+		kfree_skb(skb);
+		return 0;
+	}
+	ks->st.in_pkts++;
+	KCP_INC_STATS(net, KCP_MIB_IN_PKTS);
+	KCP_ADD_STATS(net, KCP_MIB_IN_BYTES, len);
+	ks->last_rx = kcp_clock_ms();
+	flag = kcp_get_le16(data + 4);
+	if (flag == KCP_FEC_TYPE_DATA || flag == KCP_FEC_TYPE_PARITY)
+		kcp_fec_input(ks, data, len);
+	else
+		kcp_input(&ks->kcp, data, len, true, ks->opts.ack_nodelay);
+	consume_skb(skb);
+	kcp_sk_after_rx(ks);
+	return 0;
+}
+
+int kcp_backlog_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	return kcp_sk_rcv(kcp_sk(sk), skb);
+}
+
+/* Hand a datagram to its session now, or to the backlog if user-owned. */
+void kcp_deliver(struct kcp_sock *ks, struct sk_buff *skb)
+{
+	struct sock *sk = &ks->sk;
+	unsigned int limit;
+
+	bh_lock_sock(sk);
+	if (!sock_owned_by_user(sk)) {
+		kcp_sk_rcv(ks, skb);
+		bh_unlock_sock(sk);
+		return;
+	}
+	skb_dst_drop(skb);
+	limit = READ_ONCE(sk->sk_rcvbuf) + READ_ONCE(sk->sk_sndbuf) + 65536;
+	if (sk_add_backlog(sk, skb, limit)) {
+		bh_unlock_sock(sk);
+		KCP_INC_STATS(sock_net(sk), KCP_MIB_BACKLOG_DROP);
+		kfree_skb(skb);
+		return;
+	}
+	bh_unlock_sock(sk);
+}

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Demultiplexing of a UDP socket's datagrams to KCP sessions, and the
+ * listener's accept queue. Like kcp-go, sessions are keyed by the peer's
+ * address and port; the conversation id is then checked against the one
+ * found. A valid first datagram from an unknown peer makes a child socket
+ * (no handshake exists), and a new conv with sn 0 from a known peer
+ * replaces the old session, as kcp-go's listener does.
+ */
+#include <linux/rhashtable.h>
+#include <net/sock.h>
+
+#include "compat.h"
+#include "kcp.h"
+
+static const struct rhashtable_params kcp_sess_params = {
+	.key_len = sizeof(struct kcp_key),
+	.key_offset = offsetof(struct kcp_sock, key),
+	.head_offset = offsetof(struct kcp_sock, hnode),
+	.automatic_shrinking = true,
+};
+
+void kcp_key_from_sockaddr(struct kcp_key *key, const union kcp_sockaddr *sa)
+{
+	memset(key, 0, sizeof(*key));
+	key->family = sa->family;
+	if (sa->family == AF_INET) {
+		key->addr[0] = sa->v4.sin_addr.s_addr;
+		key->port = sa->v4.sin_port;
+	} else {
+		memcpy(key->addr, &sa->v6.sin6_addr, sizeof(key->addr));
+		key->port = sa->v6.sin6_port;
+	}
+}
+
+void kcp_key_to_sockaddr(const struct kcp_key *key, union kcp_sockaddr *sa,
+			 sa_family_t af)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->family = key->family;
+	if (key->family == AF_INET) {
+		sa->v4.sin_addr.s_addr = key->addr[0];
+		sa->v4.sin_port = key->port;
+	} else {
+		memcpy(&sa->v6.sin6_addr, key->addr, sizeof(key->addr));
+		sa->v6.sin6_port = key->port;
+	}
+}
+
+int kcp_demux_init(struct kcp_tunnel *tun)
+{
+	return rhashtable_init(&tun->sessions, &kcp_sess_params);
+}
+
+void kcp_demux_destroy(struct kcp_tunnel *tun)
+{
+	/* every session holds a tunnel reference, so the table is empty */
+	rhashtable_destroy(&tun->sessions);
+}
+
+int kcp_demux_hash(struct kcp_tunnel *tun, struct kcp_sock *ks)
+{
+	int err;
+
+	err = rhashtable_lookup_insert_fast(&tun->sessions, &ks->hnode,
+					   kcp_sess_params);
+	if (err)
+		return err == -EEXIST ? -EADDRINUSE : err;
+	set_bit(KCP_F_HASHED, &ks->flags);
+	atomic_inc(&tun->nsessions);
+	atomic_inc(&kcp_pernet(tun->net)->nsessions);
+	return 0;
+}
+
+void kcp_demux_unhash(struct kcp_sock *ks)
+{
+	struct kcp_tunnel *tun = ks->tun;
+
+	if (!test_and_clear_bit(KCP_F_HASHED, &ks->flags))
+		return;
+	rhashtable_remove_fast(&tun->sessions, &ks->hnode, kcp_sess_params);
+	atomic_dec(&tun->nsessions);
+	atomic_dec(&kcp_pernet(tun->net)->nsessions);
+}
+
+/* Returns the session with a reference held, or NULL. */
+struct kcp_sock *kcp_demux_lookup(struct kcp_tunnel *tun,
+				  const struct kcp_key *key)
+{
+	struct kcp_sock *ks;
+
+	rcu_read_lock();
+	ks = rhashtable_lookup(&tun->sessions, key, kcp_sess_params);
+	if (ks && !refcount_inc_not_zero(&ks->sk.sk_refcnt))
+		ks = NULL;
+	rcu_read_unlock();
+	return ks;
+}
+
+static bool kcp_accept_enqueue(struct kcp_sock *lks, struct kcp_sock *child)
+{
+	struct sock *lsk = &lks->sk;
+
+	spin_lock(&lks->accept_lock);
+	if (test_bit(KCP_F_LISTEN_CLOSED, &lks->flags) ||
+	    sk_acceptq_is_full(lsk)) {
+		spin_unlock(&lks->accept_lock);
+		return false;
+	}
+	list_add_tail(&child->accept_node, &lks->accept_q);
+	sk_acceptq_added(lsk);
+	spin_unlock(&lks->accept_lock);
+	lsk->sk_data_ready(lsk);
+	return true;
+}
+
+struct kcp_sock *kcp_accept_dequeue(struct kcp_sock *lks)
+{
+	struct kcp_sock *child;
+
+	spin_lock_bh(&lks->accept_lock);
+	child = list_first_entry_or_null(&lks->accept_q, struct kcp_sock,
+					 accept_node);
+	if (child) {
+		list_del_init(&child->accept_node);
+		sk_acceptq_removed(&lks->sk);
+	}
+	spin_unlock_bh(&lks->accept_lock);
+	return child;
+}
+
+/* The listener goes away: no new children; unaccepted ones are closed. */
+void kcp_listen_stop(struct kcp_sock *lks)
+{
+	struct kcp_sock *child, *tmp;
+	LIST_HEAD(orphans);
+
+	spin_lock_bh(&lks->accept_lock);
+	set_bit(KCP_F_LISTEN_CLOSED, &lks->flags);
+	list_splice_init(&lks->accept_q, &orphans);
+	WRITE_ONCE(lks->sk.sk_ack_backlog, 0);
+	spin_unlock_bh(&lks->accept_lock);
+	if (lks->tun)
+		RCU_INIT_POINTER(lks->tun->listener, NULL);
+
+	list_for_each_entry_safe(child, tmp, &orphans, accept_node) {
+		struct sock *sk = &child->sk;
+
+		list_del_init(&child->accept_node);
+		lock_sock(sk);
+		sock_set_flag(sk, SOCK_DEAD);
+		kcp_sk_done(child, 0);
+		release_sock(sk);
+		sock_put(sk);
+	}
+}
+
+/* conv and sn of a datagram's first segment, if it has one (kcp-go). */
+static bool kcp_peek_conv(const u8 *data, u32 len, u32 *conv, u32 *sn)
+{
+	u16 flag = kcp_get_le16(data + 4);
+
+	if (flag == KCP_FEC_TYPE_DATA || flag == KCP_FEC_TYPE_PARITY) {
+		if (flag != KCP_FEC_TYPE_DATA ||
+		    len < KCP_FEC_HDR + KCP_OVERHEAD)
+			return false;
+		data += KCP_FEC_HDR;
+	}
+	*conv = kcp_get_le32(data);
+	*sn = kcp_get_le32(data + KCP_SN_OFFSET);
+	return true;
+}
+
+static bool kcp_child_allowed(struct kcp_tunnel *tun, struct kcp_sock *lks)
+{
+	struct kcp_net *kn = kcp_pernet(tun->net);
+
+	if (atomic_read(&kn->nsessions) >= READ_ONCE(kn->max_sessions) ||
+	    atomic_read(&tun->nsessions) >=
+	    READ_ONCE(kn->max_listener_sessions)) {
+		KCP_INC_STATS(tun->net, KCP_MIB_SESSION_LIMIT);
+		return false;
+	}
+	if (sk_acceptq_is_full(&lks->sk)) {
+		KCP_INC_STATS(tun->net, KCP_MIB_ACCEPT_OVERFLOW);
+		return false;
+	}
+	return true;
+}
+
+/* A new peer: make the child, queue it for accept(), hand it the datagram. */
+static void kcp_child_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
+			  const struct kcp_key *from, u32 conv)
+{
+	struct kcp_sock *lks = rcu_dereference(tun->listener), *ks;
+	struct sock *sk;
+
+	if (!lks) {
+		KCP_INC_STATS(tun->net, KCP_MIB_IN_NO_SESSION);
+		goto drop;
+	}
+	if (!kcp_child_allowed(tun, lks))
+		goto drop;
+	sk = kcp_sk_clone(lks, GFP_ATOMIC);
+	if (!sk) {
+		KCP_INC_STATS(tun->net, KCP_MIB_NO_MEM);
+		goto drop;
+	}
+	ks = kcp_sk(sk);
+	kcp_tunnel_get(tun);
+	ks->tun = tun;
+	ks->key = *from;
+	kcp_key_to_sockaddr(from, &ks->peer, ks->af);
+	kcp_sk_init_session(ks, conv);
+	if (kcp_demux_hash(tun, ks))
+		goto err_child;
+	/* the accept queue owns the first reference, we use a second */
+	sock_hold(sk);
+	if (!kcp_accept_enqueue(lks, ks)) {
+		sock_put(sk);
+		KCP_INC_STATS(tun->net, KCP_MIB_ACCEPT_OVERFLOW);
+		goto err_child;
+	}
+	KCP_INC_STATS(tun->net, KCP_MIB_PASSIVE_OPENS);
+	kcp_deliver(ks, skb);
+	sock_put(sk);
+	return;
+
+err_child:
+	bh_lock_sock(sk);
+	sock_set_flag(sk, SOCK_DEAD);
+	kcp_sk_done(ks, 0);
+	bh_unlock_sock(sk);
+	sock_put(sk);
+drop:
+	kfree_skb(skb);
+}
+
+/*
+ * kcp-go: a known peer sending another conv with sn 0 started over (a
+ * restarted client); the old session ends (ECONNRESET here) and a new
+ * one takes its place. If the app is using the old socket right now,
+ * drop the datagram: the peer retransmits it.
+ */
+static bool kcp_replace(struct kcp_sock *old)
+{
+	struct sock *sk = &old->sk;
+	bool done = false;
+
+	bh_lock_sock(sk);
+	if (!sock_owned_by_user(sk)) {
+		kcp_sk_done(old, ECONNRESET);
+		done = true;
+	}
+	bh_unlock_sock(sk);
+	return done;
+}
+
+/* Softirq: one datagram (UDP header pulled) from @from. Consumes @skb. */
+void kcp_demux_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
+		   const struct kcp_key *from)
+{
+	struct kcp_sock *ks;
+	u32 conv = 0, sn = 0;
+	bool known;
+
+	if (!kcp_rx_prepare(tun, skb))
+		return;
+	known = kcp_peek_conv(skb->data, skb->len, &conv, &sn);
+	ks = kcp_demux_lookup(tun, from);
+	if (ks) {
+		if (!known || conv == ks->kcp.conv || tun->connected) {
+			kcp_deliver(ks, skb);
+		} else if (sn == 0 && kcp_replace(ks)) {
+			KCP_INC_STATS(tun->net, KCP_MIB_SESSION_REPLACED);
+			kcp_child_rcv(tun, skb, from, conv);
+		} else {
+			KCP_INC_STATS(tun->net, KCP_MIB_KCP_IN_ERRORS);
+			kfree_skb(skb);
+		}
+		sock_put(&ks->sk);
+		return;
+	}
+	if (known && !tun->connected) {
+		kcp_child_rcv(tun, skb, from, conv);
+		return;
+	}
+	KCP_INC_STATS(tun->net, KCP_MIB_IN_NO_SESSION);
+	kfree_skb(skb);
+}

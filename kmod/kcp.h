@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal declarations shared by the module's files. The protocol engine
+ * (kcp_engine.h) is kernel independent; everything here is kernel glue.
+ */
+#ifndef _KCP_H
+#define _KCP_H
+
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/rhashtable-types.h>
+#include <linux/hrtimer.h>
+#include <linux/workqueue.h>
+#include <net/sock.h>
+#include <net/snmp.h>
+#include <net/netns/generic.h>
+#include <linux/kcp.h>
+
+#include "kcp_engine.h"
+
+#define KCP_CRYPT_HDR		20	/* nonce[16] + crc32[4] */
+#define KCP_FEC_HDR		8	/* seqid[4] + flag[2] + size[2] */
+#define KCP_FEC_TYPE_DATA	0x00f1
+#define KCP_FEC_TYPE_PARITY	0x00f2
+
+struct kcp_tunnel;
+struct kcp_fec_state;
+struct kcp_crypt;
+
+/* Peer endpoint in a form that hashes without padding bytes. */
+struct kcp_key {
+	__be32 addr[4];		/* IPv4 uses addr[0] only */
+	__be16 port;
+	u16 family;		/* AF_INET or AF_INET6 */
+};
+
+union kcp_sockaddr {
+	sa_family_t family;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+/* Per-socket settings; a listener's are copied into each child. */
+struct kcp_opts {
+	s32 nodelay, interval, resend, nc;
+	u32 snd_wnd, rcv_wnd;
+	u32 mtu;
+	u32 dead_link;
+	u32 minrto;		/* 0: as nodelay implies */
+	u32 idle_ms;		/* 0: no idle timeout */
+	u32 linger_ms;		/* background sending after close */
+	u8 stream;
+	u8 ack_nodelay;
+	u8 write_delay;
+	u8 fec_data, fec_parity;
+	u8 cipher;		/* enum kcp_cipher */
+	u8 key_len;
+	u8 key[KCP_KEY_MAX];
+};
+
+/* ks->flags bits (atomic) */
+enum {
+	KCP_F_TIMER_DEFERRED,	/* timer fired while the user owned the sock */
+	KCP_F_CONV_SET,		/* conv chosen by KCP_CONV */
+	KCP_F_HASHED,		/* in its tunnel's session table */
+	KCP_F_ORPHAN_LINGER,	/* closed by the app, still sending */
+	KCP_F_LISTEN_CLOSED,	/* listener: accepts no more children */
+};
+
+/* Per-socket datagram counters kept beside the engine's segment ones. */
+struct kcp_sock_stats {
+	u64 in_pkts, out_pkts;
+	u64 bytes_in, bytes_out;
+	u64 crypto_errors;
+	u64 fec_recovered, fec_parity_in;
+};
+
+struct kcp_sock {
+	struct sock sk;			/* first: the proto allocates us */
+	struct kcp_cb kcp;
+	struct kcp_opts opts;
+	struct kcp_tunnel *tun;		/* the UDP socket we send through */
+	struct rhash_head hnode;	/* tun->sessions, by key */
+	struct kcp_key key;		/* the peer */
+	union kcp_sockaddr peer;
+	union kcp_sockaddr local;	/* as bound */
+	sa_family_t af;			/* AF_INET/AF_INET6 once bound */
+	struct hrtimer timer;		/* flush/retransmit, armed while busy */
+	unsigned long flags;
+	struct sk_buff *tx_skb;		/* datagram the engine is filling */
+	u32 dst_cookie;
+	union {
+		__be32 saddr4;		/* source of the cached route */
+		struct in6_addr saddr6;
+	};
+	u32 last_rx;			/* ms, for the idle timeout */
+	u32 close_deadline;		/* ms, end of background linger */
+	struct kcp_sock_stats st;
+	struct kcp_fec_state *fec;	/* lazily allocated */
+	struct list_head accept_node;	/* child waiting in accept queue */
+	/* listener only: children not yet accepted */
+	spinlock_t accept_lock;
+	struct list_head accept_q;
+};
+
+static inline struct kcp_sock *kcp_sk(const struct sock *sk)
+{
+	return (struct kcp_sock *)sk;
+}
+
+static inline struct kcp_sock *kcp_from_cb(const struct kcp_cb *kcp)
+{
+	return container_of(kcp, struct kcp_sock, kcp);
+}
+
+/*
+ * One in-kernel UDP socket. A client has its own, holding one session;
+ * a listener's carries every session accepted on it and outlives the
+ * listening socket until the last child is gone.
+ */
+struct kcp_tunnel {
+	struct socket *sock;
+	struct net *net;
+	refcount_t refcnt;
+	struct rhashtable sessions;	/* kcp_key -> kcp_sock */
+	struct kcp_sock __rcu *listener;
+	struct kcp_crypt *crypt;	/* shared by all its sessions */
+	sa_family_t family;
+	bool connected;			/* client: one fixed peer */
+	__be16 port;
+	atomic_t nsessions;
+	struct work_struct free_work;
+};
+
+/* SNMP counters: kcp-go's names first, then ours. */
+enum {
+	KCP_MIB_BYTES_SENT,
+	KCP_MIB_BYTES_RECEIVED,
+	KCP_MIB_ACTIVE_OPENS,
+	KCP_MIB_PASSIVE_OPENS,
+	KCP_MIB_IN_ERRS,
+	KCP_MIB_IN_CSUM_ERRORS,
+	KCP_MIB_KCP_IN_ERRORS,
+	KCP_MIB_IN_PKTS,
+	KCP_MIB_OUT_PKTS,
+	KCP_MIB_IN_SEGS,
+	KCP_MIB_OUT_SEGS,
+	KCP_MIB_IN_BYTES,
+	KCP_MIB_OUT_BYTES,
+	KCP_MIB_RETRANS_SEGS,
+	KCP_MIB_FAST_RETRANS_SEGS,
+	KCP_MIB_EARLY_RETRANS_SEGS,
+	KCP_MIB_LOST_SEGS,
+	KCP_MIB_REPEAT_SEGS,
+	KCP_MIB_FEC_RECOVERED,
+	KCP_MIB_FEC_ERRS,
+	KCP_MIB_FEC_PARITY_SHARDS,
+	KCP_MIB_FEC_SHORT_SHARDS,
+	/* not in kcp-go */
+	KCP_MIB_IN_TRUNCATED,		/* datagram too short to parse */
+	KCP_MIB_IN_OVERSIZE,		/* longer than kcp-go's 1500 bytes */
+	KCP_MIB_IN_NO_SESSION,		/* nobody to deliver to */
+	KCP_MIB_ACCEPT_OVERFLOW,	/* new session, backlog full */
+	KCP_MIB_SESSION_LIMIT,		/* new session over a limit */
+	KCP_MIB_SESSION_REPLACED,	/* new conv with sn 0 from a known peer */
+	KCP_MIB_BACKLOG_DROP,		/* socket backlog full */
+	KCP_MIB_NO_MEM,			/* allocation failed, packet dropped */
+	KCP_MIB_OUT_NO_ROUTE,
+	KCP_MIB_DEAD_LINK,		/* sessions ended by ETIMEDOUT */
+	KCP_MIB_ICMP_ERRORS,
+	KCP_MIB_LINGER_EXPIRED,		/* closed sockets that gave up */
+	__KCP_MIB_MAX
+};
+
+struct kcp_mib {
+	unsigned long mibs[__KCP_MIB_MAX];
+};
+
+struct kcp_net {
+	DEFINE_SNMP_STAT(struct kcp_mib, mib);
+	atomic_t curr_estab;
+	atomic_t max_conn;
+	atomic_t nsessions;
+	struct kcp_opts defaults;
+	int max_sessions;		/* per netns */
+	int max_listener_sessions;	/* per listener */
+};
+
+extern unsigned int kcp_net_id;
+extern struct proto kcp_proto;
+extern struct workqueue_struct *kcp_wq;
+
+static inline struct kcp_net *kcp_pernet(const struct net *net)
+{
+	return net_generic(net, kcp_net_id);
+}
+
+#define KCP_INC_STATS(net, field)	\
+	SNMP_INC_STATS(kcp_pernet(net)->mib, field)
+#define KCP_ADD_STATS(net, field, val)	\
+	SNMP_ADD_STATS(kcp_pernet(net)->mib, field, val)
+
+/* sk_state of an AF_KCP socket is not an inet socket's: no inet tracing */
+static inline void kcp_set_state(struct sock *sk, int state)
+{
+	smp_store_release(&sk->sk_state, state);
+}
+
+static inline u32 kcp_clock_ms(void)
+{
+	return (u32)ktime_to_ms(ktime_get());
+}
+
+/* af_kcp.c */
+int kcp_family_register(int family);
+void kcp_family_unregister(void);
+void kcp_sk_init_session(struct kcp_sock *ks, u32 conv);
+void kcp_sk_wake(struct kcp_sock *ks);
+void kcp_sk_done(struct kcp_sock *ks, int err);
+struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp);
+
+/* options.c */
+int kcp_opts_apply(struct kcp_sock *ks);
+int kcp_setsockopt(struct socket *sock, int level, int optname,
+		   sockptr_t optval, unsigned int optlen);
+int kcp_getsockopt(struct socket *sock, int level, int optname,
+		   char __user *optval, int __user *optlen);
+
+/* timer.c */
+void kcp_timer_init(struct kcp_sock *ks);
+void kcp_timer_kick(struct kcp_sock *ks);
+void kcp_timer_after(struct kcp_sock *ks, u32 delay_ms);
+void kcp_timer_stop(struct kcp_sock *ks);
+void kcp_release_cb(struct sock *sk);
+void kcp_sk_tick(struct kcp_sock *ks);
+
+/* tunnel.c */
+int kcp_tunnel_create(struct net *net, const union kcp_sockaddr *local,
+		      struct kcp_tunnel **tunp);
+int kcp_tunnel_connect(struct kcp_tunnel *tun, const union kcp_sockaddr *peer);
+void kcp_tunnel_put(struct kcp_tunnel *tun);
+static inline void kcp_tunnel_get(struct kcp_tunnel *tun)
+{
+	refcount_inc(&tun->refcnt);
+}
+int kcp_tunnel_xmit(struct kcp_sock *ks, struct sk_buff *skb);
+int kcp_tunnel_local(struct kcp_tunnel *tun, union kcp_sockaddr *addr);
+u32 kcp_tunnel_headroom(void);
+
+/* demux.c */
+int kcp_demux_init(struct kcp_tunnel *tun);
+void kcp_demux_destroy(struct kcp_tunnel *tun);
+int kcp_demux_hash(struct kcp_tunnel *tun, struct kcp_sock *ks);
+void kcp_demux_unhash(struct kcp_sock *ks);
+struct kcp_sock *kcp_demux_lookup(struct kcp_tunnel *tun,
+				  const struct kcp_key *key);
+void kcp_demux_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
+		   const struct kcp_key *from);
+struct kcp_sock *kcp_accept_dequeue(struct kcp_sock *lks);
+void kcp_listen_stop(struct kcp_sock *lks);
+void kcp_key_from_sockaddr(struct kcp_key *key, const union kcp_sockaddr *sa);
+void kcp_key_to_sockaddr(const struct kcp_key *key, union kcp_sockaddr *sa,
+			 sa_family_t af);
+
+/* datapath.c */
+extern const struct kcp_ops kcp_engine_ops;
+bool kcp_rx_prepare(struct kcp_tunnel *tun, struct sk_buff *skb);
+int kcp_sk_rcv(struct kcp_sock *ks, struct sk_buff *skb);
+int kcp_backlog_rcv(struct sock *sk, struct sk_buff *skb);
+void kcp_deliver(struct kcp_sock *ks, struct sk_buff *skb);
+u32 kcp_sk_header_len(const struct kcp_sock *ks);
+
+/* sysctl.c / proc.c */
+int kcp_net_init_defaults(struct net *net);
+
+#endif /* _KCP_H */

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AF_KCP module entry: registers the proto, the per-netns state and the
+ * socket family, and tears them down in reverse.
+ */
+#include <linux/module.h>
+#include <linux/init.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include "kcp.h"
+
+static int family = AF_KCP;
+module_param(family, int, 0444);
+MODULE_PARM_DESC(family, "socket family number to register (default 25)");
+
+unsigned int kcp_net_id __read_mostly;
+struct workqueue_struct *kcp_wq __read_mostly;
+
+static void kcp_net_defaults(struct kcp_net *kn)
+{
+	struct kcp_opts *o = &kn->defaults;
+
+	/* kcp-go 5.6.1's defaults, so an untuned socket behaves like it */
+	memset(o, 0, sizeof(*o));
+	o->nodelay = 0;
+	o->interval = KCP_INTERVAL;
+	o->resend = 0;
+	o->nc = 0;
+	o->snd_wnd = KCP_WND_SND;
+	o->rcv_wnd = KCP_WND_RCV;
+	o->mtu = KCP_MTU_DEF;
+	o->dead_link = KCP_DEADLINK_DEF;
+	o->linger_ms = 30000;
+	o->stream = 1;
+	kn->max_sessions = 1 << 20;
+	kn->max_listener_sessions = 1 << 20;
+}
+
+static int __net_init kcp_net_init(struct net *net)
+{
+	struct kcp_net *kn = kcp_pernet(net);
+
+	kn->mib = alloc_percpu(struct kcp_mib);
+	if (!kn->mib)
+		return -ENOMEM;
+	kcp_net_defaults(kn);
+	return 0;
+}
+
+static void __net_exit kcp_net_exit(struct net *net)
+{
+	free_percpu(kcp_pernet(net)->mib);
+}
+
+static struct pernet_operations kcp_net_ops = {
+	.init = kcp_net_init,
+	.exit = kcp_net_exit,
+	.id = &kcp_net_id,
+	.size = sizeof(struct kcp_net),
+};
+
+static int __init kcp_mod_init(void)
+{
+	int err;
+
+	kcp_wq = alloc_workqueue("kcp", 0, 0);
+	if (!kcp_wq)
+		return -ENOMEM;
+	err = proto_register(&kcp_proto, 1);
+	if (err)
+		goto err_wq;
+	err = register_pernet_subsys(&kcp_net_ops);
+	if (err)
+		goto err_proto;
+	err = kcp_family_register(family);
+	if (err)
+		goto err_pernet;
+	pr_info("kcp: AF_KCP registered as family %d\n", family);
+	return 0;
+
+err_pernet:
+	unregister_pernet_subsys(&kcp_net_ops);
+err_proto:
+	proto_unregister(&kcp_proto);
+err_wq:
+	destroy_workqueue(kcp_wq);
+	return err;
+}
+
+static void __exit kcp_mod_exit(void)
+{
+	kcp_family_unregister();
+	/* sockets free through RCU; their last tunnel puts queue work */
+	rcu_barrier();
+	destroy_workqueue(kcp_wq);
+	unregister_pernet_subsys(&kcp_net_ops);
+	proto_unregister(&kcp_proto);
+}
+
+module_init(kcp_mod_init);
+module_exit(kcp_mod_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("AF_KCP: KCP (kcp-go compatible) reliable streams over UDP");
+MODULE_AUTHOR("kcp project");
+MODULE_ALIAS_NETPROTO(AF_KCP);

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The per-socket flush/retransmit timer. kcp-go flushes every session
+ * every interval; here a session arms its timer only while the engine has
+ * work (kcp_busy()), so an idle session costs no CPU at all. A soft
+ * hrtimer gives the millisecond cadence KCP's intervals assume (jiffies
+ * are 4 ms on Debian's HZ=250) and runs in softirq like receive does.
+ *
+ * A queued timer holds a socket reference; the callback takes the socket
+ * spinlock and, if the user owns the socket, defers to release_cb as TCP
+ * does with its delayed-ACK timer.
+ */
+#include <linux/hrtimer.h>
+#include <net/sock.h>
+
+#include "compat.h"
+#include "kcp.h"
+
+static enum hrtimer_restart kcp_timer_fn(struct hrtimer *t)
+{
+	struct kcp_sock *ks = container_of(t, struct kcp_sock, timer);
+	struct sock *sk = &ks->sk;
+
+	/* the socket (and with it this module) is RCU-freed */
+	rcu_read_lock();
+	bh_lock_sock(sk);
+	if (!sock_owned_by_user(sk))
+		kcp_sk_tick(ks);
+	else if (!test_and_set_bit(KCP_F_TIMER_DEFERRED, &ks->flags))
+		sock_hold(sk);
+	bh_unlock_sock(sk);
+	sock_put(sk);
+	rcu_read_unlock();
+	return HRTIMER_NORESTART;
+}
+
+void kcp_timer_init(struct kcp_sock *ks)
+{
+	kcp_hrtimer_setup(&ks->timer, kcp_timer_fn, CLOCK_MONOTONIC,
+			  HRTIMER_MODE_ABS_SOFT);
+}
+
+/* Arm for @expires unless already due earlier. Socket lock held. */
+static void kcp_timer_arm(struct kcp_sock *ks, ktime_t expires)
+{
+	struct hrtimer *t = &ks->timer;
+	int ret;
+
+	if (hrtimer_is_queued(t) &&
+	    ktime_compare(hrtimer_get_expires(t), expires) <= 0)
+		return;
+	ret = hrtimer_try_to_cancel(t);
+	/* 1: it was queued and its reference carries over */
+	if (ret != 1)
+		sock_hold(&ks->sk);
+	hrtimer_start(t, expires, HRTIMER_MODE_ABS_SOFT);
+}
+
+void kcp_timer_after(struct kcp_sock *ks, u32 delay_ms)
+{
+	kcp_timer_arm(ks, ktime_add_ms(ktime_get(), delay_ms));
+}
+
+/*
+ * A session that had nothing to do got work. kcp-go's timers tick at an
+ * arbitrary phase, so on average work waits interval/2; aligning to a
+ * shared grid of the interval gives the same wait and lets sessions with
+ * equal intervals flush in the same timer-wheel pass.
+ */
+void kcp_timer_kick(struct kcp_sock *ks)
+{
+	u32 interval = ks->kcp.interval;
+
+	kcp_timer_after(ks, interval - kcp_clock_ms() % interval);
+}
+
+void kcp_timer_stop(struct kcp_sock *ks)
+{
+	if (hrtimer_try_to_cancel(&ks->timer) == 1)
+		__sock_put(&ks->sk);
+}
+
+/* Arm (or not) after the engine did work outside the timer. */
+static void kcp_timer_rearm(struct kcp_sock *ks, u32 delay)
+{
+	u32 now = kcp_clock_ms();
+	s32 idle;
+
+	if (kcp_busy(&ks->kcp)) {
+		kcp_timer_after(ks, delay);
+		return;
+	}
+	kcp_shrink(&ks->kcp);
+	if (!ks->opts.idle_ms)
+		return;
+	/* nothing to send, but the idle timeout still needs a wake-up */
+	idle = (s32)(ks->last_rx + ks->opts.idle_ms - now);
+	kcp_timer_after(ks, idle > 0 ? idle : 1);
+}
+
+/* Why a session must end now, if it must: 0 keeps it. */
+static int kcp_tick_verdict(struct kcp_sock *ks, u32 now)
+{
+	struct net *net = sock_net(&ks->sk);
+
+	if (ks->kcp.state == KCP_STATE_DEAD) {
+		KCP_INC_STATS(net, KCP_MIB_DEAD_LINK);
+		return -ETIMEDOUT;
+	}
+	if (ks->opts.idle_ms && (s32)(now - ks->last_rx) >= (s32)ks->opts.idle_ms)
+		return -ETIMEDOUT;
+	if (!test_bit(KCP_F_ORPHAN_LINGER, &ks->flags))
+		return 0;
+	if (!kcp_waitsnd(&ks->kcp))
+		return 1;
+	if ((s32)(now - ks->close_deadline) >= 0) {
+		KCP_INC_STATS(net, KCP_MIB_LINGER_EXPIRED);
+		return 1;
+	}
+	return 0;
+}
+
+/* One timer tick of a session: flush, then decide its fate. Locked. */
+void kcp_sk_tick(struct kcp_sock *ks)
+{
+	int state = ks->sk.sk_state;
+	u32 delay;
+	int verdict;
+
+	if (state != KCP_ESTABLISHED && state != KCP_LINGER)
+		return;
+	delay = kcp_flush(&ks->kcp, false);
+	verdict = kcp_tick_verdict(ks, kcp_clock_ms());
+	if (verdict) {
+		kcp_sk_done(ks, verdict < 0 ? -verdict : 0);
+		return;
+	}
+	kcp_sk_wake(ks);
+	kcp_timer_rearm(ks, delay);
+}
+
+void kcp_release_cb(struct sock *sk)
+{
+	struct kcp_sock *ks = kcp_sk(sk);
+
+	if (test_and_clear_bit(KCP_F_TIMER_DEFERRED, &ks->flags)) {
+		kcp_sk_tick(ks);
+		/* the caller still holds its own reference */
+		__sock_put(sk);
+	}
+}

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The in-kernel UDP socket under AF_KCP sockets: creation on bind,
+ * connect or listen, the encap receive hook (softirq), ICMP errors, and
+ * transmit of datagrams built by the engine straight into skbs, with the
+ * route cached in the KCP socket (sk_dst_cache) as TCP caches its own.
+ */
+#include <linux/udp.h>
+#include <linux/ipv6.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/ip6_route.h>
+#include <net/route.h>
+#include <net/udp.h>
+#include <net/udp_tunnel.h>
+#include <net/ipv6_stubs.h>
+#include <net/icmp.h>
+
+#include "compat.h"
+#include "kcp.h"
+
+/* The UDP encapsulation type: any non-zero value marks a tunnel socket. */
+#define KCP_ENCAP_TYPE	1
+
+u32 kcp_tunnel_headroom(void)
+{
+	return LL_MAX_HEADER + sizeof(struct ipv6hdr) + sizeof(struct udphdr);
+}
+
+static void kcp_key_from_skb(struct kcp_key *key, struct sk_buff *skb)
+{
+	memset(key, 0, sizeof(*key));
+	key->port = udp_hdr(skb)->source;
+	if (ip_hdr(skb)->version == 4) {
+		key->family = AF_INET;
+		key->addr[0] = ip_hdr(skb)->saddr;
+	} else {
+		key->family = AF_INET6;
+		memcpy(key->addr, &ipv6_hdr(skb)->saddr, sizeof(key->addr));
+	}
+}
+
+/* Softirq, under RCU: every datagram for every session of this socket. */
+static int kcp_encap_rcv(struct sock *usk, struct sk_buff *skb)
+{
+	struct kcp_tunnel *tun = rcu_dereference_sk_user_data(usk);
+	struct kcp_key from;
+
+	if (unlikely(!tun) || !pskb_may_pull(skb, sizeof(struct udphdr))) {
+		kfree_skb(skb);
+		return 0;
+	}
+	kcp_key_from_skb(&from, skb);
+	__skb_pull(skb, sizeof(struct udphdr));
+	kcp_demux_rcv(tun, skb, &from);
+	return 0;
+}
+
+/*
+ * ICMP unreachable for a datagram we sent. A connected (client) socket
+ * has one session; for a listener the embedded header names the peer.
+ */
+static void kcp_icmp_deliver(struct kcp_tunnel *tun, const struct kcp_key *peer,
+			     int err)
+{
+	struct kcp_sock *ks;
+	struct sock *sk;
+
+	KCP_INC_STATS(tun->net, KCP_MIB_ICMP_ERRORS);
+	ks = kcp_demux_lookup(tun, peer);
+	if (!ks)
+		return;
+	sk = &ks->sk;
+	bh_lock_sock(sk);
+	/*
+	 * A soft error: reported once through the next call (and EPOLLERR),
+	 * the session goes on, so no data is lost because of it.
+	 */
+	if (sk->sk_state == KCP_ESTABLISHED) {
+		WRITE_ONCE(sk->sk_err, err);
+		sk_error_report(sk);
+	}
+	bh_unlock_sock(sk);
+	sock_put(sk);
+}
+
+static int kcp_icmp4_errno(struct sk_buff *skb)
+{
+	int type = icmp_hdr(skb)->type, code = icmp_hdr(skb)->code;
+
+	if (type != ICMP_DEST_UNREACH)
+		return 0;
+	if (code == ICMP_PORT_UNREACH)
+		return ECONNREFUSED;
+	if (code == ICMP_FRAG_NEEDED)
+		return 0;
+	return EHOSTUNREACH;
+}
+
+static int kcp_icmp6_errno(struct sk_buff *skb)
+{
+	int type = icmp6_hdr(skb)->icmp6_type;
+	int code = icmp6_hdr(skb)->icmp6_code;
+
+	if (type != ICMPV6_DEST_UNREACH)
+		return 0;
+	return code == ICMPV6_PORT_UNREACH ? ECONNREFUSED : EHOSTUNREACH;
+}
+
+/*
+ * Called with skb->data at the IP header we sent (inside the ICMP
+ * message); the transport header still points at the ICMP header.
+ */
+static void kcp_encap_err_rcv(KCP_ENCAP_ERR_RCV_ARGS)
+{
+	struct kcp_tunnel *tun = rcu_dereference_sk_user_data(sk);
+	struct kcp_key peer;
+	int e;
+
+	if (!tun)
+		return;
+	memset(&peer, 0, sizeof(peer));
+	if (((struct iphdr *)skb->data)->version == 4) {
+		const struct iphdr *iph = (const struct iphdr *)skb->data;
+
+		e = kcp_icmp4_errno(skb);
+		peer.family = AF_INET;
+		peer.addr[0] = iph->daddr;
+		peer.port = ((struct udphdr *)(skb->data + iph->ihl * 4))->dest;
+	} else {
+		const struct ipv6hdr *ip6h = (const struct ipv6hdr *)skb->data;
+
+		e = kcp_icmp6_errno(skb);
+		peer.family = AF_INET6;
+		memcpy(peer.addr, &ip6h->daddr, sizeof(peer.addr));
+		/* the UDP header follows a fixed header we built ourselves */
+		peer.port = ((struct udphdr *)(ip6h + 1))->dest;
+	}
+	if (e)
+		kcp_icmp_deliver(tun, &peer, e);
+}
+
+/* Accept ICMP errors for datagrams of this socket (return 0 = ours). */
+static int kcp_encap_err_lookup(struct sock *sk, struct sk_buff *skb)
+{
+	return rcu_access_pointer(sk->sk_user_data) ? 0 : -ENOENT;
+}
+
+static void kcp_tunnel_free_work(struct work_struct *work)
+{
+	struct kcp_tunnel *tun = container_of(work, struct kcp_tunnel,
+					      free_work);
+
+	kcp_udp_tunnel_sock_release(tun->sock);
+	kcp_demux_destroy(tun);
+	put_net(tun->net);
+	kfree(tun);
+}
+
+/*
+ * The last reference can go in softirq (a socket freed from its timer or
+ * from RCU); releasing a socket may sleep, so it is done from a work item.
+ */
+void kcp_tunnel_put(struct kcp_tunnel *tun)
+{
+	if (!refcount_dec_and_test(&tun->refcnt))
+		return;
+	/* no new datagrams reach a tunnel nobody holds */
+	rcu_assign_sk_user_data(tun->sock->sk, NULL);
+	queue_work(kcp_wq, &tun->free_work);
+}
+
+static void kcp_port_cfg(struct udp_port_cfg *cfg,
+			 const union kcp_sockaddr *local)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->family = local->family;
+	if (local->family == AF_INET) {
+		cfg->local_ip = local->v4.sin_addr;
+		cfg->local_udp_port = local->v4.sin_port;
+		cfg->use_udp_checksums = 1;
+	} else {
+		cfg->local_ip6 = local->v6.sin6_addr;
+		cfg->local_udp_port = local->v6.sin6_port;
+		cfg->bind_ifindex = local->v6.sin6_scope_id;
+		cfg->use_udp6_tx_checksums = 1;
+		cfg->use_udp6_rx_checksums = 1;
+		cfg->ipv6_v6only = 1;
+	}
+}
+
+int kcp_tunnel_create(struct net *net, const union kcp_sockaddr *local,
+		      struct kcp_tunnel **tunp)
+{
+	struct udp_tunnel_sock_cfg tcfg = { };
+	struct udp_port_cfg cfg;
+	struct kcp_tunnel *tun;
+	union kcp_sockaddr sa;
+	int err;
+
+	tun = kzalloc(sizeof(*tun), GFP_KERNEL);
+	if (!tun)
+		return -ENOMEM;
+	err = kcp_demux_init(tun);
+	if (err)
+		goto err_free;
+	kcp_port_cfg(&cfg, local);
+	err = udp_sock_create(net, &cfg, &tun->sock);
+	if (err)
+		goto err_demux;
+	refcount_set(&tun->refcnt, 1);
+	tun->net = get_net(net);
+	tun->family = local->family;
+	INIT_WORK(&tun->free_work, kcp_tunnel_free_work);
+	kcp_tunnel_local(tun, &sa);
+	tun->port = sa.family == AF_INET ? sa.v4.sin_port : sa.v6.sin6_port;
+
+	tcfg.sk_user_data = tun;
+	tcfg.encap_type = KCP_ENCAP_TYPE;
+	tcfg.encap_rcv = kcp_encap_rcv;
+	tcfg.encap_err_lookup = kcp_encap_err_lookup;
+	tcfg.encap_err_rcv = kcp_encap_err_rcv;
+	setup_udp_tunnel_sock(net, tun->sock, &tcfg);
+	*tunp = tun;
+	return 0;
+
+err_demux:
+	kcp_demux_destroy(tun);
+err_free:
+	kfree(tun);
+	return err;
+}
+
+int kcp_tunnel_connect(struct kcp_tunnel *tun, const union kcp_sockaddr *peer)
+{
+	int len = peer->family == AF_INET ? sizeof(peer->v4) : sizeof(peer->v6);
+	int err;
+
+	err = kernel_connect(tun->sock, (struct sockaddr *)peer, len, 0);
+	if (!err)
+		tun->connected = true;
+	return err;
+}
+
+int kcp_tunnel_local(struct kcp_tunnel *tun, union kcp_sockaddr *addr)
+{
+	memset(addr, 0, sizeof(*addr));
+	return kernel_getsockname(tun->sock, (struct sockaddr *)addr);
+}
+
+static struct rtable *kcp_route4(struct kcp_sock *ks, struct sock *usk)
+{
+	struct dst_entry *dst = __sk_dst_check(&ks->sk, 0);
+	struct flowi4 fl4;
+	struct rtable *rt;
+
+	if (dst)
+		return (struct rtable *)dst_clone(dst);
+	memset(&fl4, 0, sizeof(fl4));
+	fl4.daddr = ks->key.addr[0];
+	fl4.saddr = inet_sk(usk)->inet_saddr;
+	fl4.flowi4_oif = usk->sk_bound_dev_if;
+	fl4.flowi4_mark = ks->sk.sk_mark;
+	fl4.flowi4_proto = IPPROTO_UDP;
+	fl4.fl4_sport = ks->tun->port;
+	fl4.fl4_dport = ks->key.port;
+	rt = ip_route_output_key(sock_net(usk), &fl4);
+	if (IS_ERR(rt))
+		return rt;
+	ks->saddr4 = fl4.saddr;
+	sk_dst_set(&ks->sk, dst_clone(&rt->dst));
+	return rt;
+}
+
+static int kcp_xmit4(struct kcp_sock *ks, struct sock *usk,
+		     struct sk_buff *skb)
+{
+	struct rtable *rt = kcp_route4(ks, usk);
+
+	if (IS_ERR(rt)) {
+		kfree_skb(skb);
+		return PTR_ERR(rt);
+	}
+	udp_tunnel_xmit_skb(rt, usk, skb, ks->saddr4, ks->key.addr[0],
+			    0, ip4_dst_hoplimit(&rt->dst), 0, ks->tun->port,
+			    ks->key.port, false, false);
+	return 0;
+}
+
+#if IS_ENABLED(CONFIG_IPV6)
+static struct dst_entry *kcp_route6(struct kcp_sock *ks, struct sock *usk)
+{
+	struct dst_entry *dst = __sk_dst_check(&ks->sk, ks->dst_cookie);
+	struct flowi6 fl6;
+
+	if (dst)
+		return dst_clone(dst);
+	memset(&fl6, 0, sizeof(fl6));
+	memcpy(&fl6.daddr, ks->key.addr, sizeof(fl6.daddr));
+	fl6.saddr = usk->sk_v6_rcv_saddr;
+	fl6.flowi6_oif = usk->sk_bound_dev_if;
+	fl6.flowi6_mark = ks->sk.sk_mark;
+	fl6.flowi6_proto = IPPROTO_UDP;
+	fl6.fl6_sport = ks->tun->port;
+	fl6.fl6_dport = ks->key.port;
+	dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(usk), usk, &fl6, NULL);
+	if (IS_ERR(dst))
+		return dst;
+	ks->saddr6 = fl6.saddr;
+	ks->dst_cookie = rt6_get_cookie((struct rt6_info *)dst);
+	sk_dst_set(&ks->sk, dst_clone(dst));
+	return dst;
+}
+
+static int kcp_xmit6(struct kcp_sock *ks, struct sock *usk,
+		     struct sk_buff *skb)
+{
+	struct dst_entry *dst = kcp_route6(ks, usk);
+	struct in6_addr daddr;
+
+	if (IS_ERR(dst)) {
+		kfree_skb(skb);
+		return PTR_ERR(dst);
+	}
+	memcpy(&daddr, ks->key.addr, sizeof(daddr));
+	skb->ignore_df = 1;
+	/* dev NULL: no tunnel netdev to count statistics on */
+	udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &ks->saddr6, &daddr, 0,
+			     ip6_dst_hoplimit(dst), 0, ks->tun->port,
+			     ks->key.port, false);
+	return 0;
+}
+#else
+static int kcp_xmit6(struct kcp_sock *ks, struct sock *usk,
+		     struct sk_buff *skb)
+{
+	kfree_skb(skb);
+	return -EAFNOSUPPORT;
+}
+#endif
+
+/* Send one finished datagram to the session's peer. Never sleeps. */
+int kcp_tunnel_xmit(struct kcp_sock *ks, struct sk_buff *skb)
+{
+	struct sock *usk = ks->tun->sock->sk;
+	int err;
+
+	skb->mark = ks->sk.sk_mark;
+	skb->priority = ks->sk.sk_priority;
+	if (ks->key.family == AF_INET)
+		err = kcp_xmit4(ks, usk, skb);
+	else
+		err = kcp_xmit6(ks, usk, skb);
+	if (err)
+		KCP_INC_STATS(sock_net(&ks->sk), KCP_MIB_OUT_NO_ROUTE);
+	return err;
+}
