@@ -1,0 +1,582 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kcpt: the kernel-side test peer, the C twin of selftests/peers/kcppeer.
+ * Same roles, same data stream (xorshift64*, kcptest.h), same RESULT
+ * line, so tests can pair any client with any server. -tcp runs the
+ * same workload over TCP for comparisons.
+ *
+ *   kcpt server -a ADDR:PORT [-role echo|sink|source] [-sessions N] ...
+ *   kcpt client -a ADDR:PORT [-role echo|send|recv|rr] [-bytes N] ...
+ *
+ * Options: -tcp -seq -preset normal|fast|fast2|fast3 -nodelay a,b,c,d
+ *   -wnd snd,rcv -mtu N -acknodelay -conv N -bytes N -seed S -timeout S
+ *   -sessions N -parallel P -msgsize M -rr N -rrsize B -rrgap MS
+ *   -crypt NAME -key PASS -fec D,P -linger MS -v
+ */
+#include "kcptest.h"
+#include "../../tools/kcpctl/kcpkey.h"
+#include <netdb.h>
+#include <sys/resource.h>
+
+struct cfg {
+	const char *mode, *role, *addr, *preset, *crypt, *key;
+	bool tcp, seq, acknodelay, verbose;
+	int nodelay[4], wnd[2], mtu, fec[2];
+	long conv;
+	long long bytes;
+	unsigned long long seed;
+	double timeout;
+	int sessions, parallel, msgsize, rr, rrsize, rrgap, linger;
+};
+
+static struct cfg C = {
+	.role = NULL, .nodelay = { -2, -2, -2, -2 }, .conv = -1,
+	.bytes = 1 << 20, .seed = 1, .timeout = 60, .sessions = 1,
+	.parallel = 1, .rr = 0, .rrsize = 64, .rrgap = 10, .linger = -1,
+};
+
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static long long tot_bytes;
+static int failures, done_sessions;
+static double *lat;
+static int nlat;
+
+static void die(const char *msg)
+{
+	perror(msg);
+	exit(2);
+}
+
+static int parse_addr(const char *s, struct sockaddr_storage *ss,
+		      socklen_t *len)
+{
+	char host[128];
+	const char *colon = strrchr(s, ':');
+	int port;
+
+	if (!colon)
+		return -1;
+	port = atoi(colon + 1);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = 0;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(host, ':')) {
+		struct sockaddr_in6 *a = (void *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, host[0] ? host : "::", &a->sin6_addr) != 1)
+			return -1;
+		*len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (void *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &a->sin_addr) != 1)
+			return -1;
+		*len = sizeof(*a);
+	}
+	return 0;
+}
+
+static const struct { const char *name; int v; } presets[] = {
+	{ "normal", KCP_PRESET_NORMAL }, { "fast", KCP_PRESET_FAST },
+	{ "fast2", KCP_PRESET_FAST2 }, { "fast3", KCP_PRESET_FAST3 },
+};
+
+/* kcptun's --crypt names in enum kcp_cipher order, with key bytes used */
+static const struct { const char *name; unsigned int keylen; } ciphers[] = {
+	{ "null", 0 }, { "none", 0 }, { "aes", 32 }, { "aes-128", 16 },
+	{ "aes-192", 24 }, { "salsa20", 32 }, { "blowfish", 32 },
+	{ "twofish", 32 }, { "cast5", 16 }, { "3des", 24 }, { "tea", 16 },
+	{ "xtea", 16 }, { "sm4", 16 }, { "xor", 32 },
+};
+
+static int kcpt_key_for(const char *crypt, const char *pass,
+			struct kcp_crypto *kc)
+{
+	unsigned char derived[KCPTUN_PASS_LEN];
+
+	memset(kc, 0, sizeof(*kc));
+	for (unsigned int i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++) {
+		if (strcmp(ciphers[i].name, crypt))
+			continue;
+		if (kcptun_derive(pass, derived))
+			return -1;
+		kc->cipher = i;
+		kc->key_len = ciphers[i].keylen;
+		memcpy(kc->key, derived, kc->key_len);
+		return 0;
+	}
+	return -1;
+}
+
+/* Per-socket settings, before connect/listen (or on accepted sockets). */
+static void tune(int fd)
+{
+	int one = 1;
+
+	if (C.tcp) {
+		setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
+		return;
+	}
+	if (C.preset) {
+		for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+			if (!strcmp(presets[i].name, C.preset) &&
+			    kt_setint(fd, KCP_PRESET, presets[i].v))
+				die("KCP_PRESET");
+	}
+	if (C.nodelay[0] != -2 &&
+	    kt_nodelay(fd, C.nodelay[0], C.nodelay[1], C.nodelay[2], C.nodelay[3]))
+		die("KCP_NODELAY");
+	if (C.wnd[0] && kt_wnd(fd, C.wnd[0], C.wnd[1]))
+		die("KCP_WNDSIZE");
+	if (C.mtu && kt_setint(fd, KCP_MTU, C.mtu))
+		die("KCP_MTU");
+	if (C.acknodelay && kt_setint(fd, KCP_ACK_NODELAY, 1))
+		die("KCP_ACK_NODELAY");
+	if (C.linger >= 0 && kt_setint(fd, KCP_LINGER_TIMEOUT, C.linger))
+		die("KCP_LINGER_TIMEOUT");
+}
+
+/* Options that must precede connect()/listen(). */
+static void tune_early(int fd)
+{
+	if (C.tcp)
+		return;
+	if (C.conv >= 0) {
+		unsigned int conv = C.conv;
+
+		if (kt_setopt(fd, KCP_CONV, &conv, sizeof(conv)))
+			die("KCP_CONV");
+	}
+	if (C.fec[0]) {
+		struct kcp_fec f = { C.fec[0], C.fec[1] };
+
+		if (kt_setopt(fd, KCP_FEC, &f, sizeof(f)))
+			die("KCP_FEC");
+	}
+	if (C.crypt && strcmp(C.crypt, "nil")) {
+		struct kcp_crypto kc;
+
+		if (kcpt_key_for(C.crypt, C.key ? C.key : "it's a secrect", &kc))
+			die("unknown -crypt");
+		if (kt_setopt(fd, KCP_CRYPTO, &kc, sizeof(kc)))
+			die("KCP_CRYPTO");
+	}
+	tune(fd);
+}
+
+static int new_socket(int family)
+{
+	int fd;
+
+	if (C.tcp)
+		fd = socket(family, SOCK_STREAM, 0);
+	else
+		fd = kt_socket(C.seq ? SOCK_SEQPACKET : SOCK_STREAM);
+	if (fd < 0)
+		die("socket");
+	return fd;
+}
+
+static void set_timeout(int fd, double secs)
+{
+	struct timeval tv = { (long)secs, (long)((secs - (long)secs) * 1e6) };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static void session_result(int id, const char *role, long long rx,
+			   long long tx, bool ok, double secs, const char *err)
+{
+	pthread_mutex_lock(&out_lock);
+	if (C.verbose || !ok)
+		printf("SESSION id=%d role=%s rx=%lld tx=%lld ok=%d secs=%.3f%s%s\n",
+		       id, role, rx, tx, ok, secs, err ? " err=" : "",
+		       err ? err : "");
+	tot_bytes += rx > tx ? rx : tx;
+	if (!ok)
+		failures++;
+	done_sessions++;
+	pthread_mutex_unlock(&out_lock);
+}
+
+/* Message mode writes: -msgsize M bytes per send(). */
+static long send_msgs(int fd, uint64_t seed, long long n)
+{
+	struct kt_rng r;
+	uint8_t *buf = malloc(C.msgsize);
+	long long done = 0;
+
+	kt_rng_init(&r, seed);
+	while (done < n) {
+		int want = n - done < C.msgsize ? n - done : C.msgsize;
+
+		kt_rng_fill(&r, buf, want);
+		if (send(fd, buf, want, MSG_NOSIGNAL) != want) {
+			free(buf);
+			return -errno;
+		}
+		done += want;
+	}
+	free(buf);
+	return done;
+}
+
+static long do_send(int fd, uint64_t seed, long long n)
+{
+	if (C.msgsize)
+		return send_msgs(fd, seed, n);
+	return kt_send_stream(fd, seed, n, 65536);
+}
+
+struct echo_arg {
+	int fd;
+	long long n;
+	long res;
+};
+
+static void *echo_writer(void *p)
+{
+	struct echo_arg *a = p;
+
+	a->res = do_send(a->fd, C.seed, a->n);
+	return NULL;
+}
+
+/* Paced small request/response: latency samples in ms. */
+static bool run_rr(int fd)
+{
+	char *req = calloc(1, C.rrsize), *rsp = malloc(C.rrsize);
+	bool ok = true;
+
+	for (int i = 0; i < C.rr; i++) {
+		double t0 = kt_now();
+		int got = 0;
+
+		memcpy(req, &i, sizeof(i));
+		if (send(fd, req, C.rrsize, MSG_NOSIGNAL) != C.rrsize) {
+			ok = false;
+			break;
+		}
+		while (got < C.rrsize) {
+			ssize_t r = recv(fd, rsp + got, C.rrsize - got, 0);
+
+			if (r <= 0) {
+				ok = false;
+				break;
+			}
+			got += r;
+		}
+		if (!ok || memcmp(req, rsp, C.rrsize)) {
+			ok = false;
+			break;
+		}
+		pthread_mutex_lock(&out_lock);
+		lat[nlat++] = (kt_now() - t0) * 1000;
+		pthread_mutex_unlock(&out_lock);
+		if (C.rrgap)
+			usleep(C.rrgap * 1000);
+	}
+	free(req);
+	free(rsp);
+	return ok;
+}
+
+static void *client_session(void *p)
+{
+	long id = (long)p;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	double t0 = kt_now();
+	const char *err = NULL;
+	long long rx = 0, tx = 0;
+	bool ok = false, same = false;
+	int fd;
+
+	parse_addr(C.addr, &ss, &len);
+	fd = new_socket(ss.ss_family);
+	tune_early(fd);
+	set_timeout(fd, C.timeout);
+	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		err = strerror(errno);
+		goto out;
+	}
+	if (!strcmp(C.role, "echo")) {
+		struct echo_arg a = { fd, C.bytes, 0 };
+		pthread_t w;
+		long got;
+
+		pthread_create(&w, NULL, echo_writer, &a);
+		got = kt_recv_stream(fd, C.seed, C.bytes, &same);
+		pthread_join(w, NULL);
+		tx = a.res;
+		rx = got;
+		ok = a.res == C.bytes && got == C.bytes && same;
+	} else if (!strcmp(C.role, "send")) {
+		tx = do_send(fd, C.seed, C.bytes);
+		ok = tx == C.bytes;
+	} else if (!strcmp(C.role, "recv")) {
+		/* the server learns of us from our first datagram */
+		send(fd, "H", 1, MSG_NOSIGNAL);
+		rx = kt_recv_stream(fd, C.seed, C.bytes, &same);
+		ok = rx == C.bytes && same;
+	} else if (!strcmp(C.role, "rr")) {
+		ok = run_rr(fd);
+		tx = rx = (long long)C.rr * C.rrsize;
+	}
+	if (!ok && !err)
+		err = errno ? strerror(errno) : "mismatch";
+out:
+	close(fd);
+	session_result(id, C.role, rx, tx, ok, kt_now() - t0, err);
+	return NULL;
+}
+
+/* One accepted session on the server. */
+static void *server_session(void *p)
+{
+	int fd = (int)(long)p;
+	static int ids;
+	int id = __sync_fetch_and_add(&ids, 1);
+	double t0 = kt_now();
+	long long rx = 0, tx = 0;
+	bool ok = true;
+	char *buf = malloc(65536);
+
+	tune(fd);
+	set_timeout(fd, C.timeout);
+	if (!strcmp(C.role, "source")) {
+		char h;
+
+		/* wait for the client's hello, as kcppeer does */
+		ok = recv(fd, &h, 1, 0) == 1;
+		if (ok)
+			tx = do_send(fd, C.seed, C.bytes);
+		ok = ok && tx == C.bytes;
+	} else if (!strcmp(C.role, "sink")) {
+		bool same;
+
+		rx = kt_recv_stream(fd, C.seed, C.bytes, &same);
+		ok = rx == C.bytes && same;
+	} else {
+		for (;;) {
+			ssize_t r = recv(fd, buf, 65536, 0);
+
+			if (r <= 0)
+				break;
+			rx += r;
+			if (send(fd, buf, r, MSG_NOSIGNAL) != r) {
+				ok = false;
+				break;
+			}
+			tx += r;
+			if (C.bytes && rx >= C.bytes && !C.rr)
+				break;
+			if (C.rr && rx >= (long long)C.rr * C.rrsize)
+				break;
+		}
+		ok = ok && (!C.bytes || C.rr || rx >= C.bytes);
+	}
+	free(buf);
+	/* let close() linger until the peer has everything */
+	close(fd);
+	session_result(id, C.role, rx, tx, ok, kt_now() - t0, NULL);
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(double p)
+{
+	if (!nlat)
+		return 0;
+	return lat[(int)(p * (nlat - 1) + 0.5)];
+}
+
+static void result(double secs)
+{
+	printf("RESULT ok=%d mode=%s role=%s proto=%s sessions=%d failed=%d "
+	       "bytes=%lld secs=%.3f goodput_kbps=%.0f",
+	       !failures && done_sessions == C.sessions, C.mode, C.role,
+	       C.tcp ? "tcp" : "kcp", done_sessions, failures, tot_bytes,
+	       secs, secs > 0 ? tot_bytes * 8 / 1000.0 / secs : 0);
+	if (nlat) {
+		qsort(lat, nlat, sizeof(*lat), cmp_double);
+		printf(" rr=%d p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f",
+		       nlat, pct(0.5), pct(0.99), pct(0.999), lat[nlat - 1]);
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
+static int run_client(void)
+{
+	pthread_t *t = calloc(C.sessions, sizeof(*t));
+	double t0 = kt_now();
+	int next = 0, running = 0, joined = 0;
+
+	lat = calloc((size_t)C.rr * C.sessions + 1, sizeof(*lat));
+	while (joined < C.sessions) {
+		while (next < C.sessions && running < C.parallel) {
+			pthread_create(&t[next], NULL, client_session,
+				       (void *)(long)next);
+			next++;
+			running++;
+		}
+		pthread_join(t[joined++], NULL);
+		running--;
+	}
+	result(kt_now() - t0);
+	return failures || done_sessions != C.sessions;
+}
+
+static int run_server(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	double t0 = 0;
+	int lfd, n = 0;
+	pthread_t *t = calloc(C.sessions ? C.sessions : 1, sizeof(*t));
+
+	if (parse_addr(C.addr, &ss, &len))
+		die("bad -a");
+	lfd = new_socket(ss.ss_family);
+	if (C.tcp) {
+		int one = 1;
+
+		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	}
+	tune_early(lfd);
+	if (bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, 1024))
+		die("bind/listen");
+	printf("LISTEN %d\n", kt_port_of(lfd));
+	fflush(stdout);
+	set_timeout(lfd, C.timeout);
+	while (!C.sessions || n < C.sessions) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (!n)
+			t0 = kt_now();
+		pthread_create(&t[C.sessions ? n : 0], NULL, server_session,
+			       (void *)(long)fd);
+		if (!C.sessions)
+			pthread_detach(t[0]);
+		n++;
+	}
+	for (int i = 0; C.sessions && i < n; i++)
+		pthread_join(t[i], NULL);
+	close(lfd);
+	if (n < C.sessions)
+		failures++;
+	result(t0 ? kt_now() - t0 : 0);
+	return failures != 0;
+}
+
+static void parse_pair(const char *s, int *a, int n)
+{
+	char *end;
+
+	for (int i = 0; i < n; i++) {
+		a[i] = strtol(s, &end, 10);
+		s = *end ? end + 1 : end;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit rl = { 65536, 65536 };
+
+	signal(SIGPIPE, SIG_IGN);
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (argc < 2)
+		die("usage: kcpt server|client -a ADDR:PORT [options]");
+	C.mode = argv[1];
+	for (int i = 2; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+
+#define OPT(name) (!strcmp(o, name) && (i++, 1))
+		if (!strcmp(o, "-tcp"))
+			C.tcp = true;
+		else if (!strcmp(o, "-seq"))
+			C.seq = true;
+		else if (!strcmp(o, "-acknodelay"))
+			C.acknodelay = true;
+		else if (!strcmp(o, "-v"))
+			C.verbose = true;
+		else if (OPT("-a"))
+			C.addr = v;
+		else if (OPT("-role"))
+			C.role = v;
+		else if (OPT("-preset"))
+			C.preset = v;
+		else if (OPT("-nodelay"))
+			parse_pair(v, C.nodelay, 4);
+		else if (OPT("-wnd"))
+			parse_pair(v, C.wnd, 2);
+		else if (OPT("-fec"))
+			parse_pair(v, C.fec, 2);
+		else if (OPT("-mtu"))
+			C.mtu = atoi(v);
+		else if (OPT("-conv"))
+			C.conv = strtol(v, NULL, 0);
+		else if (OPT("-bytes"))
+			C.bytes = strtoll(v, NULL, 0);
+		else if (OPT("-seed"))
+			C.seed = strtoull(v, NULL, 0);
+		else if (OPT("-timeout"))
+			C.timeout = atof(v);
+		else if (OPT("-sessions"))
+			C.sessions = atoi(v);
+		else if (OPT("-parallel"))
+			C.parallel = atoi(v);
+		else if (OPT("-msgsize"))
+			C.msgsize = atoi(v);
+		else if (OPT("-rr"))
+			C.rr = atoi(v);
+		else if (OPT("-rrsize"))
+			C.rrsize = atoi(v);
+		else if (OPT("-rrgap"))
+			C.rrgap = atoi(v);
+		else if (OPT("-crypt"))
+			C.crypt = v;
+		else if (OPT("-key"))
+			C.key = v;
+		else if (OPT("-linger"))
+			C.linger = atoi(v);
+		else {
+			fprintf(stderr, "kcpt: unknown option %s\n", o);
+			return 2;
+		}
+	}
+	if (!C.addr)
+		die("-a required");
+	if (!C.role)
+		C.role = "echo";
+	if (C.rr && !strcmp(C.mode, "client"))
+		C.role = "rr";
+	if (C.parallel < 1)
+		C.parallel = 1;
+	if (!strcmp(C.mode, "server"))
+		return run_server();
+	if (!strcmp(C.mode, "client"))
+		return run_client();
+	die("mode must be server or client");
+	return 2;
+}
