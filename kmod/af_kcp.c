@@ -81,10 +81,28 @@ static void kcp_write_space(struct sock *sk)
 }
 
 /*
+ * A listener's child that ends stays in the session table for
+ * timewait_ms as a tombstone, like TCP's TIME_WAIT: kcp-go would make a
+ * fresh session out of the peer's late ACKs and retransmissions, which
+ * an application would then accept as a phantom connection. A new
+ * conversation (another conv with sn 0) still replaces it at once.
+ */
+static bool kcp_sk_timewait(struct kcp_sock *ks)
+{
+	u32 ms = READ_ONCE(kcp_pernet(sock_net(&ks->sk))->timewait_ms);
+
+	if (!ms || !ks->tun || ks->tun->connected ||
+	    !test_bit(KCP_F_HASHED, &ks->flags))
+		return false;
+	kcp_timer_after(ks, ms);
+	return true;
+}
+
+/*
  * Terminal state of a session. Runs with the socket locked (owner or bh).
  * Idempotent; the socket memory itself goes with the last reference.
  */
-void kcp_sk_done(struct kcp_sock *ks, int err)
+static void __kcp_sk_done(struct kcp_sock *ks, int err, bool timewait)
 {
 	struct sock *sk = &ks->sk;
 	int old = sk->sk_state;
@@ -97,13 +115,27 @@ void kcp_sk_done(struct kcp_sock *ks, int err)
 	}
 	kcp_set_state(sk, KCP_CLOSE);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
-	kcp_demux_unhash(ks);
 	kcp_timer_stop(ks);
+	if (!timewait || !kcp_sk_timewait(ks))
+		kcp_demux_unhash(ks);
 	kcp_release(&ks->kcp);
 	if ((old == KCP_ESTABLISHED || old == KCP_LINGER) && ks->tun)
 		atomic_dec(&kcp_pernet(sock_net(sk))->curr_estab);
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk->sk_state_change(sk);
+}
+
+void kcp_sk_done(struct kcp_sock *ks, int err)
+{
+	__kcp_sk_done(ks, err, true);
+}
+
+/* The peer started over: end now and free the key for the new session. */
+void kcp_sk_reset(struct kcp_sock *ks)
+{
+	__kcp_sk_done(ks, ECONNRESET, false);
+	kcp_timer_stop(ks);
+	kcp_demux_unhash(ks);
 }
 
 static void kcp_sk_destruct(struct sock *sk)
@@ -775,6 +807,8 @@ static void kcp_close_session(struct sock *sk)
 
 	if (!kcp_session_state(sk))
 		return;
+	/* kcp-go's Close flushes once: pending ACKs still go out */
+	kcp_flush(&ks->kcp, false);
 	if (sock_flag(sk, SOCK_LINGER)) {
 		if (sk->sk_lingertime)
 			kcp_close_wait(sk, sk->sk_lingertime);

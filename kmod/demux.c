@@ -249,7 +249,7 @@ static bool kcp_replace(struct kcp_sock *old)
 
 	bh_lock_sock(sk);
 	if (!sock_owned_by_user(sk)) {
-		kcp_sk_done(old, ECONNRESET);
+		kcp_sk_reset(old);
 		done = true;
 	}
 	bh_unlock_sock(sk);
@@ -269,7 +269,12 @@ void kcp_demux_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 	known = kcp_peek_conv(skb->data, skb->len, &conv, &sn);
 	ks = kcp_demux_lookup(tun, from);
 	if (ks) {
-		if (!known || conv == ks->kcp.conv || tun->connected) {
+		bool tomb = READ_ONCE(ks->sk.sk_state) == KCP_CLOSE;
+
+		if (tomb && (!known || conv == ks->kcp.conv)) {
+			KCP_INC_STATS(tun->net, KCP_MIB_TIME_WAIT_DROP);
+			kfree_skb(skb);
+		} else if (!known || conv == ks->kcp.conv || tun->connected) {
 			kcp_deliver(ks, skb);
 		} else if (sn == 0 && kcp_replace(ks)) {
 			KCP_INC_STATS(tun->net, KCP_MIB_SESSION_REPLACED);

@@ -169,6 +169,7 @@ enum {
 	KCP_MIB_DEAD_LINK,		/* sessions ended by ETIMEDOUT */
 	KCP_MIB_ICMP_ERRORS,
 	KCP_MIB_LINGER_EXPIRED,		/* closed sockets that gave up */
+	KCP_MIB_TIME_WAIT_DROP,		/* late datagram of an ended session */
 	__KCP_MIB_MAX
 };
 
@@ -184,6 +185,7 @@ struct kcp_net {
 	struct kcp_opts defaults;
 	int max_sessions;		/* per netns */
 	int max_listener_sessions;	/* per listener */
+	u32 timewait_ms;		/* tombstone of an ended child */
 };
 
 extern unsigned int kcp_net_id;
@@ -217,6 +219,7 @@ void kcp_family_unregister(void);
 void kcp_sk_init_session(struct kcp_sock *ks, u32 conv);
 void kcp_sk_wake(struct kcp_sock *ks);
 void kcp_sk_done(struct kcp_sock *ks, int err);
+void kcp_sk_reset(struct kcp_sock *ks);
 struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp);
 
 /* options.c */
@@ -270,7 +273,8 @@ int kcp_backlog_rcv(struct sock *sk, struct sk_buff *skb);
 void kcp_deliver(struct kcp_sock *ks, struct sk_buff *skb);
 u32 kcp_sk_header_len(const struct kcp_sock *ks);
 
-/* sysctl.c / proc.c */
-int kcp_net_init_defaults(struct net *net);
+/* proc.c */
+int kcp_proc_init_net(struct net *net);
+void kcp_proc_exit_net(struct net *net);
 
 #endif /* _KCP_H */

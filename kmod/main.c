@@ -35,21 +35,28 @@ static void kcp_net_defaults(struct kcp_net *kn)
 	o->stream = 1;
 	kn->max_sessions = 1 << 20;
 	kn->max_listener_sessions = 1 << 20;
+	kn->timewait_ms = 3000;
 }
 
 static int __net_init kcp_net_init(struct net *net)
 {
 	struct kcp_net *kn = kcp_pernet(net);
 
+	int err;
+
 	kn->mib = alloc_percpu(struct kcp_mib);
 	if (!kn->mib)
 		return -ENOMEM;
 	kcp_net_defaults(kn);
-	return 0;
+	err = kcp_proc_init_net(net);
+	if (err)
+		free_percpu(kn->mib);
+	return err;
 }
 
 static void __net_exit kcp_net_exit(struct net *net)
 {
+	kcp_proc_exit_net(net);
 	free_percpu(kcp_pernet(net)->mib);
 }
 

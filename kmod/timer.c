@@ -127,6 +127,11 @@ void kcp_sk_tick(struct kcp_sock *ks)
 	u32 delay;
 	int verdict;
 
+	if (state == KCP_CLOSE) {
+		/* the end of a tombstone's time-wait */
+		kcp_demux_unhash(ks);
+		return;
+	}
 	if (state != KCP_ESTABLISHED && state != KCP_LINGER)
 		return;
 	delay = kcp_flush(&ks->kcp, false);
