@@ -12,6 +12,7 @@
  *   -wnd snd,rcv -mtu N -acknodelay -conv N -bytes N -seed S -timeout S
  *   -sessions N -parallel P -msgsize M -rr N -rrsize B -rrgap MS
  *   -crypt NAME -key PASS -fec D,P -linger MS -v
+ *   -file PATH (client send: the file's bytes) -out PATH (server sink)
  */
 #include "kcptest.h"
 #include "../../tools/kcpctl/kcpkey.h"
@@ -19,7 +20,7 @@
 #include <sys/resource.h>
 
 struct cfg {
-	const char *mode, *role, *addr, *preset, *crypt, *key;
+	const char *mode, *role, *addr, *preset, *crypt, *key, *file, *out;
 	bool tcp, seq, acknodelay, verbose;
 	int nodelay[4], wnd[2], mtu, fec[2];
 	long conv;
@@ -192,6 +193,38 @@ static void set_timeout(int fd, double secs)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+/* On failure, the engine's view, to tell a stall from a loss. */
+static void dump_info(int fd, int id)
+{
+	struct sockaddr_in6 pa;
+	socklen_t plen = sizeof(pa);
+	struct kcp_info i;
+	socklen_t len = sizeof(i);
+
+	if (C.tcp || getsockopt(fd, SOL_KCP, KCP_INFO, &i, &len))
+		return;
+	/* the client's own port is the server's peer port: they pair up */
+	if (!strcmp(C.mode, "server"))
+		getpeername(fd, (struct sockaddr *)&pa, &plen);
+	else
+		getsockname(fd, (struct sockaddr *)&pa, &plen);
+	pthread_mutex_lock(&out_lock);
+	printf("INFO id=%d port=%d state=%u conv=%08x snd_una=%u snd_nxt=%u "
+	       "rcv_nxt=%u sndq=%u sndbuf=%u rcvq=%u rcvbuf=%u rmt_wnd=%u "
+	       "cwnd=%u rto=%u in=%llu out=%llu lost=%llu fast=%llu "
+	       "early=%llu pkts_in=%llu\n", id, ntohs(pa.sin6_port),
+	       i.kcpi_state, i.kcpi_conv, i.kcpi_snd_una, i.kcpi_snd_nxt,
+	       i.kcpi_rcv_nxt, i.kcpi_snd_queue, i.kcpi_snd_buf,
+	       i.kcpi_rcv_queue, i.kcpi_rcv_buf, i.kcpi_rmt_wnd, i.kcpi_cwnd,
+	       i.kcpi_rto, (unsigned long long)i.kcpi_in_segs,
+	       (unsigned long long)i.kcpi_out_segs,
+	       (unsigned long long)i.kcpi_lost_segs,
+	       (unsigned long long)i.kcpi_fast_retrans,
+	       (unsigned long long)i.kcpi_early_retrans,
+	       (unsigned long long)i.kcpi_in_pkts);
+	pthread_mutex_unlock(&out_lock);
+}
+
 static void session_result(int id, const char *role, long long rx,
 			   long long tx, bool ok, double secs, const char *err)
 {
@@ -229,8 +262,59 @@ static long send_msgs(int fd, uint64_t seed, long long n)
 	return done;
 }
 
+/* -file: send a file's bytes instead of the test stream. */
+static long send_file(int fd)
+{
+	FILE *f = fopen(C.file, "rb");
+	char buf[65536];
+	long done = 0;
+	size_t n;
+
+	if (!f)
+		return -errno;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		size_t off = 0;
+
+		while (off < n) {
+			ssize_t w = send(fd, buf + off, n - off, MSG_NOSIGNAL);
+
+			if (w < 0) {
+				fclose(f);
+				return -errno;
+			}
+			off += w;
+		}
+		done += n;
+	}
+	fclose(f);
+	return done;
+}
+
+/* -out: a sink that stores what it receives (until the peer is quiet). */
+static long recv_file(int fd, long long n)
+{
+	FILE *f = fopen(C.out, "wb");
+	char buf[65536];
+	long long done = 0;
+
+	if (!f)
+		return -errno;
+	while (!n || done < n) {
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+
+		if (r <= 0)
+			break;
+		fwrite(buf, 1, r, f);
+		done += r;
+	}
+	fclose(f);
+	return done;
+}
+
 static long do_send(int fd, uint64_t seed, long long n)
 {
+	if (C.file)
+		return send_file(fd);
 	if (C.msgsize)
 		return send_msgs(fd, seed, n);
 	return kt_send_stream(fd, seed, n, 65536);
@@ -321,7 +405,7 @@ static void *client_session(void *p)
 		ok = a.res == C.bytes && got == C.bytes && same;
 	} else if (!strcmp(C.role, "send")) {
 		tx = do_send(fd, C.seed, C.bytes);
-		ok = tx == C.bytes;
+		ok = C.file ? tx >= 0 : tx == C.bytes;
 	} else if (!strcmp(C.role, "recv")) {
 		/* the server learns of us from our first datagram */
 		send(fd, "H", 1, MSG_NOSIGNAL);
@@ -334,6 +418,8 @@ static void *client_session(void *p)
 	if (!ok && !err)
 		err = errno ? strerror(errno) : "mismatch";
 out:
+	if (!ok)
+		dump_info(fd, (int)id);
 	close(fd);
 	session_result(id, C.role, rx, tx, ok, kt_now() - t0, err);
 	return NULL;
@@ -360,6 +446,9 @@ static void *server_session(void *p)
 		if (ok)
 			tx = do_send(fd, C.seed, C.bytes);
 		ok = ok && tx == C.bytes;
+	} else if (!strcmp(C.role, "sink") && C.out) {
+		rx = recv_file(fd, C.bytes);
+		ok = rx >= 0 && (!C.bytes || rx == C.bytes);
 	} else if (!strcmp(C.role, "sink")) {
 		bool same;
 
@@ -385,9 +474,12 @@ static void *server_session(void *p)
 		ok = ok && (!C.bytes || C.rr || rx >= C.bytes);
 	}
 	free(buf);
+	if (C.verbose || !ok)
+		dump_info(fd, id);
 	/* let close() linger until the peer has everything */
 	close(fd);
-	session_result(id, C.role, rx, tx, ok, kt_now() - t0, NULL);
+	session_result(id, C.role, rx, tx, ok, kt_now() - t0,
+		       ok ? NULL : strerror(errno));
 	return NULL;
 }
 
@@ -558,6 +650,10 @@ int main(int argc, char **argv)
 			C.crypt = v;
 		else if (OPT("-key"))
 			C.key = v;
+		else if (OPT("-file"))
+			C.file = v;
+		else if (OPT("-out"))
+			C.out = v;
 		else if (OPT("-linger"))
 			C.linger = atoi(v);
 		else {

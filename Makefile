@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kcp: the KCP protocol (kcp-go compatible) as the Linux socket family
+# AF_KCP. See README.md.
+#
+#   make              module for $(KVER) (kmod/kcp.ko) + userspace tools
+#   make deps         install the Debian packages everything needs
+#   make check        every test: host unit tests + VM suites on 6.1 and 6.12
+#   make demo         AF_KCP vs TCP on a lossy link, in a VM
+#   make bench        benchmarks (slow)
+#   make install      module into /lib/modules/$(KVER)/updates, tools, man
+#
+# KVER/KDIR select the kernel to build against; the default is the newest
+# installed Debian headers package (not uname -r: the build host's own
+# kernel may not be able to load modules).
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+B := $(TOP)/build
+
+KVERS_ALL := $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
+		sed 's|/usr/src/linux-headers-||' | sort -V)
+KVER ?= $(lastword $(filter-out %-rt-amd64,$(KVERS_ALL)))
+KDIR ?= /lib/modules/$(KVER)/build
+# make check covers bookworm's 6.1 and the newest 6.12 (not -rt)
+KVER_61 := $(lastword $(filter 6.1.%,$(KVERS_ALL)))
+KVER_612 := $(lastword $(filter-out %-rt-amd64,$(filter 6.12.%,$(KVERS_ALL))))
+CHECK_KVERS := $(strip $(KVER_61) $(KVER_612))
+
+CC ?= gcc
+USER_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+	-Wno-missing-field-initializers -Werror -pthread
+
+KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild uapi/linux/kcp.h
+
+.PHONY: all module modules userspace deps check check-quick demo bench \
+	install clean print-check-kernels sparse unit
+
+all: module userspace
+
+# In-tree build for $(KVER): kmod/kcp.ko
+module: $(KMOD_SRCS)
+	$(MAKE) -C $(KDIR) M=$(TOP) W=1 modules
+
+# Out-of-tree copy per kernel, so several kernels can be built side by side.
+$(B)/%/kmod/kcp.ko: $(KMOD_SRCS)
+	@mkdir -p $(B)/$*/kmod $(B)/$*/uapi/linux
+	@ln -sf $(TOP)/kmod/*.[ch] $(B)/$*/kmod/
+	@cp kmod/Kbuild $(B)/$*/kmod/Kbuild
+	@ln -sf $(TOP)/uapi/linux/kcp.h $(B)/$*/uapi/linux/kcp.h
+	$(MAKE) -s -C /lib/modules/$*/build M=$(B)/$*/kmod W=1 modules
+
+modules: $(foreach k,$(CHECK_KVERS),$(B)/$(k)/kmod/kcp.ko)
+
+print-check-kernels:
+	@echo $(CHECK_KVERS)
+
+$(B)/net/%: selftests/net/%.c selftests/net/kcptest.h uapi/linux/kcp.h
+	@mkdir -p $(B)/net
+	$(CC) $(USER_CFLAGS) -o $@ $< $(if $(filter kcpt,$*),tools/kcpctl/kcpkey.c -lcrypto)
+
+$(B)/net/kcpt: tools/kcpctl/kcpkey.c tools/kcpctl/kcpkey.h
+
+$(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
+	O=$(B)/peers selftests/peers/build.sh
+
+userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/peers/kcppeer
+
+unit:
+	$(MAKE) -C selftests/unit all
+
+deps:
+	selftests/vm/deps.sh
+
+check: deps
+	$(MAKE) modules userspace unit
+	selftests/check.sh
+
+# The same with smaller transfers: a quick loop while developing.
+check-quick: modules userspace unit
+	selftests/check.sh --quick
+
+demo: deps
+	$(MAKE) modules userspace
+	selftests/demo/demo.sh
+
+bench: deps
+	$(MAKE) modules userspace
+	selftests/bench/bench.sh
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(TOP) C=2 W=1 modules
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_DIR=updates modules_install
+	depmod -a $(KVER)
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(TOP) clean 2>/dev/null
+	rm -rf $(B)

@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: host unit tests, then the VM suite on each kernel, then the
+# harness's own proof that a kernel WARN fails a run. Every part writes
+# TAP under build/check/; the last line is "N passed, N failed[, N skipped]"
+# and the exit status is non-zero on any failure or kernel problem.
+#   selftests/check.sh [--quick] [--kernels "K1 K2"]
+
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP" || exit 1
+OUT=$TOP/build/check
+mkdir -p "$OUT"
+rm -f "$OUT"/*.tap
+
+quick=
+kernels=${CHECK_KERNELS:-}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=quick ;;
+	--kernels) kernels=$2; shift ;;
+	*) echo "check: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ -n "$kernels" ] || kernels=$(make -s -C "$TOP" print-check-kernels)
+
+t0=$(date +%s)
+stamp() { echo "== $(($(date +%s) - t0))s: $*"; }
+
+# A step that is not TAP itself becomes one TAP line in its own file.
+step_tap() {
+	local file=$1 name=$2
+	shift 2
+	if "$@" > "$OUT/$file.log" 2>&1; then
+		echo "ok 1 - $name" > "$OUT/$file.tap"
+	else
+		echo "not ok 1 - $name (see build/check/$file.log)" > "$OUT/$file.tap"
+		tail -20 "$OUT/$file.log"
+	fi
+}
+
+stamp "host unit tests"
+make -s -C selftests/unit check 2>&1 | tee "$OUT/unit.tap" | grep -E '^not ok|^# suite' || true
+
+for k in $kernels; do
+	stamp "VM suite on $k"
+	ko=$TOP/build/$k/kmod/kcp.ko
+	selftests/vm/run-vm.sh --kernel "$k" --timeout 1500 \
+		--log "$OUT/serial-$k.log" --results "$OUT/results-$k" \
+		--insmod "$ko" --env "KCP_MODULE=$ko" -- \
+		selftests/net/run_all.sh $quick > "$OUT/vm-$k.tap" 2> "$OUT/vm-$k.err"
+	vrc=$?
+	grep -E '^(not ok|# suite)' "$OUT/vm-$k.tap"
+	if [ $vrc -eq 0 ]; then
+		echo "ok 1 - $k: VM suite ran, kernel log clean" > "$OUT/vm-$k-harness.tap"
+	else
+		echo "not ok 1 - $k: VM suite (harness exit $vrc)" > "$OUT/vm-$k-harness.tap"
+		tail -30 "$OUT/vm-$k.err"
+	fi
+done
+
+stamp "harness self-test (a WARN must fail a run)"
+first=${kernels%% *}
+selftests/vm/selftest.sh --kernel "$first" > "$OUT/harness.tap" 2>&1
+grep -E '^not ok' "$OUT/harness.tap"
+
+stamp "done"
+cat "$OUT"/*.tap | awk '
+	/^ok / { if ($0 ~ /# [Ss][Kk][Ii][Pp]/) s++; else p++ }
+	/^not ok / { f++ }
+	END {
+		printf "%d passed, %d failed", p, f
+		if (s) printf ", %d skipped", s
+		printf "\n"
+		exit f ? 1 : 0
+	}'
