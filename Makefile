@@ -31,7 +31,8 @@ CC ?= gcc
 USER_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Werror -pthread
 
-KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild uapi/linux/kcp.h
+KMOD_C := $(filter-out %.mod.c,$(wildcard kmod/*.c))
+KMOD_SRCS := $(KMOD_C) $(wildcard kmod/*.h) kmod/Kbuild uapi/linux/kcp.h
 
 .PHONY: all module modules userspace deps check check-quick demo bench \
 	install clean print-check-kernels sparse unit
@@ -45,7 +46,8 @@ module: $(KMOD_SRCS)
 # Out-of-tree copy per kernel, so several kernels can be built side by side.
 $(B)/%/kmod/kcp.ko: $(KMOD_SRCS)
 	@mkdir -p $(B)/$*/kmod $(B)/$*/uapi/linux
-	@ln -sf $(TOP)/kmod/*.[ch] $(B)/$*/kmod/
+	@rm -f $(B)/$*/kmod/*.mod.c
+	@ln -sf $(addprefix $(TOP)/,$(KMOD_C) $(wildcard kmod/*.h)) $(B)/$*/kmod/
 	@cp kmod/Kbuild $(B)/$*/kmod/Kbuild
 	@ln -sf $(TOP)/uapi/linux/kcp.h $(B)/$*/uapi/linux/kcp.h
 	$(MAKE) -s -C /lib/modules/$*/build M=$(B)/$*/kmod W=1 modules

@@ -155,19 +155,24 @@ void kcp_listen_stop(struct kcp_sock *lks)
 	}
 }
 
-/* conv and sn of a datagram's first segment, if it has one (kcp-go). */
-static bool kcp_peek_conv(const u8 *data, u32 len, u32 *conv, u32 *sn)
+/*
+ * conv and sn of a datagram's first segment, if it has one (kcp-go), and
+ * where its KCP segments start (after a FEC data header).
+ */
+static bool kcp_peek_conv(const u8 *data, u32 len, u32 *conv, u32 *sn,
+			  u32 *off)
 {
 	u16 flag = kcp_get_le16(data + 4);
 
+	*off = 0;
 	if (flag == KCP_FEC_TYPE_DATA || flag == KCP_FEC_TYPE_PARITY) {
 		if (flag != KCP_FEC_TYPE_DATA ||
 		    len < KCP_FEC_HDR + KCP_OVERHEAD)
 			return false;
-		data += KCP_FEC_HDR;
+		*off = KCP_FEC_HDR;
 	}
-	*conv = kcp_get_le32(data);
-	*sn = kcp_get_le32(data + KCP_SN_OFFSET);
+	*conv = kcp_get_le32(data + *off);
+	*sn = kcp_get_le32(data + *off + KCP_SN_OFFSET);
 	return true;
 }
 
@@ -190,13 +195,18 @@ static bool kcp_child_allowed(struct kcp_tunnel *tun, struct kcp_sock *lks)
 
 /* A new peer: make the child, queue it for accept(), hand it the datagram. */
 static void kcp_child_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
-			  const struct kcp_key *from, u32 conv)
+			  const struct kcp_key *from, u32 conv, u32 off)
 {
 	struct kcp_sock *lks = rcu_dereference(tun->listener), *ks;
 	struct sock *sk;
 
 	if (!lks) {
 		KCP_INC_STATS(tun->net, KCP_MIB_IN_NO_SESSION);
+		goto drop;
+	}
+	/* kcp-go makes a session of any datagram with a conv: not of junk */
+	if (!kcp_input_valid(skb->data + off, skb->len - off, conv)) {
+		KCP_INC_STATS(tun->net, KCP_MIB_KCP_IN_ERRORS);
 		goto drop;
 	}
 	if (!kcp_child_allowed(tun, lks))
@@ -261,12 +271,12 @@ void kcp_demux_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 		   const struct kcp_key *from)
 {
 	struct kcp_sock *ks;
-	u32 conv = 0, sn = 0;
+	u32 conv = 0, sn = 0, off;
 	bool known;
 
 	if (!kcp_rx_prepare(tun, skb))
 		return;
-	known = kcp_peek_conv(skb->data, skb->len, &conv, &sn);
+	known = kcp_peek_conv(skb->data, skb->len, &conv, &sn, &off);
 	ks = kcp_demux_lookup(tun, from);
 	if (ks) {
 		bool tomb = READ_ONCE(ks->sk.sk_state) == KCP_CLOSE;
@@ -278,7 +288,7 @@ void kcp_demux_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 			kcp_deliver(ks, skb);
 		} else if (sn == 0 && kcp_replace(ks)) {
 			KCP_INC_STATS(tun->net, KCP_MIB_SESSION_REPLACED);
-			kcp_child_rcv(tun, skb, from, conv);
+			kcp_child_rcv(tun, skb, from, conv, off);
 		} else {
 			KCP_INC_STATS(tun->net, KCP_MIB_KCP_IN_ERRORS);
 			kfree_skb(skb);
@@ -287,7 +297,7 @@ void kcp_demux_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 		return;
 	}
 	if (known && !tun->connected) {
-		kcp_child_rcv(tun, skb, from, conv);
+		kcp_child_rcv(tun, skb, from, conv, off);
 		return;
 	}
 	KCP_INC_STATS(tun->net, KCP_MIB_IN_NO_SESSION);

@@ -289,8 +289,10 @@ static int kcp_send_msg(struct kcp_cb *kcp, u32 len, kcp_copy_t copy,
 		u32 size = min_t(u32, len - off, kcp->mss);
 		struct kcp_seg *seg = kcp_seg_new(size, may_sleep);
 
-		if (!seg)
+		if (!seg) {
+			err = -ENOMEM;
 			goto fail;
+		}
 		kcp_list_add_tail(&seg->node, &frags);
 		err = copy(arg, seg->data, size);
 		if (err)
@@ -344,7 +346,12 @@ int kcp_peeksize(const struct kcp_cb *kcp)
 	return length - (int)kcp->rcv_off;
 }
 
-/* Move the in-order run at rcv_nxt from rcv_buf to rcv_queue. */
+/*
+ * Move the in-order run at rcv_nxt from rcv_buf to rcv_queue. A byte
+ * stream reader can never consume an empty segment, so with rcv_stream
+ * such segments are dropped here rather than left to wedge the window
+ * (kcp-go's Read wedges on them, spec 2.4).
+ */
 static void kcp_move_rcv(struct kcp_cb *kcp)
 {
 	while (!kcp_list_empty(&kcp->rcv_buf)) {
@@ -353,6 +360,12 @@ static void kcp_move_rcv(struct kcp_cb *kcp)
 		if (seg->sn != kcp->rcv_nxt || kcp->nrcv_que >= kcp->rcv_wnd)
 			break;
 		kcp_list_del(&seg->node);
+		if (kcp->rcv_stream && !seg->len) {
+			kcp->nrcv_buf--;
+			kcp->rcv_nxt++;
+			kcp_env_free(seg);
+			continue;
+		}
 		kcp_list_add_tail(&seg->node, &kcp->rcv_queue);
 		kcp->nrcv_buf--;
 		kcp->nrcv_que++;
@@ -703,6 +716,14 @@ int kcp_input(struct kcp_cb *kcp, const u8 *data, u32 len, bool regular,
 			return KCP_IN_ECMD;
 		}
 
+		/*
+		 * Unlike kcp-go: the peer cannot have received what we never
+		 * sent, and trusting such an una would drop unacked data.
+		 */
+		if (kcp_timediff(una, kcp->snd_nxt) > 0 && !kcp->exact) {
+			kcp_stat(kcp, KCP_STAT_IN_ERRORS, 1);
+			return KCP_IN_EUNA;
+		}
 		/* only trust window updates from regular packets */
 		if (regular)
 			kcp->rmt_wnd = wnd;
@@ -749,6 +770,23 @@ int kcp_input(struct kcp_cb *kcp, const u8 *data, u32 len, bool regular,
 err_short:
 	kcp_stat(kcp, KCP_STAT_IN_ERRORS, 1);
 	return KCP_IN_ESHORT;
+}
+
+bool kcp_input_valid(const u8 *data, u32 len, u32 conv)
+{
+	if (len < KCP_OVERHEAD)
+		return false;
+	while (len >= KCP_OVERHEAD) {
+		u32 length = kcp_get_le32(data + 20);
+		u8 cmd = data[4];
+
+		if (kcp_get_le32(data) != conv || cmd < KCP_CMD_PUSH ||
+		    cmd > KCP_CMD_WINS || len - KCP_OVERHEAD < length)
+			return false;
+		data += KCP_OVERHEAD + length;
+		len -= KCP_OVERHEAD + length;
+	}
+	return true;
 }
 
 /* Datagram assembly state of one flush. */
@@ -940,12 +978,34 @@ static void kcp_flush_cwnd(struct kcp_cb *kcp, u32 cwnd, u32 resent,
 	}
 }
 
+/*
+ * Unlike kcp-go: when every segment in flight has been ACKed one by one
+ * but una does not move (the peer's queue was full and the WINS that
+ * would carry the new una was lost), nothing would ever be sent again
+ * and both ends would wait forever. Ask for the window (WASK) once per
+ * rto in that state; the WINS answer carries una.
+ */
+static void kcp_flush_unstick(struct kcp_cb *kcp, u32 now, u32 unacked)
+{
+	if (kcp->exact || !kcp->nsnd_buf || unacked || !kcp->rmt_wnd) {
+		kcp->ts_unstick = 0;
+		return;
+	}
+	if (!kcp->ts_unstick) {
+		kcp->ts_unstick = now + kcp->rx_rto;
+	} else if (kcp_timediff(now, kcp->ts_unstick) >= 0) {
+		kcp->probe |= KCP_ASK_SEND;
+		kcp->ts_unstick = now + kcp->rx_rto;
+	}
+}
+
 u32 kcp_flush(struct kcp_cb *kcp, bool ack_only)
 {
 	struct kcp_xmit_count cnt = { 0 };
 	struct kcp_out out = { NULL, 0 };
 	struct kcp_list *pos;
 	u32 ts = 0, sn = 0, una = kcp->rcv_nxt, cwnd, resent, moved, now;
+	u32 unacked = 0;
 	u16 wnd = (u16)kcp_wnd_unused(kcp);
 	s32 minrto = (s32)kcp->interval;
 
@@ -975,6 +1035,7 @@ u32 kcp_flush(struct kcp_cb *kcp, bool ack_only)
 
 		if (seg->acked)
 			continue;
+		unacked++;
 		if (kcp_should_send(kcp, seg, now, resent, moved, &cnt)) {
 			now = kcp_now(kcp);
 			seg->xmit++;
@@ -988,6 +1049,7 @@ u32 kcp_flush(struct kcp_cb *kcp, bool ack_only)
 			minrto = rto;
 	}
 	kcp_out_emit(kcp, &out);
+	kcp_flush_unstick(kcp, now, unacked);
 
 	kcp_stat(kcp, KCP_STAT_LOST, cnt.lost);
 	kcp_stat(kcp, KCP_STAT_FAST_RETRANS, cnt.fast);

@@ -48,6 +48,7 @@
 #define KCP_IN_ESHORT		(-1)	/* shorter than a header, or conv mismatch */
 #define KCP_IN_ELEN		(-2)	/* len beyond the datagram */
 #define KCP_IN_ECMD		(-3)	/* unknown cmd */
+#define KCP_IN_EUNA		(-4)	/* una beyond what we ever sent */
 
 #define KCP_STATE_DEAD		0xFFFFFFFFu
 
@@ -131,7 +132,14 @@ struct kcp_cb {
 	s32 fastresend;
 	u8 nocwnd;
 	u8 stream;
+	u8 rcv_stream;		/* the reader is a byte stream (SOCK_STREAM) */
 	u16 reserved;
+	/*
+	 * Tests only: reproduce kcp-go even in its unsafe corners (trust an
+	 * una beyond snd_nxt; no WASK when acked segments wait for una).
+	 */
+	u8 exact;
+	u32 ts_unstick;		/* see kcp_flush_unstick() */
 
 	u32 nsnd_que, nsnd_buf, nrcv_que, nrcv_buf;
 	struct kcp_list snd_queue, snd_buf, rcv_queue, rcv_buf;
@@ -175,6 +183,13 @@ int kcp_send(struct kcp_cb *kcp, u32 len, kcp_copy_t copy, void *arg,
  */
 int kcp_input(struct kcp_cb *kcp, const u8 *data, u32 len, bool regular,
 	      bool ack_nodelay);
+
+/*
+ * Would kcp_input() accept every segment of this datagram for @conv (its
+ * structure only: conv, cmd, len)? Used before a listener creates a
+ * session for an unknown peer, so garbage never costs a session.
+ */
+bool kcp_input_valid(const u8 *data, u32 len, u32 conv);
 
 /* Emit ACKs (and with !ack_only probes, data, retransmissions). Returns
  * the delay in ms after which the next flush is due (<= interval).

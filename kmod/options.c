@@ -57,6 +57,7 @@ int kcp_opts_apply(struct kcp_sock *ks)
 		return err;
 	kcp_set_wndsize(kcp, o->snd_wnd, kcp_rcv_wnd(ks));
 	kcp->stream = o->stream;
+	kcp->rcv_stream = ks->sk.sk_type == SOCK_STREAM;
 	kcp->dead_link = o->dead_link;
 	return 0;
 }

@@ -8,6 +8,8 @@
  *   kcpt server -a ADDR:PORT [-role echo|sink|source] [-sessions N] ...
  *   kcpt client -a ADDR:PORT [-role echo|send|recv|rr] [-bytes N] ...
  *
+ * Roles: server echo|sink|source|hold (listen, never accept); client
+ *   echo|send|recv|rr.
  * Options: -tcp -seq -preset normal|fast|fast2|fast3 -nodelay a,b,c,d
  *   -wnd snd,rcv -mtu N -acknodelay -conv N -bytes N -seed S -timeout S
  *   -sessions N -parallel P -msgsize M -rr N -rrsize B -rrgap MS
@@ -27,13 +29,14 @@ struct cfg {
 	long long bytes;
 	unsigned long long seed;
 	double timeout;
-	int sessions, parallel, msgsize, rr, rrsize, rrgap, linger;
+	int sessions, parallel, msgsize, rr, rrsize, rrgap, linger, backlog;
 };
 
 static struct cfg C = {
 	.role = NULL, .nodelay = { -2, -2, -2, -2 }, .conv = -1,
 	.bytes = 1 << 20, .seed = 1, .timeout = 60, .sessions = 1,
 	.parallel = 1, .rr = 0, .rrsize = 64, .rrgap = 10, .linger = -1,
+	.backlog = 1024,
 };
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -551,10 +554,16 @@ static int run_server(void)
 		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	}
 	tune_early(lfd);
-	if (bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, 1024))
+	if (bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, C.backlog))
 		die("bind/listen");
 	printf("LISTEN %d\n", kt_port_of(lfd));
 	fflush(stdout);
+	if (!strcmp(C.role, "hold")) {
+		/* listen, never accept: the accept queue fills up */
+		usleep((useconds_t)(C.timeout * 1e6));
+		close(lfd);
+		return 0;
+	}
 	set_timeout(lfd, C.timeout);
 	while (!C.sessions || n < C.sessions) {
 		int fd = accept(lfd, NULL, NULL);
@@ -650,6 +659,8 @@ int main(int argc, char **argv)
 			C.crypt = v;
 		else if (OPT("-key"))
 			C.key = v;
+		else if (OPT("-backlog"))
+			C.backlog = atoi(v);
 		else if (OPT("-file"))
 			C.file = v;
 		else if (OPT("-out"))
