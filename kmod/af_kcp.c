@@ -142,6 +142,7 @@ static void kcp_sk_destruct(struct sock *sk)
 {
 	struct kcp_sock *ks = kcp_sk(sk);
 
+	kcp_sock_unregister(ks);
 	kcp_release(&ks->kcp);
 	kfree_skb(ks->tx_skb);
 	sk_dst_reset(sk);
@@ -821,6 +822,7 @@ static void kcp_close_session(struct sock *sk)
 	}
 	set_bit(KCP_F_ORPHAN_LINGER, &ks->flags);
 	ks->close_deadline = kcp_clock_ms() + ks->opts.linger_ms;
+	kcp_sk_discard_rx(ks);
 	kcp_set_state(sk, KCP_LINGER);
 	kcp_timer_kick(ks);
 }
@@ -898,6 +900,11 @@ static int kcp_create(struct net *net, struct socket *sock, int protocol,
 	sock_init_data(sock, sk);
 	kcp_sk_setup(sk, sock->type);
 	ks = kcp_sk(sk);
+	if (kcp_sock_register(ks, GFP_KERNEL)) {
+		sk_free(sk);
+		sock->sk = NULL;
+		return -ENOMEM;
+	}
 	ks->opts = kcp_pernet(net)->defaults;
 	ks->opts.stream = sock->type == SOCK_STREAM;
 	ks->af = 0;
@@ -918,6 +925,10 @@ struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp)
 	sock_init_data(NULL, sk);
 	kcp_sk_setup(sk, lsk->sk_type);
 	ks = kcp_sk(sk);
+	if (kcp_sock_register(ks, gfp)) {
+		sk_free(sk);
+		return NULL;
+	}
 	ks->opts = lks->opts;
 	ks->af = lks->af;
 	ks->local = lks->local;

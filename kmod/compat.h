@@ -73,6 +73,16 @@ static inline void kcp_udp_tunnel_sock_release(struct socket *sock)
 #define KCP_ENCAP_ERR_NEW	0
 #endif
 
+/* The socket's owner uid: sk_uid() replaced sock_i_uid() in 6.16 */
+static inline kuid_t kcp_sk_uid(struct sock *sk)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
+	return sk_uid(sk);
+#else
+	return sock_i_uid(sk);
+#endif
+}
+
 /* sk_alloc()'s kern argument decides whether the socket pins its netns */
 #define KCP_SK_ALLOC_USER	0
 

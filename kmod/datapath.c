@@ -121,9 +121,29 @@ drop:
 	return false;
 }
 
+static int kcp_copy_discard(void *arg, u8 *data, u32 len)
+{
+	return 0;
+}
+
+/*
+ * Nobody will read what reaches a closed socket: consume it so the
+ * window stays open and the peer's own close can finish (TCP would
+ * answer with a RST; KCP has none).
+ */
+void kcp_sk_discard_rx(struct kcp_sock *ks)
+{
+	while (kcp_recv(&ks->kcp, U32_MAX, kcp_copy_discard, NULL,
+			ks->sk.sk_type == SOCK_SEQPACKET ? KCP_RECV_MSG : 0,
+			NULL) >= 0)
+		;
+}
+
 /* After input or a read: wake waiters, arm the timer, notice death. */
 static void kcp_sk_after_rx(struct kcp_sock *ks)
 {
+	if (sock_flag(&ks->sk, SOCK_DEAD))
+		kcp_sk_discard_rx(ks);
 	if (ks->kcp.state == KCP_STATE_DEAD) {
 		KCP_INC_STATS(sock_net(&ks->sk), KCP_MIB_DEAD_LINK);
 		kcp_sk_done(ks, ETIMEDOUT);

@@ -11,6 +11,7 @@
 #include <linux/rhashtable-types.h>
 #include <linux/hrtimer.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <net/sock.h>
 #include <net/snmp.h>
 #include <net/netns/generic.h>
@@ -86,6 +87,8 @@ struct kcp_sock {
 	union kcp_sockaddr local;	/* as bound */
 	sa_family_t af;			/* AF_INET/AF_INET6 once bound */
 	struct hrtimer timer;		/* flush/retransmit, armed while busy */
+	spinlock_t timer_lock;		/* timer_ref vs. the timer's state */
+	bool timer_ref;			/* a queued timer holds a reference */
 	unsigned long flags;
 	struct sk_buff *tx_skb;		/* datagram the engine is filling */
 	u32 dst_cookie;
@@ -93,6 +96,7 @@ struct kcp_sock {
 		__be32 saddr4;		/* source of the cached route */
 		struct in6_addr saddr6;
 	};
+	u32 id;				/* index in kcp_net.socks (/proc) */
 	u32 last_rx;			/* ms, for the idle timeout */
 	u32 close_deadline;		/* ms, end of background linger */
 	struct kcp_sock_stats st;
@@ -179,6 +183,7 @@ struct kcp_mib {
 
 struct kcp_net {
 	DEFINE_SNMP_STAT(struct kcp_mib, mib);
+	struct xarray socks;		/* every socket, for /proc/net/kcp */
 	atomic_t curr_estab;
 	atomic_t max_conn;
 	atomic_t nsessions;
@@ -268,12 +273,15 @@ void kcp_key_to_sockaddr(const struct kcp_key *key, union kcp_sockaddr *sa,
 /* datapath.c */
 extern const struct kcp_ops kcp_engine_ops;
 bool kcp_rx_prepare(struct kcp_tunnel *tun, struct sk_buff *skb);
+void kcp_sk_discard_rx(struct kcp_sock *ks);
 int kcp_sk_rcv(struct kcp_sock *ks, struct sk_buff *skb);
 int kcp_backlog_rcv(struct sock *sk, struct sk_buff *skb);
 void kcp_deliver(struct kcp_sock *ks, struct sk_buff *skb);
 u32 kcp_sk_header_len(const struct kcp_sock *ks);
 
 /* proc.c */
+int kcp_sock_register(struct kcp_sock *ks, gfp_t gfp);
+void kcp_sock_unregister(struct kcp_sock *ks);
 int kcp_proc_init_net(struct net *net);
 void kcp_proc_exit_net(struct net *net);
 

@@ -47,6 +47,7 @@ static int __net_init kcp_net_init(struct net *net)
 	kn->mib = alloc_percpu(struct kcp_mib);
 	if (!kn->mib)
 		return -ENOMEM;
+	xa_init_flags(&kn->socks, XA_FLAGS_ALLOC1 | XA_FLAGS_LOCK_BH);
 	kcp_net_defaults(kn);
 	err = kcp_proc_init_net(net);
 	if (err)
@@ -57,6 +58,9 @@ static int __net_init kcp_net_init(struct net *net)
 static void __net_exit kcp_net_exit(struct net *net)
 {
 	kcp_proc_exit_net(net);
+	/* sockets pin their netns: none is left in it */
+	WARN_ON_ONCE(!xa_empty(&kcp_pernet(net)->socks));
+	xa_destroy(&kcp_pernet(net)->socks);
 	free_percpu(kcp_pernet(net)->mib);
 }
 

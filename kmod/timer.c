@@ -6,9 +6,8 @@
  * hrtimer gives the millisecond cadence KCP's intervals assume (jiffies
  * are 4 ms on Debian's HZ=250) and runs in softirq like receive does.
  *
- * A queued timer holds a socket reference; the callback takes the socket
- * spinlock and, if the user owns the socket, defers to release_cb as TCP
- * does with its delayed-ACK timer.
+ * The callback takes the socket spinlock and, if the user owns the
+ * socket, defers to release_cb as TCP does with its delayed-ACK timer.
  */
 #include <linux/hrtimer.h>
 #include <net/sock.h>
@@ -16,44 +15,64 @@
 #include "compat.h"
 #include "kcp.h"
 
+/*
+ * A queued timer owns one socket reference (ks->timer_ref). Arming, the
+ * callback's bookkeeping and cancelling all run under ks->timer_lock:
+ * arming happens in process context (user owns the socket, its spinlock
+ * not held), in softirq receive and in the callback itself, and
+ * hrtimer_try_to_cancel() cannot tell "queued again" from "running".
+ */
 static enum hrtimer_restart kcp_timer_fn(struct hrtimer *t)
 {
 	struct kcp_sock *ks = container_of(t, struct kcp_sock, timer);
 	struct sock *sk = &ks->sk;
+	bool put;
 
 	/* the socket (and with it this module) is RCU-freed */
 	rcu_read_lock();
+	spin_lock(&ks->timer_lock);
+	/* re-armed since it expired: the reference moves to that one */
+	put = !hrtimer_is_queued(t);
+	if (put)
+		ks->timer_ref = false;
+	spin_unlock(&ks->timer_lock);
+
 	bh_lock_sock(sk);
 	if (!sock_owned_by_user(sk))
 		kcp_sk_tick(ks);
 	else if (!test_and_set_bit(KCP_F_TIMER_DEFERRED, &ks->flags))
 		sock_hold(sk);
 	bh_unlock_sock(sk);
-	sock_put(sk);
+	if (put)
+		sock_put(sk);
 	rcu_read_unlock();
 	return HRTIMER_NORESTART;
 }
 
 void kcp_timer_init(struct kcp_sock *ks)
 {
+	spin_lock_init(&ks->timer_lock);
+	ks->timer_ref = false;
 	kcp_hrtimer_setup(&ks->timer, kcp_timer_fn, CLOCK_MONOTONIC,
 			  HRTIMER_MODE_ABS_SOFT);
 }
 
-/* Arm for @expires unless already due earlier. Socket lock held. */
+/* Arm for @expires unless already due earlier. */
 static void kcp_timer_arm(struct kcp_sock *ks, ktime_t expires)
 {
 	struct hrtimer *t = &ks->timer;
-	int ret;
 
+	spin_lock_bh(&ks->timer_lock);
 	if (hrtimer_is_queued(t) &&
 	    ktime_compare(hrtimer_get_expires(t), expires) <= 0)
-		return;
-	ret = hrtimer_try_to_cancel(t);
-	/* 1: it was queued and its reference carries over */
-	if (ret != 1)
+		goto out;
+	if (!ks->timer_ref) {
 		sock_hold(&ks->sk);
+		ks->timer_ref = true;
+	}
 	hrtimer_start(t, expires, HRTIMER_MODE_ABS_SOFT);
+out:
+	spin_unlock_bh(&ks->timer_lock);
 }
 
 void kcp_timer_after(struct kcp_sock *ks, u32 delay_ms)
@@ -74,10 +93,16 @@ void kcp_timer_kick(struct kcp_sock *ks)
 	kcp_timer_after(ks, interval - kcp_clock_ms() % interval);
 }
 
+/* The caller holds its own reference, so the put never frees. */
 void kcp_timer_stop(struct kcp_sock *ks)
 {
-	if (hrtimer_try_to_cancel(&ks->timer) == 1)
+	spin_lock_bh(&ks->timer_lock);
+	/* a running callback (-1) drops the reference itself */
+	if (ks->timer_ref && hrtimer_try_to_cancel(&ks->timer) == 1) {
+		ks->timer_ref = false;
 		__sock_put(&ks->sk);
+	}
+	spin_unlock_bh(&ks->timer_lock);
 }
 
 /* Arm (or not) after the engine did work outside the timer. */

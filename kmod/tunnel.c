@@ -74,11 +74,16 @@ static void kcp_icmp_deliver(struct kcp_tunnel *tun, const struct kcp_key *peer,
 	bh_lock_sock(sk);
 	/*
 	 * A soft error: reported once through the next call (and EPOLLERR),
-	 * the session goes on, so no data is lost because of it.
+	 * the session goes on, so no data is lost because of it. A closed
+	 * socket still sending its last data to a port that is gone has
+	 * nobody left to deliver to: it ends now instead of at dead link.
 	 */
 	if (sk->sk_state == KCP_ESTABLISHED) {
 		WRITE_ONCE(sk->sk_err, err);
 		sk_error_report(sk);
+	} else if (sk->sk_state == KCP_LINGER && err == ECONNREFUSED &&
+		   !sock_owned_by_user(sk)) {
+		kcp_sk_done(ks, 0);
 	}
 	bh_unlock_sock(sk);
 	sock_put(sk);

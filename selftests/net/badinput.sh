@@ -64,7 +64,7 @@ start_server legit in_a "$KCPT" server -a "$ADDR_A:0" -preset fast3 \
 LEGIT_PORT=$SERVER_PORT
 LEGIT_SRV=$SERVER_PID
 SERVER_PID=
-in_b "$KCPT" client -a "$ADDR_A:$LEGIT_PORT" -conv $CONV -preset fast3 \
+$NSX_B "$KCPT" client -a "$ADDR_A:$LEGIT_PORT" -conv $CONV -preset fast3 \
 	-rr 400 -rrsize 1000 -rrgap 10 -timeout 200 > "$WORK/legit.out" 2>&1 &
 LEGIT_PID=$!
 

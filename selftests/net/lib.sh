@@ -88,12 +88,20 @@ netem_set() {
 
 in_a() { ip netns exec "$NS_A" "$@"; }
 in_b() { ip netns exec "$NS_B" "$@"; }
+# For background jobs: "$!" must be the program itself, not a subshell
+# running a shell function (killing that would leave the program alive).
+NSX_A="ip netns exec $NS_A"
+NSX_B="ip netns exec $NS_B"
 
 # start_server NAME CMD... : runs CMD in the background, waits for its
 # "LISTEN <port>" line, sets SERVER_PID and SERVER_PORT.
 start_server() {
 	local name=$1 i
 	shift
+	case $1 in
+	in_a) shift; set -- ip netns exec "$NS_A" "$@" ;;
+	in_b) shift; set -- ip netns exec "$NS_B" "$@" ;;
+	esac
 	: > "$WORK/$name.out"
 	"$@" > "$WORK/$name.out" 2>&1 &
 	SERVER_PID=$!

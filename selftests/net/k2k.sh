@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Kernel <-> kernel over veth between two namespaces: 8 MiB both ways at
+# once (echo) on a clean link and under netem delay + loss + reordering,
+# IPv6, message mode, and 200 concurrent sessions on one listener.
+# Usage: k2k.sh [quick]
+
+. "$(dirname "$0")/lib.sh"
+
+trap 'stop_server; ns_cleanup; rm -rf "$WORK"' EXIT
+ns_setup
+
+BIG=$((8 << 20))
+[ "${1:-}" = quick ] && BIG=$((1 << 20))
+
+# pair NAME NETEM SERVER-ADDR CLIENT-FLAGS...: kcpt echo server in a, client in b
+pair() {
+	local name=$1 netem=$2 addr=$3 out
+	shift 3
+	netem_set "$netem" || { not_ok "$name: netem"; return; }
+	if start_server "s$tap_n" in_a "$KCPT" server -a "$addr:0" \
+		-timeout 300 "$@" &&
+	   run_client "c$tap_n" in_b "$KCPT" client \
+		-a "$addr:$SERVER_PORT" -timeout 240 "$@"; then
+		wait "$SERVER_PID"
+		SERVER_PID=
+		out=$(cat "$WORK/s$tap_n.out")
+		if echo "$out" | grep -q '^RESULT ok=1'; then
+			ok "$name ($(result_field "$LAST_OUT" goodput_kbps) kbit/s, $(result_field "$LAST_OUT" secs) s)"
+		else
+			not_ok "$name: server side"
+			echo "$out" | tail -3 | sed 's/^/#   /'
+		fi
+	else
+		not_ok "$name"
+	fi
+	stop_server
+}
+
+FAST="-preset fast3 -wnd 1024,1024"
+pair "8 MiB each way, clean veth, fast3" "" $ADDR_A $FAST -bytes $BIG
+pair "8 MiB each way, 20ms delay 5% loss 25% reorder, fast3" \
+	"delay 20ms 5ms loss 5% reorder 25% 50%" $ADDR_A $FAST -bytes $BIG
+pair "1 MiB each way, 20ms delay 5% loss, kcp-go default settings" \
+	"delay 20ms loss 5%" $ADDR_A -wnd 128,128 -bytes $((1 << 20))
+pair "IPv6: 2 MiB each way, 10ms delay 3% loss" "delay 10ms loss 3%" \
+	"[$ADDR6_A]" $FAST -bytes $((2 << 20))
+pair "SOCK_SEQPACKET: 3000-byte messages, 10ms delay 3% loss" \
+	"delay 10ms loss 3%" $ADDR_A -seq -msgsize 3000 $FAST -bytes $((1 << 20))
+pair "200 concurrent sessions on one listener, 10ms delay 1% loss" \
+	"delay 10ms loss 1%" $ADDR_A -preset fast3 -sessions 200 \
+	-parallel 200 -bytes 16384
+tap_end

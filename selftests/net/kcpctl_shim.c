@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kcpctl_shim: a plain TCP program that checks, from the inside, what
+ * libkcppreload.so promises. Run it as
+ *
+ *   kcpctl run --ports 7001-7002 -- kcpctl_shim
+ *   kcpctl run -- kcpctl_shim              (other checks: all ports)
+ *
+ * and it prints "PASS what" / "FAIL what" lines (kcpctl_test.sh turns
+ * them into TAP). Whether a socket really is AF_KCP is asked with
+ * getsockopt(SOL_KCP, KCP_INFO), which only an AF_KCP socket answers (the
+ * shim makes SO_DOMAIN lie on purpose).
+ */
+#include "kcptest.h"
+#include <linux/tcp.h>
+#include <stddef.h>
+#include <sys/un.h>
+
+#define NTHREADS	4
+#define NCONN		5
+#define PORT_KCP6	7001	/* selected: dual-stack [::] listener */
+#define PORT_KCP4	7002	/* selected: IPv4 listener */
+#define PORT_TCP	7005	/* not selected */
+
+static int fails;
+
+static void result(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s ", ok ? "PASS" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		fails++;
+}
+
+static bool is_kcp(int fd, unsigned int *state)
+{
+	struct kcp_info ki;
+	socklen_t len = sizeof(ki);
+
+	if (getsockopt(fd, SOL_KCP, KCP_INFO, &ki, &len))
+		return false;
+	if (state)
+		*state = ki.kcpi_state;
+	return true;
+}
+
+static int intopt(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, level, name, &v, &len))
+		return -1000 - errno;
+	return v;
+}
+
+static int listener6;
+static int accepted, mapped_peers;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Accept NTHREADS * NCONN connections, answer "ping" with "pong". */
+static void *server(void *arg)
+{
+	int i;
+
+	for (i = 0; i < NTHREADS * NCONN; i++) {
+		struct sockaddr_in6 peer;
+		socklen_t len = sizeof(peer);
+		char buf[8];
+		int fd = accept4(listener6, (struct sockaddr *)&peer, &len,
+				 SOCK_CLOEXEC);
+
+		if (fd < 0)
+			break;
+		pthread_mutex_lock(&lock);
+		accepted++;
+		if (len == sizeof(peer) && peer.sin6_family == AF_INET6 &&
+		    IN6_IS_ADDR_V4MAPPED(&peer.sin6_addr))
+			mapped_peers++;
+		pthread_mutex_unlock(&lock);
+		if (recv(fd, buf, 4, MSG_WAITALL) == 4 && !memcmp(buf, "ping", 4))
+			send(fd, "pong", 4, MSG_NOSIGNAL);
+		/* no FIN in AF_KCP: the client closes when it has the reply */
+		close(fd);
+	}
+	return NULL;
+}
+
+struct client_res {
+	int ok, kcp, nonblock, cloexec, nodelay, tcpinfo, maxseg, cong, tos;
+	int rcvtimeo, domain, proto, name4;
+};
+
+static void *client(void *arg)
+{
+	struct client_res *r = arg;
+	int i;
+
+	for (i = 0; i < NCONN; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+				SOCK_CLOEXEC, IPPROTO_TCP);
+		struct sockaddr_in a = kt_addr4("127.0.0.1", PORT_KCP6);
+		struct timeval tv = { 7, 0 }, tv2;
+		struct tcp_info ti;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		socklen_t len;
+		int one = 1, tos = 0x10;
+		char ca[16] = "", buf[4];
+		struct sockaddr_in self;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) &&
+		    errno != EINPROGRESS) {
+			close(fd);
+			continue;
+		}
+		r->kcp += is_kcp(fd, NULL);
+		r->nonblock += !!(fcntl(fd, F_GETFL) & O_NONBLOCK);
+		r->cloexec += !!(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		r->nodelay += !setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+					  sizeof(one));
+		r->tos += !setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+		len = sizeof(tv2);
+		r->rcvtimeo += !getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv2,
+					   &len) && tv2.tv_sec == 7;
+		r->domain += intopt(fd, SOL_SOCKET, SO_DOMAIN) == AF_INET;
+		r->proto += intopt(fd, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP;
+		len = sizeof(self);
+		r->name4 += !getsockname(fd, (struct sockaddr *)&self, &len) &&
+			    self.sin_family == AF_INET && self.sin_port;
+		if (send(fd, "ping", 4, MSG_NOSIGNAL) == 4 &&
+		    poll(&pfd, 1, 20000) == 1 &&
+		    recv(fd, buf, 4, MSG_WAITALL) == 4 &&
+		    !memcmp(buf, "pong", 4))
+			r->ok++;
+		len = sizeof(ti);
+		memset(&ti, 0, sizeof(ti));
+		r->tcpinfo += !getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
+			      ti.tcpi_state == 1 && ti.tcpi_snd_mss > 0 &&
+			      ti.tcpi_rto > 0;
+		r->maxseg += intopt(fd, IPPROTO_TCP, TCP_MAXSEG) > 0;
+		len = sizeof(ca);
+		r->cong += !getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, ca,
+				       &len) && !strcmp(ca, "kcp");
+		close(fd);
+	}
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	struct sockaddr_in6 any = kt_addr6("::", PORT_KCP6), name;
+	struct client_res res[NTHREADS];
+	pthread_t srv, cli[NTHREADS];
+	socklen_t len = sizeof(name);
+	unsigned int st = 0;
+	int one = 1, i, n = NTHREADS * NCONN;
+	struct client_res sum = { 0 };
+
+	listener6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(listener6, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	result(!bind(listener6, (struct sockaddr *)&any, sizeof(any)) &&
+	       !listen(listener6, 64), "dual-stack [::]:%d listener", PORT_KCP6);
+	i = is_kcp(listener6, &st);
+	result(i && st == KCP_LISTEN,
+	       "the [::]:%d listener is AF_KCP, state LISTEN (%u)", PORT_KCP6,
+	       st);
+	result(intopt(listener6, SOL_SOCKET, SO_DOMAIN) == AF_INET6 &&
+	       intopt(listener6, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP,
+	       "SO_DOMAIN says AF_INET6, SO_PROTOCOL IPPROTO_TCP");
+	result(intopt(listener6, SOL_SOCKET, SO_REUSEADDR) == 1,
+	       "SO_REUSEADDR set before bind() was carried over");
+	result(fcntl(listener6, F_GETFD) & FD_CLOEXEC,
+	       "SOCK_CLOEXEC kept on the listener");
+	result(!getsockname(listener6, (struct sockaddr *)&name, &len) &&
+	       len == sizeof(name) && name.sin6_family == AF_INET6 &&
+	       ntohs(name.sin6_port) == PORT_KCP6,
+	       "getsockname of the listener: AF_INET6 port %d", PORT_KCP6);
+
+	memset(res, 0, sizeof(res));
+	pthread_create(&srv, NULL, server, NULL);
+	for (i = 0; i < NTHREADS; i++)
+		pthread_create(&cli[i], NULL, client, &res[i]);
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(cli[i], NULL);
+		sum.ok += res[i].ok;
+		sum.kcp += res[i].kcp;
+		sum.nonblock += res[i].nonblock;
+		sum.cloexec += res[i].cloexec;
+		sum.nodelay += res[i].nodelay;
+		sum.tos += res[i].tos;
+		sum.tcpinfo += res[i].tcpinfo;
+		sum.maxseg += res[i].maxseg;
+		sum.cong += res[i].cong;
+		sum.rcvtimeo += res[i].rcvtimeo;
+		sum.domain += res[i].domain;
+		sum.proto += res[i].proto;
+		sum.name4 += res[i].name4;
+	}
+	if (accepted < n)
+		shutdown(listener6, SHUT_RDWR);
+	pthread_join(srv, NULL);
+	result(sum.ok == n, "%d threads x %d connections: ping/pong %d/%d",
+	       NTHREADS, NCONN, sum.ok, n);
+	result(sum.kcp == n, "every client socket is AF_KCP (%d/%d)", sum.kcp, n);
+	result(sum.nonblock == n && sum.cloexec == n,
+	       "SOCK_NONBLOCK and SOCK_CLOEXEC kept (%d, %d of %d)",
+	       sum.nonblock, sum.cloexec, n);
+	result(sum.rcvtimeo == n, "SO_RCVTIMEO set before connect() kept (%d)",
+	       sum.rcvtimeo);
+	result(sum.nodelay == n && sum.tos == n,
+	       "TCP_NODELAY and IP_TOS succeed (%d, %d)", sum.nodelay, sum.tos);
+	result(sum.tcpinfo == n && sum.maxseg == n && sum.cong == n,
+	       "TCP_INFO (ESTABLISHED, mss, rto), TCP_MAXSEG, TCP_CONGESTION "
+	       "'kcp' (%d, %d, %d)", sum.tcpinfo, sum.maxseg, sum.cong);
+	result(sum.domain == n && sum.proto == n && sum.name4 == n,
+	       "SO_DOMAIN AF_INET, SO_PROTOCOL TCP, getsockname AF_INET");
+	result(accepted == n && mapped_peers == n,
+	       "accept4 on [::] gives v4-mapped AF_INET6 peers (%d/%d)",
+	       mapped_peers, accepted);
+	close(listener6);
+}
+
+/* A port not in --ports stays TCP, both ends. */
+static void test_unselected(void)
+{
+	struct sockaddr_in a = kt_addr4("127.0.0.1", PORT_TCP);
+	int l = socket(AF_INET, SOCK_STREAM, 0), c, s, one = 1;
+	char buf[4];
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	result(!bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 4) &&
+	       !is_kcp(l, NULL), "port %d (not in --ports) listens on TCP",
+	       PORT_TCP);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	result(!connect(c, (struct sockaddr *)&a, sizeof(a)) && !is_kcp(c, NULL),
+	       "connect to port %d stays TCP", PORT_TCP);
+	s = accept(l, NULL, NULL);
+	shutdown(c, SHUT_WR);
+	result(s >= 0 && recv(s, buf, sizeof(buf), 0) == 0,
+	       "and TCP's EOF arrives");
+	close(s);
+	close(c);
+	close(l);
+}
+
+/* bind(port 0) first: undecided until connect() to a selected port. */
+static void test_bind_then_connect(void)
+{
+	struct sockaddr_in a = kt_addr4("127.0.0.1", PORT_KCP4);
+	struct sockaddr_in any = kt_addr4("127.0.0.1", 0), self;
+	socklen_t len = sizeof(self);
+	int l = socket(AF_INET, SOCK_STREAM, 0), c, s;
+	char buf[2];
+
+	result(!bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 4) &&
+	       is_kcp(l, NULL), "127.0.0.1:%d listener is AF_KCP", PORT_KCP4);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	result(!bind(c, (struct sockaddr *)&any, sizeof(any)) &&
+	       !is_kcp(c, NULL), "bind(127.0.0.1:0) with --ports: still TCP");
+	result(!connect(c, (struct sockaddr *)&a, sizeof(a)) && is_kcp(c, NULL) &&
+	       !getsockname(c, (struct sockaddr *)&self, &len) &&
+	       self.sin_addr.s_addr == htonl(INADDR_LOOPBACK),
+	       "connect to %d: AF_KCP, bound to 127.0.0.1 as asked", PORT_KCP4);
+	send(c, "hi", 2, 0);
+	s = accept(l, NULL, NULL);
+	result(s >= 0 && recv(s, buf, 2, MSG_WAITALL) == 2, "data arrives");
+	close(s);
+	close(c);
+	close(l);
+}
+
+/* An fd number reused by a non-TCP socket is not touched. */
+static void test_reuse(void)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), l, u;
+	socklen_t len;
+
+	snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1, "kcpctl_shim.%d",
+		 getpid());
+	len = offsetof(struct sockaddr_un, sun_path) + 1 +
+	      strlen(un.sun_path + 1);
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	bind(l, (struct sockaddr *)&un, len);
+	listen(l, 1);
+	close(fd);
+	u = socket(AF_UNIX, SOCK_STREAM, 0);
+	result(u == fd && !connect(u, (struct sockaddr *)&un, len) &&
+	       intopt(u, SOL_SOCKET, SO_DOMAIN) == AF_UNIX,
+	       "a reused fd number (AF_UNIX now) is left alone");
+	close(u);
+	close(l);
+}
+
+/* Send a byte from @c, accept it on @l; both must be AF_KCP. */
+static bool kcp_pair_works(int l, int c)
+{
+	char ch;
+	int s;
+	bool ok;
+
+	if (send(c, "k", 1, MSG_NOSIGNAL) != 1)
+		return false;
+	s = accept(l, NULL, NULL);
+	ok = s >= 0 && recv(s, &ch, 1, 0) == 1 && ch == 'k' &&
+	     is_kcp(s, NULL) && is_kcp(c, NULL);
+	if (s >= 0)
+		close(s);
+	return ok;
+}
+
+static int port_of(int fd)
+{
+	struct sockaddr_in6 a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len))
+		return -1;
+	return ntohs(a.sin6_port);
+}
+
+/* Without --ports: port 0 binds and listen() without bind(). */
+static void test_all_ports(void)
+{
+	struct sockaddr_in6 any6 = kt_addr6("::", 0), lo6 = kt_addr6("::1", 0);
+	struct sockaddr_in lo4;
+	int l, l6, c, port = 0;
+
+	/* bind([::]:0) + listen(): dual-stack, reachable over IPv4 */
+	l = socket(AF_INET6, SOCK_STREAM, 0);
+	result(!bind(l, (struct sockaddr *)&any6, sizeof(any6)) &&
+	       !listen(l, 8) && is_kcp(l, NULL) && (port = port_of(l)) > 0,
+	       "bind([::]:0) + listen(): AF_KCP on an ephemeral port");
+	lo4 = kt_addr4("127.0.0.1", port);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	result(!connect(c, (struct sockaddr *)&lo4, sizeof(lo4)) &&
+	       kcp_pair_works(l, c), "IPv4 client to it over AF_KCP");
+	close(c);
+	close(l);
+
+	/* bind([::]:0) + connect() to an IPv6 peer stays IPv6 */
+	l6 = socket(AF_INET6, SOCK_STREAM, 0);
+	result(!bind(l6, (struct sockaddr *)&lo6, sizeof(lo6)) &&
+	       !listen(l6, 8) && is_kcp(l6, NULL) &&
+	       (port = port_of(l6)) > 0, "[::1]:0 listener is AF_KCP");
+	lo6.sin6_port = htons(port);
+	c = socket(AF_INET6, SOCK_STREAM, 0);
+	result(!bind(c, (struct sockaddr *)&any6, sizeof(any6)) &&
+	       !connect(c, (struct sockaddr *)&lo6, sizeof(lo6)) &&
+	       kcp_pair_works(l6, c),
+	       "bind([::]:0) + connect([::1]:%d): AF_KCP over IPv6", port);
+	close(c);
+
+	/* v4-mapped destination from an AF_INET6 socket */
+	close(l6);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	result(!listen(l, 8) && is_kcp(l, NULL) && (port = port_of(l)) > 0,
+	       "listen() without bind(): AF_KCP on an ephemeral port");
+	lo6 = kt_addr6("::ffff:127.0.0.1", port);
+	c = socket(AF_INET6, SOCK_STREAM, 0);
+	{
+		struct sockaddr_in6 peer;
+		socklen_t len = sizeof(peer);
+
+		result(!connect(c, (struct sockaddr *)&lo6, sizeof(lo6)) &&
+		       kcp_pair_works(l, c) &&
+		       !getpeername(c, (struct sockaddr *)&peer, &len) &&
+		       peer.sin6_family == AF_INET6 &&
+		       IN6_IS_ADDR_V4MAPPED(&peer.sin6_addr),
+		       "AF_INET6 connect to ::ffff:127.0.0.1: AF_KCP over "
+		       "IPv4, getpeername v4-mapped");
+	}
+	close(c);
+	close(l);
+}
+
+int main(void)
+{
+	const char *ports = getenv("KCPCTL_PORTS");
+
+	if (!ports || !*ports) {
+		test_all_ports();
+		printf("DONE %d failed\n", fails);
+		return fails ? 1 : 0;
+	}
+	test_threads();
+	test_unselected();
+	test_bind_then_connect();
+	test_reuse();
+	printf("DONE %d failed\n", fails);
+	return fails ? 1 : 0;
+}

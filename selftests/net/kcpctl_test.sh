@@ -1,0 +1,497 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# kcpctl and libkcppreload.so, inside the VM with the module loaded:
+# key derivation, counters, retuning a live socket from outside, the
+# sysctls and the socket list (skipped while the module lacks them), and
+# unmodified TCP programs (iperf3, curl + python http.server) over AF_KCP
+# through "kcpctl run", with proof that no TCP was used, and --ports
+# leaving other ports on TCP. Prints TAP.
+#
+#   selftests/net/kcpctl_test.sh        (build first: make -C tools/kcpctl)
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# shellcheck source=selftests/net/lib.sh
+source "$TOP/selftests/net/lib.sh"
+
+TOOLS=${KCPCTL_TOOLS:-$TOP/build/tools}
+K=$TOOLS/kcpctl
+HOLD=$TOOLS/kcpctl_hold
+SHIM=$TOOLS/kcpctl_shim
+T0=$(date +%s.%N)
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+check() {	# check "name" CMD...: ok when CMD succeeds
+	local name=$1
+	shift
+	if "$@"; then
+		ok "$name"
+	else
+		not_ok "$name"
+	fi
+}
+
+snmp() {
+	awk -v n="$1" '$1 == n { print $2 }' /proc/net/kcp_snmp
+}
+
+# wait_for FILE REGEX [SECS]
+wait_for() {
+	local _
+	for _ in $(seq 1 $((${3:-10} * 10))); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	diag "timed out waiting for '$2' in $1:"
+	sed 's/^/#   /' "$1" 2>/dev/null | tail -5
+	return 1
+}
+
+# json_check NAME PYTHON-EXPR JSON: a test that the expression on the
+# parsed JSON 'd' is true. Run together by json_flush (python is slow to
+# start under TCG), in order.
+NJSON=0
+json_check() {
+	NJSON=$((NJSON + 1))
+	printf '%s\n' "$3" > "$WORK/json.$NJSON"
+	printf '%s\t%s\n' "$1" "$2" >> "$WORK/json.list"
+}
+
+json_flush() {
+	local verdict name
+	[ "$NJSON" -gt 0 ] || return 0
+	python3 - "$WORK" > "$WORK/json.out" << 'PY'
+import json, sys
+work = sys.argv[1]
+for i, line in enumerate(open(work + "/json.list"), 1):
+    name, expr = line.rstrip("\n").split("\t", 1)
+    try:
+        d = json.load(open("%s/json.%d" % (work, i)))
+        good = bool(eval(expr))
+    except Exception as e:
+        good = False
+        name += " (%s)" % e
+    print("%s\t%s" % ("ok" if good else "fail", name))
+PY
+	while IFS=$'\t' read -r verdict name; do
+		if [ "$verdict" = ok ]; then ok "$name"; else not_ok "$name"; fi
+	done < "$WORK/json.out"
+	[ "$(wc -l < "$WORK/json.out")" -eq "$NJSON" ] ||
+		not_ok "JSON checks: python3 ran $(wc -l < "$WORK/json.out") of $NJSON"
+	NJSON=0
+	rm -f "$WORK"/json.*
+}
+
+# No TCP socket of any state on port $1 (so no TCP was used there).
+no_tcp_on() {
+	[ -z "$(ss -Htan "( sport = :$1 or dport = :$1 )")" ]
+}
+
+if [ ! -x "$K" ] || [ ! -f "$TOOLS/libkcppreload.so" ] || [ ! -x "$HOLD" ] ||
+   [ ! -x "$SHIM" ]; then
+	not_ok "kcpctl, libkcppreload.so, kcpctl_hold, kcpctl_shim built in $TOOLS (make -C tools/kcpctl)"
+	tap_end
+	exit 1
+fi
+
+# ---- key ----
+out=$("$K" key "it's a secrect")
+check "key: kcptun default key -> 25d7d7bd... (spec 4.4)" \
+	[ "$out" = 25d7d7bd51050742d8d791f2b653c6c8b2366b7e25a124cf7a2e12eaf4ffa444 ]
+check "key: no passphrase is kcptun's default" \
+	[ "$("$K" key 2>/dev/null)" = "$out" ]
+check "key: aes-128 is pass[0:16], 3des pass[0:24], xor pass[0:32]" \
+	[ "$("$K" key --crypt aes-128 "it's a secrect")" = "${out:0:32}" -a \
+	  "$("$K" key --crypt 3des "it's a secrect")" = "${out:0:48}" -a \
+	  "$("$K" key --crypt xor "it's a secrect")" = "$out" ]
+err=$("$K" key --crypt rot13 x 2>&1)
+check "key: unknown cipher is an error naming the known ones" \
+	[ $? -ne 0 -a -n "$(echo "$err" | grep 'unknown cipher' )" -a \
+	  -n "$(echo "$err" | grep 'salsa20')" ]
+
+# ---- stats ----
+out=$("$K" stats)
+check "stats: shows CurrEstab, InPkts, OutPkts" \
+	[ -n "$(echo "$out" | grep '^CurrEstab ')" -a \
+	  -n "$(echo "$out" | grep '^InPkts ')" -a \
+	  -n "$(echo "$out" | grep '^OutPkts ')" ]
+check "stats: aligned (values right-aligned in one column)" \
+	[ "$(echo "$out" | awk '{ print length($0) }' | sort -u | wc -l)" -eq 1 ]
+check "stats: same counters as /proc/net/kcp_snmp" \
+	[ "$(echo "$out" | awk '{ print $1 }')" = "$(awk '{ print $1 }' /proc/net/kcp_snmp)" ]
+json_check "stats --json parses, has every counter" \
+	"len(d) == $(wc -l < /proc/net/kcp_snmp) and 'BytesSent' in d" \
+	"$("$K" stats --json)"
+check "stats NAME: just that counter" \
+	[ "$("$K" stats InPkts | awk '{ print $1 }')" = InPkts ]
+
+# ---- a live socket retuned from outside ----
+"$HOLD" > "$WORK/hold.out" 2>&1 &
+PIDS+=("$!")
+if wait_for "$WORK/hold.out" '^READY'; then
+	HP=$(sed -n 's/^READY pid=\([0-9]*\).*/\1/p' "$WORK/hold.out")
+	HC=$(sed -n 's/^READY.* client=\([0-9]*\).*/\1/p' "$WORK/hold.out")
+	ok "kcpctl_hold holds an AF_KCP pair (pid $HP fd $HC)"
+else
+	not_ok "kcpctl_hold holds an AF_KCP pair"
+	HP=0 HC=0
+fi
+
+hold_info() {	# the helper's own getsockopt view of its client socket
+	local n
+	n=$(grep -c '^INFO' "$WORK/hold.out")
+	kill -USR1 "$HP"
+	for _ in $(seq 50); do
+		[ "$(grep -c '^INFO' "$WORK/hold.out")" -gt "$n" ] && break
+		sleep 0.1
+	done
+	grep '^INFO' "$WORK/hold.out" | tail -1
+}
+
+out=$("$K" get --pid "$HP" --fd "$HC")
+check "get --pid --fd: KCP_INFO of the live socket (state ESTAB)" \
+	[ -n "$(echo "$out" | grep -E '^state +ESTAB$')" -a \
+	  -n "$(echo "$out" | grep -E '^peer +127\.0\.0\.1:[0-9]+$')" ]
+check "set --pid --fd nodelay=1,10,2,1 wnd=256,512" \
+	"$K" set --pid "$HP" --fd "$HC" nodelay=1,10,2,1 wnd=256,512
+info=$(hold_info)
+check "the program sees nodelay 1 interval 10 resend 2 nc 1 wnd 256/512" \
+	[ -n "$(echo "$info" | grep 'nodelay=1 interval=10 resend=2 nc=1 snd_wnd=256 rcv_wnd=512')" ]
+diag "$info"
+json_check "get --pid --fd --json agrees" \
+	"d['nodelay'] == 1 and d['interval'] == 10 and d['snd_wnd'] == 256 and d['state_name'] == 'ESTAB'" \
+	"$("$K" get --pid "$HP" --fd "$HC" --json)"
+"$K" set --pid "$HP" --fd "$HC" preset=normal
+info=$(hold_info)
+check "set --pid --fd preset=normal -> nodelay 0 interval 40" \
+	[ -n "$(echo "$info" | grep 'nodelay=0 interval=40 resend=2 nc=1')" ]
+"$K" set --pid "$HP" --fd "$HC" interval=20 dead_link=50 ack_nodelay=1
+info=$(hold_info)
+out=$("$K" get --pid "$HP" --fd "$HC")
+check "set --pid --fd interval=20 dead_link=50 ack_nodelay=1 keeps the rest" \
+	[ -n "$(echo "$info" | grep 'nodelay=0 interval=20 resend=2 nc=1')" -a \
+	  -n "$(echo "$out" | grep -E '^dead_link +50$')" -a \
+	  -n "$(echo "$out" | grep -E '^ack_nodelay +1$')" ]
+err=$("$K" set --pid "$HP" --fd "$HC" mtu=10 2>&1)
+check "set --pid --fd mtu=10: error with the valid range" \
+	[ $? -ne 0 -a -n "$(echo "$err" | grep '50\.\.1500')" ]
+err=$("$K" set --pid "$HP" --fd "$HC" turbo=1 2>&1)
+check "set --pid --fd: unknown option is an error" \
+	[ $? -ne 0 -a -n "$(echo "$err" | grep "unknown socket option 'turbo'")" ]
+err=$("$K" get --pid "$HP" --fd 0 2>&1)
+check "get --pid --fd on a non-socket: clear error" \
+	[ $? -ne 0 -a -n "$(echo "$err" | grep 'not a socket')" ]
+err=$("$K" get --pid "$HP" --fd 999 2>&1)
+check "get --pid --fd on a closed fd: clear error" \
+	[ $? -ne 0 -a -n "$(echo "$err" | grep 'has no fd 999')" ]
+
+# ---- the socket list parser, on a file in the interface's format ----
+fake=$WORK/fakenet
+mkdir -p "$fake"
+ino=$(readlink "/proc/$HP/fd/$HC" | sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p')
+hdr="  sl local_address rem_address st conv snd_wnd rcv_wnd rmt_wnd cwnd snd_queue snd_buf rcv_queue rcv_buf rto srtt rttvar mtu nodelay interval resend nc fec_data fec_parity cipher in_segs out_segs retrans_segs lost_segs uid inode"
+{
+	echo "$hdr"
+	echo "   0: 00000000:1451 00000000:0000 0A 00000000 32 128 0 0 0 0 0 0 200 0 0 1400 1 10 2 1 0 0 0 0 0 0 0 0 1"
+	echo "   1: 0100007F:1451 0200007F:9C40 01 1A2B3C4D 256 512 128 16 2 3 4 0 204 5 2 1350 1 10 2 1 10 3 2 100 120 4 1 0 ${ino:-2}"
+} > "$fake/kcp"
+{
+	echo "$hdr"
+	echo "   0: 00000000000000000000000001000000:1451 0000000000000000FFFF00000100007F:9C41 04 00000007 32 32 32 16 0 0 0 0 204 5 2 1400 0 40 2 1 0 0 13 1 2 0 0 0 3"
+} > "$fake/kcp6"
+out=$(KCPCTL_PROC_NET=$fake "$K" show -p)
+echo "$out" | head -3 | sed 's/^/# /'
+check "show (interface-format file): addresses, state, conv, mode, fec, cipher" \
+	[ -n "$(echo "$out" | grep -E '^ESTAB +4 +5 +127\.0\.0\.1:5201 +127\.0\.0\.2:40000 +0x1a2b3c4d')" -a \
+	  -n "$(echo "$out" | grep -E '^LISTEN .*0\.0\.0\.0:5201 +0\.0\.0\.0:\*')" -a \
+	  -n "$(echo "$out" | grep -E '^LINGER .*\[::1\]:5201 +\[::ffff:127\.0\.0\.1\]:40001')" -a \
+	  -n "$(echo "$out" | grep -F 'mode:1,10,2,1(fast3) fec:10/3 cipher:aes ')" -a \
+	  -n "$(echo "$out" | grep -F 'cipher:xor')" ]
+check "show -p finds the process by socket inode (users:((\"kcpctl_hold\",pid=$HP,fd=$HC)))" \
+	[ -n "$(echo "$out" | grep -F "users:((\"kcpctl_hold\",pid=$HP,fd=$HC))")" ]
+json_check "show --json -4 -p (interface-format file)" \
+	"len(d) == 2 and d[1]['conv'] == 0x1a2b3c4d and d[1]['peer_port'] == 40000 and d[1]['users'][0]['pid'] == $HP" \
+	"$(KCPCTL_PROC_NET=$fake "$K" show --json -4 -p)"
+
+# ---- socket list (coming in the module) ----
+if [ -e /proc/net/kcp ]; then
+	out=$("$K" show -p)
+	check "show -p: the held pair (ESTAB) and its process" \
+		[ "$(echo "$out" | grep -c '^ESTAB.*kcpctl_hold')" -ge 2 ]
+	json_check "show --json: ESTAB sockets with conv and windows" \
+		"sum(1 for s in d if s['state'] == 'ESTAB' and 'conv' in s and 'rcv_wnd' in s) >= 2" \
+		"$("$K" show --json)"
+	check "show -l: listeners only" \
+		[ -z "$("$K" show -l | tail -n +2 | grep -v -e '^LISTEN' -e '^	')" ]
+else
+	skip "show -p: the held pair and its process" "no /proc/net/kcp in this module"
+	skip "show --json" "no /proc/net/kcp in this module"
+	skip "show -l" "no /proc/net/kcp in this module"
+	err=$("$K" show 2>&1)
+	check "show without /proc/net/kcp: clear error" \
+		[ $? -ne 0 -a -n "$(echo "$err" | grep 'not provided by the loaded kcp module')" ]
+fi
+
+# ---- the sysctl code, on a directory like /proc/sys/net/kcp ----
+fsys=$WORK/fakesys
+mkdir -p "$fsys"
+for n in mtu nodelay interval resend nc snd_wnd zz_new; do echo 0 > "$fsys/$n"; done
+out=$(KCPCTL_SYSCTL=$fsys "$K" get)
+check "get (sysctl-like dir): interface order, unknown names last, aligned" \
+	[ "$(echo "$out" | awk '{ print $1 }' | tr '\n' ' ')" = "nodelay interval resend nc snd_wnd mtu zz_new " -a \
+	  "$(echo "$out" | awk '{ print length($0) }' | sort -u | wc -l)" -eq 1 ]
+KCPCTL_SYSCTL=$fsys "$K" set preset=fast2 mtu=1200 > /dev/null
+check "set preset=fast2 mtu=1200 (sysctl-like dir) writes nodelay/interval/resend/nc, mtu" \
+	[ "$(cat "$fsys"/{nodelay,interval,resend,nc,mtu} | tr '\n' ' ')" = "1 20 2 1 1200 " ]
+err=$(KCPCTL_SYSCTL=$fsys "$K" set mtu=1300 nope=1 2>&1)
+check "set with one unknown name changes nothing" \
+	[ $? -ne 0 -a "$(cat "$fsys/mtu")" = 1200 -a -n "$(echo "$err" | grep "unknown setting 'nope'")" ]
+json_check "get --json (sysctl-like dir)" \
+	"d == {'mtu': 1200, 'nc': 1}" "$(KCPCTL_SYSCTL=$fsys "$K" get --json mtu nc)"
+
+# ---- sysctls (coming in the module) ----
+if [ -d /proc/sys/net/kcp ]; then
+	out=$("$K" get)
+	check "get: lists the defaults (nodelay, interval, mtu)" \
+		[ -n "$(echo "$out" | grep -E '^nodelay +-?[0-9]+$')" -a \
+		  -n "$(echo "$out" | grep -E '^mtu +[0-9]+$')" ]
+	json_check "get --json NAME...: just those, parsed" \
+		"sorted(d) == ['interval', 'nodelay']" \
+		"$("$K" get --json nodelay interval)"
+	saved=$("$K" get nodelay interval resend nc mtu | awk '{ printf "%s=%s ", $1, $2 }')
+	"$K" set preset=fast3 > /dev/null
+	check "set preset=fast3 -> nodelay 1 interval 10 resend 2 nc 1" \
+		[ "$(cat /proc/sys/net/kcp/{nodelay,interval,resend,nc} | tr '\n' ' ')" = "1 10 2 1 " ]
+	"$K" set mtu=1350 > /dev/null
+	check "set mtu=1350" [ "$(cat /proc/sys/net/kcp/mtu)" = 1350 ]
+	err=$("$K" set mtu=20 2>&1)
+	check "set mtu=20: kernel rejects it, reported as out of range" \
+		[ $? -ne 0 -a -n "$(echo "$err" | grep 'out of range')" ]
+	err=$("$K" set bogus=1 2>&1)
+	check "set bogus=1: unknown setting" \
+		[ $? -ne 0 -a -n "$(echo "$err" | grep "unknown setting 'bogus'")" ]
+	# shellcheck disable=SC2086
+	"$K" set $saved > /dev/null
+else
+	for t in "get lists defaults" "get --json" "set preset=fast3" \
+		"set mtu" "set out of range" "set unknown"; do
+		skip "$t" "no /proc/sys/net/kcp in this module"
+	done
+	err=$("$K" get 2>&1)
+	check "get without /proc/sys/net/kcp: clear error" \
+		[ $? -ne 0 -a -n "$(echo "$err" | grep 'not provided by the loaded kcp module')" ]
+fi
+kill "$HP" 2>/dev/null
+
+# ---- kcpctl run: argument checks ----
+err=$("$K" run --preset turbo -- true 2>&1)
+check "run --preset turbo: error" [ $? -ne 0 -a -n "$(echo "$err" | grep 'unknown preset')" ]
+err=$("$K" run --ports 0-5 -- true 2>&1)
+check "run --ports 0-5: error" [ $? -ne 0 -a -n "$(echo "$err" | grep 'ports')" ]
+"$K" run -- /nonexistent/prog 2>/dev/null
+check "run of a missing program exits 127" [ $? -eq 127 ]
+check "run sets LD_PRELOAD and the KCPCTL_* contract" \
+	[ -n "$("$K" run --ports 5201,6000-6010 --preset fast2 --wnd 64,128 -- env |
+		grep -e '^LD_PRELOAD=.*libkcppreload.so' -e '^KCPCTL_PORTS=5201,6000-6010$' \
+		     -e '^KCPCTL_PRESET=fast2$' -e '^KCPCTL_WND=64,128$' -c | grep -x 4)" ]
+
+# ---- the shim's promises, checked from inside a TCP program ----
+timeout 60 "$K" run --ports 7001-7002 --preset fast3 -- "$SHIM" > "$WORK/shim.out" 2>&1
+rc=$?
+while read -r verdict what; do
+	case $verdict in
+	PASS) ok "shim: $what" ;;
+	FAIL) not_ok "shim: $what" ;;
+	esac
+done < "$WORK/shim.out"
+check "kcpctl_shim under kcpctl run --ports 7001-7002 ran to the end (rc $rc)" \
+	[ $rc -eq 0 -a -n "$(grep '^DONE 0 failed' "$WORK/shim.out")" ]
+[ $rc -eq 0 ] || grep -v -e '^PASS' -e '^FAIL' "$WORK/shim.out" | sed 's/^/#   /' | tail -5
+timeout 60 "$K" run --preset fast3 -- "$SHIM" > "$WORK/shim2.out" 2>&1
+rc=$?
+while read -r verdict what; do
+	case $verdict in
+	PASS) ok "shim, all ports: $what" ;;
+	FAIL) not_ok "shim, all ports: $what" ;;
+	esac
+done < "$WORK/shim2.out"
+check "kcpctl_shim under kcpctl run (all ports) ran to the end (rc $rc)" \
+	[ $rc -eq 0 -a -n "$(grep '^DONE 0 failed' "$WORK/shim2.out")" ]
+[ $rc -eq 0 ] || grep -v -e '^PASS' -e '^FAIL' "$WORK/shim2.out" | sed 's/^/#   /' | tail -5
+
+# ---- iperf3 over AF_KCP ----
+# shellcheck disable=SC2054
+RUNOPT=(--preset fast3 --wnd 512,512)
+if ! command -v iperf3 > /dev/null; then
+	skip "iperf3 over AF_KCP" "no iperf3"
+else
+	P=5201
+	"$K" run --ports $P "${RUNOPT[@]}" -- iperf3 -s -1 -p $P --forceflush \
+		> "$WORK/srv.out" 2>&1 &
+	SP=$!
+	PIDS+=("$SP")
+	wait_for "$WORK/srv.out" 'Server listening' 10
+	check "iperf3 -s under kcpctl run: no TCP listener on $P" no_tcp_on $P
+	cp /proc/net/kcp_snmp "$WORK/snmp.before"
+	"$K" stats OutPkts InBytes BytesSent > "$WORK/stats.before"
+	t1=$(date +%s.%N)
+	timeout 60 "$K" run --ports $P "${RUNOPT[@]}" -- \
+		iperf3 -c 127.0.0.1 -p $P -n 2M -J > "$WORK/cli.json" 2> "$WORK/cli.err"
+	rc=$?
+	t2=$(date +%s.%N)
+	# what the server got (as it reported it back to the client)
+	recvd=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["end"]["sum_received"]["bytes"], max(i["streams"][0].get("snd_cwnd", 0) for i in d["intervals"]))' \
+		< "$WORK/cli.json" 2>/dev/null)
+	cwnd=${recvd#* } recvd=${recvd%% *}
+	check "iperf3 -c -n 2M over AF_KCP completes (rc $rc, $(awk "BEGIN { printf \"%.1f\", $t2 - $t1 }") s, server got ${recvd:-?} bytes)" \
+		[ $rc -eq 0 -a "${recvd:-0}" -ge 1048576 ]
+	[ $rc -eq 0 ] || cat "$WORK/cli.err" "$WORK/cli.json" | sed 's/^/#   /' | tail -8
+	timeout 10 tail --pid=$SP -f /dev/null
+	wait $SP
+	check "iperf3 -s -1 finished the test and exited 0" [ $? -eq 0 ]
+	delta() {
+		awk -v n="$1" '$1 == n { print $2 }' "$WORK/snmp.before" |
+			{ read -r b; echo $(($(snmp "$1") - b)); }
+	}
+	# shellcheck disable=SC2046
+	diag "kcp_snmp deltas:" $(paste -d' ' "$WORK/snmp.before" /proc/net/kcp_snmp |
+		awk '$4 != $2 { printf "%s+%d ", $1, $4 - $2 }')
+	# the bytes that arrived came in datagrams of at most 1400 bytes,
+	# counted once in this namespace when sent and when received
+	recvd=${recvd:-2097152}
+	check "kcp_snmp: OutPkts, InPkts >= received/1400, InBytes >= received, BytesSent >= 2 MiB" \
+		[ "$(delta OutPkts)" -ge $((recvd / 1400)) -a \
+		  "$(delta InPkts)" -ge $((recvd / 1400)) -a \
+		  "$(delta InBytes)" -ge "$recvd" -a "$(delta BytesSent)" -ge 2097152 ]
+	"$K" stats OutPkts InBytes BytesSent > "$WORK/stats.after"
+	check "kcpctl stats shows OutPkts, InBytes, BytesSent grown by the transfer" \
+		[ "$(paste "$WORK/stats.before" "$WORK/stats.after" |
+		     awk -v r="$recvd" '$1 == $3 && $4 - $2 >= ($1 == "OutPkts" ? int(r / 1400) : r) { n++ } END { print n }')" = 3 ]
+	check "kcp_snmp: 2 KCP connections (control + data) were opened" \
+		[ "$(delta ActiveOpens)" -eq 2 -a "$(delta PassiveOpens)" -eq 2 ]
+	check "no TCP socket on port $P at any state (no TIME-WAIT either)" no_tcp_on $P
+	check "iperf3 got TCP_INFO from the shim (snd_cwnd ${cwnd:-?})" \
+		[ "${cwnd:-0}" -gt 0 ]
+
+	# --ports leaves other ports to TCP
+	P2=5203
+	"$K" run --ports $P "${RUNOPT[@]}" -- iperf3 -s -1 -p $P2 --forceflush \
+		> "$WORK/srv2.out" 2>&1 &
+	SP=$!
+	PIDS+=("$SP")
+	wait_for "$WORK/srv2.out" 'Server listening' 10
+	check "--ports $P: iperf3 -s -p $P2 listens on TCP" \
+		[ -n "$(ss -Htln "sport = :$P2")" ]
+	err=$("$K" get --pid $SP --fd 3 2>&1)
+	check "get --pid --fd on a TCP socket: 'not an AF_KCP socket'" \
+		[ $? -ne 0 -a -n "$(echo "$err" | grep 'not an AF_KCP socket')" ]
+	b_act=$(snmp ActiveOpens) b_out=$(snmp OutPkts)
+	timeout 60 "$K" run --ports $P "${RUNOPT[@]}" -- \
+		iperf3 -c 127.0.0.1 -p $P2 -n 1M > "$WORK/cli2.out" 2>&1
+	rc=$?
+	check "--ports $P: iperf3 -c -p $P2 completes over TCP" \
+		[ $rc -eq 0 -a -n "$(grep 'iperf Done' "$WORK/cli2.out")" ]
+	check "--ports $P: no KCP traffic for port $P2, TCP sockets seen" \
+		[ "$(snmp ActiveOpens)" -eq "$b_act" -a "$(snmp OutPkts)" -eq "$b_out" -a \
+		  -n "$(ss -Htan "( sport = :$P2 or dport = :$P2 )")" ]
+	wait $SP
+
+	# IPv6 server and client (a dual-stack [::] server is IPv4 by default)
+	P3=5205
+	"$K" run --dualstack v6 "${RUNOPT[@]}" -- iperf3 -s -1 -p $P3 --forceflush \
+		> "$WORK/srv3.out" 2>&1 &
+	SP=$!
+	PIDS+=("$SP")
+	wait_for "$WORK/srv3.out" 'Server listening' 10
+	timeout 60 "$K" run "${RUNOPT[@]}" -- iperf3 -c ::1 -p $P3 -n 1M \
+		> "$WORK/cli3.out" 2>&1
+	rc=$?
+	no_tcp_on $P3 || rc=tcp
+	check "iperf3 over AF_KCP on ::1 (--dualstack v6) completes" \
+		[ "$rc" = 0 -a -n "$(grep 'iperf Done' "$WORK/cli3.out")" ]
+	wait $SP
+
+	# encryption and FEC (need KCP_CRYPTO / KCP_FEC in the module)
+	P4=5207
+	"$K" run --ports $P4 --crypt aes-128 --key s3cret --fec 10,3 "${RUNOPT[@]}" -- \
+		iperf3 -s -1 -p $P4 --forceflush > "$WORK/srv4.out" 2>&1 &
+	SP=$!
+	PIDS+=("$SP")
+	if wait_for "$WORK/srv4.out" 'Server listening|KCP_CRYPTO|KCP_FEC' 10 &&
+	   grep -qE 'setting KCP_(CRYPTO|FEC) failed.*ENOPROTOOPT' "$WORK/srv4.out"; then
+		skip "iperf3 over AF_KCP with --crypt aes-128 --fec 10,3" \
+			"module lacks $(grep -oE 'KCP_(CRYPTO|FEC)' "$WORK/srv4.out" | head -1)"
+		check "run --crypt on a module without KCP_CRYPTO: the program fails with a clear message" \
+			[ -n "$(grep -E 'kcppreload.*setting KCP_(CRYPTO|FEC) failed' "$WORK/srv4.out")" ]
+	else
+		timeout 60 "$K" run --ports $P4 --crypt aes-128 --key s3cret --fec 10,3 \
+			"${RUNOPT[@]}" -- iperf3 -c 127.0.0.1 -p $P4 -n 1M > "$WORK/cli4.out" 2>&1
+		rc=$?
+		check "iperf3 over AF_KCP with --crypt aes-128 --fec 10,3" \
+			[ $rc -eq 0 -a -n "$(grep 'iperf Done' "$WORK/cli4.out")" ]
+		[ $rc -eq 0 ] || sed 's/^/#   /' "$WORK/cli4.out" | tail -5
+	fi
+	kill $SP 2>/dev/null
+	wait $SP 2>/dev/null
+fi
+
+# ---- curl against python's http.server ----
+if command -v curl > /dev/null && command -v python3 > /dev/null; then
+	P=8000
+	mkdir -p "$WORK/www"
+	head -c 300000 /dev/urandom > "$WORK/www/blob"
+	"$K" run "${RUNOPT[@]}" -- python3 -u -m http.server $P --bind 127.0.0.1 \
+		--directory "$WORK/www" > "$WORK/py.out" 2>&1 &
+	SP=$!
+	PIDS+=("$SP")
+	wait_for "$WORK/py.out" 'Serving HTTP' 20
+	timeout 60 "$K" run "${RUNOPT[@]}" -- curl -sS -o "$WORK/got" \
+		http://127.0.0.1:$P/blob 2> "$WORK/curl.err"
+	rc=$?
+	cmp -s "$WORK/got" "$WORK/www/blob" || rc="$rc differs"
+	no_tcp_on $P || rc="$rc tcp"
+	check "curl <- python3 -m http.server over AF_KCP: 300 kB byte-exact" \
+		[ "$rc" = 0 ]
+	[ "$rc" = 0 ] || sed 's/^/#   /' "$WORK/curl.err"
+	kill $SP
+	wait $SP 2>/dev/null
+else
+	skip "curl <- python3 http.server over AF_KCP" "no curl or python3"
+fi
+
+# ---- socat: no EOF over AF_KCP, its inactivity timeout ends it ----
+if command -v socat > /dev/null; then
+	P=6002
+	timeout 20 "$K" run "${RUNOPT[@]}" -- socat -u -T 2 TCP-LISTEN:$P,bind=127.0.0.1 \
+		CREATE:"$WORK/socat.out" &
+	SP=$!
+	PIDS+=("$SP")
+	for _ in $(seq 50); do
+		[ -n "$(ss -Huln "sport = :$P")" ] && break
+		sleep 0.1
+	done
+	timeout 20 "$K" run "${RUNOPT[@]}" -- socat -u OPEN:"$WORK/www/blob" \
+		TCP:127.0.0.1:$P
+	rc=$?
+	wait $SP
+	rc="$rc/$?"
+	cmp -s "$WORK/socat.out" "$WORK/www/blob" || rc="$rc differs"
+	check "socat -u -T 2 file transfer over AF_KCP ends by its timeout ($rc)" \
+		[ "$rc" = 0/0 ]
+else
+	skip "socat file transfer over AF_KCP" "no socat"
+fi
+
+json_flush
+diag "kcpctl_test: $(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $T0 }") s"
+tap_end
