@@ -67,6 +67,7 @@ $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 	O=$(B)/peers selftests/peers/build.sh
 
 userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/peers/kcppeer
+	$(MAKE) -C tools/kcpctl O=$(B)/tools
 
 unit:
 	$(MAKE) -C selftests/unit all

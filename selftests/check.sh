@@ -42,7 +42,8 @@ step_tap() {
 }
 
 stamp "host unit tests"
-make -s -C selftests/unit check 2>&1 | tee "$OUT/unit.tap" | grep -E '^not ok|^# suite' || true
+make -s -C selftests/unit check 2>&1 | tee "$OUT/unit.tap" |
+	grep -E '^not ok|^# suite' | grep -v '# TODO' || true
 
 for k in $kernels; do
 	stamp "VM suite on $k"
@@ -68,7 +69,9 @@ grep -E '^not ok' "$OUT/harness.tap"
 
 stamp "done"
 cat "$OUT"/*.tap | awk '
-	/^ok / { if ($0 ~ /# [Ss][Kk][Ii][Pp]/) s++; else p++ }
+	/^ok / { if ($0 ~ /# [Ss][Kk][Ii][Pp]/) s++; else p++; next }
+	# TAP: a TODO test is expected to fail (known kcp-go differences)
+	/^not ok .*# [Tt][Oo][Dd][Oo]/ { s++; next }
 	/^not ok / { f++ }
 	END {
 		printf "%d passed, %d failed", p, f

@@ -60,12 +60,12 @@ objs=$(slab)
 # a legitimate transfer with a known conv, spoofed into below
 CONV=0x1234abcd
 start_server legit in_a "$KCPT" server -a "$ADDR_A:0" -preset fast3 \
-	-sessions 1 -rr 400 -rrsize 1000 -timeout 200 || exit 1
+	-sessions 1 -rr 2000 -rrsize 1000 -timeout 200 || exit 1
 LEGIT_PORT=$SERVER_PORT
 LEGIT_SRV=$SERVER_PID
 SERVER_PID=
 $NSX_B "$KCPT" client -a "$ADDR_A:$LEGIT_PORT" -conv $CONV -preset fast3 \
-	-rr 400 -rrsize 1000 -rrgap 10 -timeout 200 > "$WORK/legit.out" 2>&1 &
+	-rr 2000 -rrsize 1000 -rrgap 5 -timeout 200 > "$WORK/legit.out" 2>&1 &
 LEGIT_PID=$!
 
 sleep 1
@@ -86,7 +86,7 @@ fi
 wait $LEGIT_PID
 LEGIT_PID=
 if grep -q '^RESULT ok=1' "$WORK/legit.out"; then
-	ok "the legitimate session: 400 request/responses byte-exact through it all"
+	ok "the legitimate session: 2000 request/responses byte-exact through it all"
 else
 	not_ok "legitimate transfer"
 	tail -3 "$WORK/legit.out" | sed 's/^/#   /'

@@ -100,9 +100,10 @@ wait $cpid $spid 2>/dev/null
 settle "$base" && ok "netns deleted with 300 live sessions: all freed" ||
 	not_ok "netns deletion: $(slab) sockets left (base $base)"
 
-# unload once everything is gone, then socket() fails, then load again
+# unload once everything is gone (earlier suites' closed sockets may
+# still be lingering), then socket() fails, then load again
 ns_cleanup
-sleep 0.5
+settle 0 || diag "$(slab) sockets still open before rmmod"
 if rmmod kcp; then
 	ok "rmmod after all sockets closed"
 else

@@ -27,5 +27,6 @@ run sock build/net/kcp_sock
 run k2k selftests/net/k2k.sh $quick
 run interop selftests/net/interop.sh $quick
 run badinput selftests/net/badinput.sh
+run kcpctl selftests/net/kcpctl_test.sh
 run lifecycle selftests/net/lifecycle.sh
 exit $rc

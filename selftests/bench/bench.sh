@@ -1,0 +1,108 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: AF_KCP against kcp-go, TCP (cubic, bbr) and a raw UDP blast,
+# in one QEMU (TCG) guest boot: bulk goodput (1 and 8 streams), paced
+# request/response latency, and memory/CPU of many idle sessions.
+#
+#   selftests/bench/bench.sh
+#
+# Environment:
+#   BENCH=quick|full      quick: 2 netem profiles, short runs, 1K sessions
+#                         (<= 5 min); full (default): 4 profiles, 1K/10K/100K
+#                         sessions (<= 30 min)
+#   BENCH_KERNEL=6.12     guest kernel (run-vm.sh --kernel), e.g. 6.1
+#   BENCH_MEM=MB          guest memory (default 1024 quick, 6144 full)
+#   BENCH_OUT=DIR         output directory (default results/bench-<date>[-quick])
+#   BENCH_PROFILES, BENCH_CONTENDERS, BENCH_TIME, BENCH_RR, BENCH_SCALE,
+#   BENCH_HOLD, BENCH_ACTIVE_RATE, BENCH_SKIP_NET, BENCH_SKIP_SCALE
+#                         passed to the guest (see inguest.sh)
+#
+# Output: DIR/results.md, results.json, targets.md, *.png, host.txt, and
+# DIR/raw/ (raw.txt: every record; logs/: every tool's output). Needs the
+# module for the guest kernel and the tools: 'make modules' and
+# selftests/bench/build.sh (run here) - 'make bench' does both.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$TOP"
+BENCH=${BENCH:-full}
+KERNEL=${BENCH_KERNEL:-6.12}
+T0=$EPOCHSECONDS
+
+msg() {
+	printf 'bench: %s\n' "$*" >&2
+}
+
+case $BENCH in
+quick) mem=${BENCH_MEM:-1024} timeout=900 ;;
+full) mem=${BENCH_MEM:-6144} timeout=2700 ;;
+*)
+	msg "BENCH must be quick or full"
+	exit 2
+	;;
+esac
+
+# Plots want python3-matplotlib (or gnuplot); install one if neither is
+# there. The report itself needs only python3.
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=$(command -v python3)
+if ! "$PY" -c 'import matplotlib' 2>/dev/null && ! command -v gnuplot >/dev/null; then
+	msg "installing python3-matplotlib for the plots"
+	if ! apt-get install -y -q python3-matplotlib >/dev/null 2>&1; then
+		apt-get update -q >/dev/null 2>&1 || true
+		apt-get install -y -q python3-matplotlib >/dev/null 2>&1 ||
+			apt-get install -y -q gnuplot-nox >/dev/null 2>&1 ||
+			msg "no plotting package could be installed: no plots"
+	fi
+fi
+
+kver=$(selftests/vm/run-vm.sh --kernel "$KERNEL" --print-kernel)
+ko=$TOP/build/$kver/kmod/kcp.ko
+make -s -C "$TOP" "$ko" >/dev/null
+selftests/bench/build.sh
+
+out=${BENCH_OUT:-$TOP/results/bench-$(date +%F)}
+[[ $BENCH == quick && -z ${BENCH_OUT:-} ]] && out+=-quick
+if [[ -e $out && -z ${BENCH_OUT:-} ]]; then
+	n=2
+	while [[ -e $out.$n ]]; do
+		n=$((n + 1))
+	done
+	out=$out.$n
+fi
+mkdir -p "$out/raw"
+out=$(cd "$out" && pwd)
+
+envs=(--env "BENCH=$BENCH")
+for v in BENCH_PROFILES BENCH_CONTENDERS BENCH_TIME BENCH_RR BENCH_SCALE \
+	BENCH_HOLD BENCH_ACTIVE_RATE BENCH_SKIP_NET BENCH_SKIP_SCALE; do
+	[[ -n ${!v:-} ]] && envs+=(--env "$v=${!v}")
+done
+
+msg "BENCH=$BENCH on $kver, ${mem} MiB guest, results in ${out#"$TOP"/}"
+rc=0
+selftests/vm/run-vm.sh --kernel "$KERNEL" --mem "$mem" --smp 2 \
+	--timeout "$timeout" --results "$out/raw" --log "$out/raw/serial.log" \
+	--insmod "$ko" "${envs[@]}" -- selftests/bench/inguest.sh || rc=$?
+[[ $rc == 0 ]] || msg "the VM run exited $rc (see $out/raw/serial.log)"
+
+host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+{
+	echo "date=$(date -u '+%F %H:%M UTC')"
+	echo "host_cpu=${host_cpu:-unknown}"
+	echo "host_cpus=$(nproc)"
+	echo "host_kernel=$(uname -r)"
+	echo "commit=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "wall_s=$((EPOCHSECONDS - T0))"
+	echo "vm_rc=$rc"
+} >"$out/host.txt"
+if [[ -s $out/raw/raw.txt ]]; then
+	"$PY" selftests/bench/report.py "$out"
+else
+	msg "no records: nothing to report"
+	exit 1
+fi
+msg "done in $((EPOCHSECONDS - T0)) s: ${out#"$TOP"/}/results.md, targets.md"
+exit "$rc"

@@ -1,0 +1,698 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The in-VM half of 'make bench' (selftests/bench/bench.sh boots the VM and
+# runs this once). Two network namespaces joined by veth (selftests/net/
+# lib.sh); for each netem profile and contender it measures bulk goodput
+# (1 and 8 parallel transfers) and paced request/response latency, then the
+# scale runs: many idle sessions on one listener, AF_KCP against kcp-go.
+# Every number goes to $KCP_RESULTS/raw.txt as one "REC key=value..." line,
+# tool outputs to $KCP_RESULTS/logs/; bench.sh makes results.md/json,
+# targets.md and the plots from them.
+#
+#   BENCH=quick|full (default full) selftests/bench/inguest.sh
+#
+# Knobs (defaults per BENCH in set_mode): BENCH_PROFILES, BENCH_CONTENDERS,
+# BENCH_TIME (s per bulk window), BENCH_RR (records), BENCH_SCALE (session
+# counts), BENCH_HOLD (s per CPU sample), BENCH_ACTIVE_RATE (messages/s per
+# active session), BENCH_SKIP_NET=1, BENCH_SKIP_SCALE=1.
+#
+# A process start costs about 0.35 s in the TCG guest, so this script uses
+# bash builtins for everything it can (no sleep, grep, awk, date in loops);
+# kbench and kcpscale join the namespaces themselves (-netns).
+
+set -uo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$TOP" || exit 1
+OUT=${KCP_RESULTS:-/tmp/kcpbench}
+WORK=/tmp/kcpbench.$$
+# shellcheck source=selftests/net/lib.sh
+. "$TOP/selftests/net/lib.sh"
+BIN=${BENCH_BIN:-$TOP/build/bench}
+RAW=$OUT/raw.txt
+LOGS=$OUT/logs
+mkdir -p "$LOGS"
+: >"$RAW"
+
+BENCH=${BENCH:-full}
+T_START=$EPOCHSECONDS
+NCPU=$(nproc)
+HZ=$(getconf CLK_TCK)
+
+# netem per direction (on both veth ends): delay = RTT/2, loss each way;
+# the 5 ms jitter of the last one reorders packets (netem keeps its queue
+# sorted by send time).
+declare -A NETEM=(
+	[clean]=""
+	[rtt20_loss1]="delay 10ms loss 1% limit 10000"
+	[rtt40_loss5]="delay 20ms loss 5% limit 10000"
+	[rtt100_loss10_reorder]="delay 50ms 5ms loss 10% limit 10000"
+)
+
+# kcptun server defaults: --mode fast, --sndwnd/--rcvwnd 1024, --mtu 1350
+KOPTS=(-preset fast -wnd "1024,1024" -mtu 1350)
+GOPTS=(-preset fast -sndwnd 1024 -rcvwnd 1024 -mtu 1350)
+UDP_SIZE=1350
+
+set_mode() {
+	local profiles contenders t rr scale hold
+	case $BENCH in
+	quick)
+		profiles="clean rtt40_loss5"
+		contenders="kcp kcp_fec kcp_aes_fec kcpgo tcp_cubic tcp_bbr udp"
+		t=3 rr=300 scale="1000" hold=4
+		;;
+	*)
+		profiles="clean rtt20_loss1 rtt40_loss5 rtt100_loss10_reorder"
+		contenders="kcp kcp_sockbuf kcp_fec kcp_aes_fec kcpgo kcpgo_fec kcpgo_aes_fec tcp_cubic tcp_bbr udp"
+		t=5 rr=1000 scale="1000 10000 100000" hold=8
+		;;
+	esac
+	PROFILES=${BENCH_PROFILES:-$profiles}
+	CONTENDERS=${BENCH_CONTENDERS:-$contenders}
+	TIME=${BENCH_TIME:-$t}
+	RR=${BENCH_RR:-$rr}
+	SCALE=${BENCH_SCALE:-$scale}
+	HOLD=${BENCH_HOLD:-$hold}
+	ACTIVE_RATE=${BENCH_ACTIVE_RATE:-10}
+	GRACE=1
+	RRGAP=10
+	DRAIN=5
+}
+
+# ---------------------------------------------------------- fork-free bits
+
+# sleep without a process: a read with timeout on a FIFO nobody writes
+snooze() {
+	read -rt "$1" -u "$SNOOZE_FD" _ || true
+}
+
+progress() {
+	local s=$((EPOCHSECONDS - T_START))
+
+	printf '[%02d:%02d] %s\n' $((s / 60)) $((s % 60)) "$*"
+}
+
+rec() {
+	echo "REC $*" >>"$RAW"
+}
+
+# fixed-point: fmt_milli VAR N -> "N/1000" with 3 decimals in VAR
+fmt_milli() {
+	local v=$2 sign=
+
+	((v < 0)) && sign=- v=$((-v))
+	printf -v "$1" '%s%d.%03d' "$sign" $((v / 1000)) $((v % 1000))
+}
+
+# CPU_S="busy total" jiffies of all CPUs
+cpu_sample() {
+	local _c u n s i io irq sirq st _r
+
+	read -r _c u n s i io irq sirq st _r </proc/stat
+	CPU_S="$((u + n + s + irq + sirq + st)) $((u + n + s + i + io + irq + sirq + st))"
+}
+
+# CORES = busy cores between samples $1 and $2 (1.000 = one core)
+cpu_cores() {
+	local b0 t0 b1 t1
+
+	read -r b0 t0 <<<"$1"
+	read -r b1 t1 <<<"$2"
+	fmt_milli CORES $((t1 > t0 ? 1000 * NCPU * (b1 - b0) / (t1 - t0) : 0))
+}
+
+# PCPU = utime+stime jiffies of process $1
+proc_cpu() {
+	local -a f
+	local line=
+
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null
+	line=${line##*) }
+	read -r -a f <<<"$line"
+	PCPU=$((${f[11]:-0} + ${f[12]:-0}))
+}
+
+# SNMP[Name]=value from /proc/PID/net/kcp_snmp (PID in the namespace)
+declare -A SNMP
+snmp_read() {
+	local k v
+
+	SNMP=()
+	{
+		while read -r k v; do
+			SNMP[$k]=$v
+		done <"/proc/$1/net/kcp_snmp"
+	} 2>/dev/null
+}
+
+SNMP_KEYS="InPkts OutPkts RetransSegs FastRetransSegs EarlyRetransSegs LostSegs RepeatSegs BacklogDrop NoMem FECRecovered FECErrs InCsumErrors KCPInErrors AcceptOverflow IcmpErrors"
+
+# snmp_delta PREFIX BEFORE(assoc name) AFTER(assoc name): appends to DELTA
+snmp_delta() {
+	local -n b=$2 a=$3
+	local k
+
+	for k in $SNMP_KEYS; do
+		DELTA+=" $1$k=$((${a[$k]:-0} - ${b[$k]:-0}))"
+	done
+}
+
+# R[key]=value of the last RESULT line of file $1
+declare -A R
+parse_result() {
+	local line last='' w
+
+	R=()
+	while read -r line; do
+		[[ $line == RESULT* ]] && last=$line
+	done <"$1"
+	for w in $last; do
+		[[ $w == *=* ]] && R[${w%%=*}]=${w#*=}
+	done
+}
+
+# alive PID: running (a zombie is not: bash reaps late when it runs only
+# builtins)
+alive() {
+	local line=
+
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	line=${line##*) }
+	[[ $line != Z* && $line != X* ]]
+}
+
+# copy FROM TO without a process
+copy() {
+	local l
+
+	{
+		while IFS= read -r l; do
+			printf '%s\n' "$l"
+		done <"$1" >"$2"
+	} 2>/dev/null
+}
+
+# wait_line FILE PATTERN PID SECS: until a line of FILE matches the glob
+# PATTERN (true), PID exits or SECS pass (false)
+wait_line() {
+	local file=$1 pat=$2 pid=$3 n=$(($4 * 10)) line
+
+	while ((n-- > 0)); do
+		while read -r line; do
+			# shellcheck disable=SC2053 # PATTERN is a glob on purpose
+			[[ $line == $pat ]] && return 0
+		done <"$file"
+		alive "$pid" || return 1
+		snooze 0.1
+	done
+	return 1
+}
+
+# wait_pid PID SECS: wait for it to exit, kill it after SECS
+wait_pid() {
+	local pid=$1 n=$(($2 * 10))
+
+	while ((n-- > 0)) && alive "$pid"; do
+		snooze 0.1
+	done
+	if alive "$pid"; then
+		kill "$pid" 2>/dev/null
+		snooze 0.5
+		kill -9 "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+}
+
+# Sessions left in both namespaces: none within 10 s, or a note
+kcp_quiesce() {
+	local n=100 s=0
+
+	while ((n-- > 0)); do
+		snmp_read "$NSPID_A"
+		s=${SNMP[Sessions]:-0}
+		snmp_read "$NSPID_B"
+		s=$((s + ${SNMP[Sessions]:-0}))
+		((s == 0)) && return 0
+		snooze 0.1
+	done
+	progress "  note: $s KCP sessions still alive after 10 s"
+}
+
+# mbit VAR KBPS: "12.3"
+mbit() {
+	local k=${2:-0}
+
+	k=${k%.*}
+	printf -v "$1" '%d.%d' $((k / 1000)) $((k % 1000 / 100))
+}
+
+# --------------------------------------------------------------- contenders
+
+# contender_cmd NAME server|client: the command line into CMD, in NS
+contender_cmd() {
+	local c=$1 side=$2 ns=$3
+	CMD=()
+	case $c in
+	kcp | kcp_sockbuf | kcp_fec | kcp_aes_fec)
+		CMD=("$BIN/kbench" "$side" -netns "$ns" -p kcp "${KOPTS[@]}")
+		case $c in
+		# kcptun's --sockbuf 4194304, as kcp-go gets it
+		kcp_sockbuf) CMD+=(-rcvbuf 4194304 -sndbuf 4194304) ;;
+		kcp_fec) CMD+=(-fec "10,3") ;;
+		kcp_aes_fec) CMD+=(-fec "10,3" -crypt aes) ;;
+		esac
+		# a closed sender stops at once: nothing lingers into the next cell
+		[ "$side" = client ] && CMD+=(-linger 0)
+		;;
+	kcpgo | kcpgo_fec | kcpgo_aes_fec)
+		CMD=(ip netns exec "$ns" "$BIN/kgob" "$side" "${GOPTS[@]}")
+		case $c in
+		kcpgo_fec) CMD+=(-ds 10 -ps 3) ;;
+		kcpgo_aes_fec) CMD+=(-ds 10 -ps 3 -crypt aes) ;;
+		esac
+		;;
+	tcp_cubic) CMD=("$BIN/kbench" "$side" -netns "$ns" -p tcp -cc cubic) ;;
+	tcp_bbr) CMD=("$BIN/kbench" "$side" -netns "$ns" -p tcp -cc bbr) ;;
+	udp) CMD=("$BIN/kbench" "$side" -netns "$ns" -p udp -size "$UDP_SIZE") ;;
+	esac
+}
+
+# NA = why a contender cannot run here (empty: it can)
+contender_na() {
+	NA=
+	case $1 in
+	kcp_fec) [ "$HAVE_FEC" = 1 ] || NA="KCP_FEC: ENOPROTOOPT" ;;
+	kcp_aes_fec) [ "$HAVE_FEC_CRYPTO" = 1 ] || NA="KCP_FEC/KCP_CRYPTO: ENOPROTOOPT" ;;
+	tcp_bbr) [ "$HAVE_BBR" = 1 ] || NA="no tcp_bbr module" ;;
+	esac
+}
+
+# One measurement; KIND is bulk1, bulk8 or rr. Server in a, client in b:
+# the data flows b -> a.
+# shellcheck disable=SC2034 # sa0 ... sb1 are read through namerefs
+cell() {
+	local prof=$1 c=$2 kind=$3 par=1 tag srv cli spid cpid rc limit
+	local c0 c1 t0 t1 g st
+	local -A sa0 sb0 sa1 sb1
+
+	[ "$kind" = rr ] && [ "$c" = udp ] && return
+	tag=$prof.$c.$kind
+	contender_na "$c"
+	if [ -n "$NA" ]; then
+		rec "kind=$kind profile=$prof contender=$c status=na why=${NA// /_}"
+		progress "$prof $c $kind: n/a ($NA)"
+		return
+	fi
+	[ "$kind" = bulk8 ] && par=8
+	[[ $c == kcp* ]] && kcp_quiesce
+
+	contender_cmd "$c" server "$NS_A"
+	srv=("${CMD[@]}")
+	contender_cmd "$c" client "$NS_B"
+	cli=("${CMD[@]}")
+	if [ "$kind" = rr ]; then
+		srv+=(-role echo -n 1 -timeout 30 -idle 15)
+		cli+=(-role rr -rr "$RR" -rrsize 64 -rrgap "$RRGAP" -drain "$DRAIN")
+		limit=$((RR * RRGAP / 1000 + DRAIN + 30))
+	else
+		srv+=(-role sink -n "$par" -time "$TIME" -timeout 30)
+		cli+=(-role send -parallel "$par" -time "$TIME" -grace "$GRACE")
+		[ "$c" = udp ] && srv+=(-rcvbuf 4194304)
+		limit=$((${TIME%.*} + GRACE + 30))
+	fi
+	: >"$LOGS/$tag.server.txt"
+	"${srv[@]}" -a "$ADDR_A:0" >"$LOGS/$tag.server.txt" 2>&1 &
+	spid=$!
+	if ! wait_line "$LOGS/$tag.server.txt" 'LISTEN *' "$spid" 60; then
+		rec "kind=$kind profile=$prof contender=$c status=fail why=server_start"
+		progress "$prof $c $kind: server did not start"
+		wait_pid "$spid" 1
+		return
+	fi
+	while read -r g SERVER_PORT; do
+		[ "$g" = LISTEN ] && break
+	done <"$LOGS/$tag.server.txt"
+	snmp_read "$NSPID_A"
+	for g in "${!SNMP[@]}"; do sa0[$g]=${SNMP[$g]}; done
+	snmp_read "$NSPID_B"
+	for g in "${!SNMP[@]}"; do sb0[$g]=${SNMP[$g]}; done
+	cpu_sample
+	c0=$CPU_S
+	t0=${EPOCHREALTIME/./}
+	"${cli[@]}" -a "$ADDR_A:$SERVER_PORT" >"$LOGS/$tag.client.txt" 2>&1 &
+	cpid=$!
+	wait_pid "$cpid" "$limit"
+	rc=$?
+	wait_pid "$spid" 30
+	t1=${EPOCHREALTIME/./}
+	cpu_sample
+	c1=$CPU_S
+	snmp_read "$NSPID_A"
+	for g in "${!SNMP[@]}"; do sa1[$g]=${SNMP[$g]}; done
+	snmp_read "$NSPID_B"
+	for g in "${!SNMP[@]}"; do sb1[$g]=${SNMP[$g]}; done
+	cpu_cores "$c0" "$c1"
+	fmt_milli g $(((t1 - t0) / 1000))
+	DELTA="cpu_cores=$CORES wall_s=$g client_rc=$rc"
+	case $c in
+	kcp | kcp_sockbuf | kcp_fec | kcp_aes_fec)
+		snmp_delta a_ sa0 sa1
+		snmp_delta b_ sb0 sb1
+		;;
+	esac
+	if [ "$kind" = rr ]; then
+		parse_result "$LOGS/$tag.client.txt"
+		st=fail
+		[ "${R[ok]:-0}" = 1 ] && st=ok
+		rec "kind=rr profile=$prof contender=$c status=$st" \
+			"rr=${R[rr]:-} answered=${R[answered]:-} lost=${R[lost]:-}" \
+			"p50_ms=${R[p50_ms]:-} p99_ms=${R[p99_ms]:-} p999_ms=${R[p999_ms]:-}" \
+			"max_ms=${R[max_ms]:-} mean_ms=${R[mean_ms]:-} $DELTA"
+		progress "$prof $c rr: p50 ${R[p50_ms]:-?} p99 ${R[p99_ms]:-?} p999 ${R[p999_ms]:-?} ms, lost ${R[lost]:-?}/$RR"
+	else
+		parse_result "$LOGS/$tag.client.txt"
+		g=${R[offered_kbps]:-}
+		parse_result "$LOGS/$tag.server.txt"
+		st=fail
+		[ "${R[ok]:-0}" = 1 ] && st=ok
+		rec "kind=$kind profile=$prof contender=$c streams=$par status=$st" \
+			"goodput_kbps=${R[goodput_kbps]:-} bytes=${R[bytes]:-}" \
+			"window_s=${R[window_s]:-} per_session=${R[per_session]:-}" \
+			"offered_kbps=$g $DELTA"
+		mbit g "${R[goodput_kbps]:-0}"
+		progress "$prof $c $kind: $g Mbit/s"
+	fi
+}
+
+run_net() {
+	local prof c kind
+
+	for prof in $PROFILES; do
+		if ! netem_set "${NETEM[$prof]}"; then
+			progress "netem '${NETEM[$prof]}' failed; skipping $prof"
+			continue
+		fi
+		progress "profile $prof: netem '${NETEM[$prof]:-none}' on both ends"
+		for kind in bulk1 bulk8 rr; do
+			for c in $CONTENDERS; do
+				cell "$prof" "$c" "$kind"
+			done
+		done
+	done
+	netem_set ""
+}
+
+# ------------------------------------------------------------------ scale
+
+# MEM[Name]=kB from /proc/meminfo
+declare -A MEM
+mem_sample() {
+	local k v _u
+
+	MEM=()
+	while read -r k v _u; do
+		MEM[${k%:}]=$v
+	done </proc/meminfo
+}
+
+# slab cache bytes into assoc $1
+slab_sample() {
+	local -n out=$1
+	local name num size _r
+
+	out=()
+	{
+		read -r _r
+		read -r _r
+		while read -r name _r num size _r; do
+			out["$name"]=$((num * size))
+		done
+	} </proc/slabinfo 2>/dev/null
+}
+
+# RSS = VmRSS kB of process $1
+rss_kib() {
+	local k v _u
+
+	RSS=0
+	{
+		while read -r k v _u; do
+			[ "$k" = VmRSS: ] && RSS=$v
+		done <"/proc/$1/status"
+	} 2>/dev/null
+}
+
+# proc_cores VAR JIFFIES: cores of a process over HOLD
+proc_cores() {
+	fmt_milli "$1" $((1000 * $2 / HZ / HOLD))
+}
+
+# scale_run IMPL N: IMPL afkcp|kcpgo
+scale_run() {
+	local impl=$1 n=$2 spid gpid port up=0 acc=0 open_s='' open_limit
+	local c0 p0 g0 idle active idle_srv active_srv active_gen
+	local kern used anon rss slabtop srcs tag=scale.$1.$2 line w k
+	local -A m0 m1 s0 s1
+
+	open_limit=$((30 + n / 400))
+	((open_limit > 240)) && open_limit=240
+	kcp_quiesce
+	: >"$WORK/ssrv.out"
+	: >"$WORK/sgen.out"
+	case $impl in
+	afkcp)
+		"$BIN/kcpscale" server -netns "$NS_A" -a "$ADDR_A:0" \
+			-preset fast -wnd "1024,1024" -mtu 1350 -time 3600 \
+			>"$WORK/ssrv.out" 2>&1 &
+		;;
+	kcpgo)
+		ip netns exec "$NS_A" "$BIN/kgob" scale -a "$ADDR_A:0" \
+			"${GOPTS[@]}" -time 3600 >"$WORK/ssrv.out" 2>&1 &
+		;;
+	esac
+	spid=$!
+	if ! wait_line "$WORK/ssrv.out" 'LISTEN *' "$spid" 60; then
+		progress "  $impl server did not start"
+		wait_pid "$spid" 1
+		return
+	fi
+	while read -r w port; do
+		[ "$w" = LISTEN ] && break
+	done <"$WORK/ssrv.out"
+	# ports 2000 and up, below the ephemeral range: 25000 per address
+	srcs=$ADDR_B
+	((n > 25000)) && srcs=$ADDR_B,$ADDR_B2,$ADDR_B3,$ADDR_B4
+	"$BIN/kcpscale" gen -netns "$NS_B" -a "$ADDR_A:$port" -src "$srcs" \
+		-port0 2000 -n "$n" -active 0.01 -rate "$ACTIVE_RATE" -size 64 \
+		-time 3600 >"$WORK/sgen.out" 2>&1 &
+	gpid=$!
+	if ! wait_line "$WORK/sgen.out" 'READY *' "$gpid" 120; then
+		progress "  generator did not start: $(<"$WORK/sgen.out")"
+		wait_pid "$spid" 1
+		return
+	fi
+	snooze 1
+	mem_sample
+	for k in "${!MEM[@]}"; do m0[$k]=${MEM[$k]}; done
+	slab_sample s0
+	rss_kib "$spid"
+	rss=$RSS
+	kill -USR1 "$gpid"
+	w=$((open_limit * 5))
+	while ((w-- > 0)); do
+		acc=0
+		while read -r line; do
+			[[ $line == STAT\ accepted=* ]] || continue
+			line=${line#STAT accepted=}
+			acc=${line%% *}
+		done <"$WORK/ssrv.out"
+		open_s=
+		while read -r line; do
+			[[ $line == ALLUP* ]] && open_s=${line##*secs=}
+		done <"$WORK/sgen.out"
+		[ -n "$open_s" ] && ((acc >= n)) && break
+		snooze 0.2
+	done
+	up=0
+	while read -r line; do
+		case $line in
+		"UP "*) up=${line#UP } ;;
+		"ALLUP "*) line=${line#ALLUP }; up=${line%% *} ;;
+		esac
+	done <"$WORK/sgen.out"
+	progress "  $impl $n: $up sessions up, $acc accepted${open_s:+ in ${open_s}s}"
+	snooze 2
+	mem_sample
+	for k in "${!MEM[@]}"; do m1[$k]=${MEM[$k]}; done
+	slab_sample s1
+	rss_kib "$spid"
+	rss=$((RSS - rss))
+	copy "/proc/$NSPID_A/net/kcp_snmp" "$LOGS/$tag.kcp_snmp.a.txt"
+	copy "/proc/$NSPID_A/net/snmp" "$LOGS/$tag.snmp.a.txt"
+	copy "/proc/$NSPID_B/net/snmp" "$LOGS/$tag.snmp.b.txt"
+
+	# idle CPU
+	cpu_sample
+	c0=$CPU_S
+	proc_cpu "$spid"
+	p0=$PCPU
+	snooze "$HOLD"
+	cpu_sample
+	cpu_cores "$c0" "$CPU_S"
+	idle=$CORES
+	proc_cpu "$spid"
+	proc_cores idle_srv $((PCPU - p0))
+
+	# 1 % active
+	kill -USR2 "$gpid"
+	snooze 1
+	cpu_sample
+	c0=$CPU_S
+	proc_cpu "$spid"
+	p0=$PCPU
+	proc_cpu "$gpid"
+	g0=$PCPU
+	snooze "$HOLD"
+	cpu_sample
+	cpu_cores "$c0" "$CPU_S"
+	active=$CORES
+	proc_cpu "$spid"
+	proc_cores active_srv $((PCPU - p0))
+	proc_cpu "$gpid"
+	proc_cores active_gen $((PCPU - g0))
+
+	kill -TERM "$gpid"
+	wait_pid "$gpid" 20
+	kill -TERM "$spid"
+	wait_pid "$spid" 30
+	copy "$WORK/sgen.out" "$LOGS/$tag.gen.txt"
+	copy "$WORK/ssrv.out" "$LOGS/$tag.server.txt"
+
+	kern=$((m1[Slab] - m0[Slab] + m1[KernelStack] - m0[KernelStack] +
+		m1[PageTables] - m0[PageTables] + ${m1[Percpu]:-0} - ${m0[Percpu]:-0} +
+		m1[VmallocUsed] - m0[VmallocUsed]))
+	used=$((m0[MemFree] + m0[Buffers] + m0[Cached] -
+		m1[MemFree] - m1[Buffers] - m1[Cached]))
+	anon=$((m1[AnonPages] - m0[AnonPages]))
+	# the slab caches that grew most, bytes per session
+	slabtop=
+	if ((up > 0)); then
+		slabtop=$(for k in "${!s1[@]}"; do
+			w=$((s1[$k] - ${s0[$k]:-0}))
+			((w > 0)) && echo "$((w / up)) $k"
+		done | sort -rn | head -6 | while read -r w k; do
+			printf '%s:%s,' "$k" "$w"
+		done)
+	fi
+	parse_result "$LOGS/$tag.gen.txt"
+	rec "kind=scale impl=$impl sessions=$n up=$up accepted=$acc open_s=${open_s:-na}" \
+		"kern_kib=$kern used_kib=$used anon_kib=$anon rss_kib=$rss" \
+		"slab_kib=$((m1[Slab] - m0[Slab])) sunreclaim_kib=$((m1[SUnreclaim] - m0[SUnreclaim]))" \
+		"idle_cores=$idle idle_server_cores=$idle_srv active_cores=$active" \
+		"active_server_cores=$active_srv active_gen_cores=$active_gen" \
+		"active_rate=$ACTIVE_RATE hold_s=$HOLD gen_active=${R[active]:-}" \
+		"gen_msgs=${R[msgs]:-} gen_echoes=${R[echoes]:-} gen_rtx=${R[rtx]:-}" \
+		"gen_stalled=${R[stalled]:-} echo_p50_ms=${R[p50_ms]:-} echo_p99_ms=${R[p99_ms]:-}" \
+		"slab_top=${slabtop:-none}"
+	progress "  $impl $n: kernel $((up ? kern * 1024 / up : 0)) B/session, server RSS $((up ? rss * 1024 / up : 0)) B/session; CPU idle ${idle} cores, 1% active ${active} cores"
+}
+
+run_scale() {
+	local n impl c0 memkib need
+
+	memkib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+	cpu_sample
+	c0=$CPU_S
+	snooze "$HOLD"
+	cpu_sample
+	cpu_cores "$c0" "$CPU_S"
+	rec "kind=baseline idle_cores=$CORES hold_s=$HOLD"
+	progress "scale: baseline guest CPU $CORES cores with nothing running"
+	for n in $SCALE; do
+		for impl in afkcp kcpgo; do
+			# KiB a session may take, both ends counted: skip what
+			# cannot fit in 80 % of the guest's memory
+			need=16
+			[ "$impl" = kcpgo ] && need=48
+			if ((n * need > memkib * 8 / 10)); then
+				rec "kind=scale impl=$impl sessions=$n status=na why=guest_memory"
+				progress "scale $impl $n: skipped, needs more than $((memkib / 1024)) MiB (--mem)"
+				continue
+			fi
+			progress "scale $impl: $n sessions"
+			scale_run "$impl" "$n"
+		done
+	done
+}
+
+# ------------------------------------------------------------------ main
+
+cleanup() {
+	local p
+
+	for p in $(jobs -p); do
+		kill "$p" 2>/dev/null
+	done
+	ns_cleanup
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+set_mode
+mkdir -p "$WORK"
+mkfifo "$WORK/snooze"
+exec {SNOOZE_FD}<>"$WORK/snooze"
+ns_setup
+ADDR_B2=10.9.0.3
+ADDR_B3=10.9.0.4
+ADDR_B4=10.9.0.5
+for a in "$ADDR_B2" "$ADDR_B3" "$ADDR_B4"; do
+	ip -n "$NS_B" addr add "$a/24" dev veth-b
+done
+# a process in each namespace, to read its /proc/PID/net files
+ip netns exec "$NS_A" sleep 86400 &
+NSPID_A=$!
+ip netns exec "$NS_B" sleep 86400 &
+NSPID_B=$!
+for ns in "$NS_A" "$NS_B"; do
+	ip netns exec "$ns" sysctl -qw net.core.somaxconn=65535 \
+		net.core.rmem_max=8388608 net.core.wmem_max=8388608 2>/dev/null
+done
+sysctl -qw net.core.rmem_max=8388608 net.core.wmem_max=8388608 2>/dev/null
+
+HAVE_BBR=0
+modprobe tcp_bbr 2>/dev/null
+[[ $(</proc/sys/net/ipv4/tcp_available_congestion_control) == *bbr* ]] && HAVE_BBR=1
+HAVE_FEC=0
+HAVE_FEC_CRYPTO=0
+"$BIN/kbench" probe -fec "10,3" >/dev/null 2>&1 && HAVE_FEC=1
+"$BIN/kbench" probe -fec "10,3" -crypt aes >/dev/null 2>&1 && HAVE_FEC_CRYPTO=1
+
+cpu_model=
+while IFS=: read -r k v; do
+	[[ $k == model\ name* ]] && { cpu_model=${v# }; break; }
+done </proc/cpuinfo
+rec "kind=meta bench=$BENCH kernel=$(uname -r) guest_cpus=$NCPU" \
+	"guest_mem_kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)" \
+	"guest_cpu=${cpu_model// /_}" \
+	"have_bbr=$HAVE_BBR have_fec=$HAVE_FEC have_fec_crypto=$HAVE_FEC_CRYPTO" \
+	"time_s=$TIME grace_s=$GRACE rr=$RR rrgap_ms=$RRGAP rrsize=64 drain_s=$DRAIN" \
+	"scale=${SCALE// /,} hold_s=$HOLD active_rate=$ACTIVE_RATE udp_size=$UDP_SIZE" \
+	"profiles=${PROFILES// /,} contenders=${CONTENDERS// /,}"
+for p in $PROFILES; do
+	rec "kind=profile name=$p netem=${NETEM[$p]// /_}"
+done
+progress "bench $BENCH on $(uname -r), $NCPU CPUs: bbr=$HAVE_BBR fec=$HAVE_FEC aes+fec=$HAVE_FEC_CRYPTO"
+
+[ "${BENCH_SKIP_NET:-0}" = 1 ] || run_net
+# UDP sockets still open (the tools all exited): a leak check
+for ns in "$NS_A" "$NS_B"; do
+	ip netns exec "$ns" ss -uanp >"$LOGS/udp_sockets.${ns%%-[0-9]*}.txt" 2>&1
+done
+[ "${BENCH_SKIP_SCALE:-0}" = 1 ] || run_scale
+copy "/proc/$NSPID_A/net/kcp_snmp" "$LOGS/kcp_snmp.a.txt"
+copy "/proc/$NSPID_B/net/kcp_snmp" "$LOGS/kcp_snmp.b.txt"
+rec "kind=end wall_s=$((EPOCHSECONDS - T_START))"
+progress "done"

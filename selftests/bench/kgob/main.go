@@ -1,0 +1,573 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// kgob - the kcp-go twin of selftests/bench/kbench.c: the same roles, the
+// same time-bounded measurements and the same RESULT lines, on the real
+// kcp-go v5.6.1 (Debian golang-github-xtaci-kcp-dev, the library kcptun and
+// selftests/peers/kcppeer use). Built by selftests/bench/bench.sh in GOPATH
+// mode, offline, as selftests/peers/build.sh builds kcppeer.
+//
+// kcppeer has no request/response role and transfers fixed byte counts, so
+// the benchmark uses this instead; the kcp-go settings are applied exactly
+// as kcptun's server does (stream mode, SetNoDelay of the preset, windows,
+// MTU, ACK no-delay off, 4 MiB UDP socket buffers like kcptun's --sockbuf).
+//
+//	kgob server -a ADDR:PORT -role sink|echo [-n N] -time T ...
+//	kgob client -a ADDR:PORT -role send|rr [-parallel P] -time T ...
+//	kgob scale -a ADDR:PORT ...   hold every session, echo, STAT lines
+//
+// Options as kbench: -time -grace -timeout -idle -rr -rrsize -rrgap -drain,
+// and -preset -sndwnd -rcvwnd -mtu -ds -ps -crypt -key -sockbuf.
+package main
+
+import (
+	"crypto/sha1"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	kcp "github.com/xtaci/kcp-go"
+	"golang.org/x/crypto/pbkdf2"
+)
+
+const (
+	rrMagic = 0x6b62726b
+	rrBye   = 0xffffffff
+	chunk   = 65536
+)
+
+type config struct {
+	mode, addr, role, crypt, key, preset string
+	sndwnd, rcvwnd, mtu, ds, ps, sockbuf  int
+	n, parallel, rr, rrsize              int
+	time, grace, timeout, idle           float64
+	rrgap, drain                         float64
+}
+
+var presets = map[string][4]int{
+	"normal": {0, 40, 2, 1},
+	"fast":   {0, 30, 2, 1},
+	"fast2":  {1, 20, 2, 1},
+	"fast3":  {1, 10, 2, 1},
+}
+
+var outMu sync.Mutex
+
+func out(format string, a ...interface{}) {
+	outMu.Lock()
+	defer outMu.Unlock()
+	fmt.Fprintf(os.Stdout, format+"\n", a...)
+}
+
+func fatal(format string, a ...interface{}) {
+	fmt.Fprintf(os.Stderr, "kgob: "+format+"\n", a...)
+	os.Exit(2)
+}
+
+func secs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// newBlock: kcptun's key derivation and cipher choice (see kcppeer).
+func newBlock(name, key string) (kcp.BlockCrypt, error) {
+	if name == "" || name == "nil" {
+		return nil, nil
+	}
+	pass := pbkdf2.Key([]byte(key), []byte("kcp-go"), 4096, 32, sha1.New)
+	switch name {
+	case "aes":
+		return kcp.NewAESBlockCrypt(pass)
+	case "aes-128":
+		return kcp.NewAESBlockCrypt(pass[:16])
+	case "salsa20":
+		return kcp.NewSalsa20BlockCrypt(pass)
+	case "none":
+		return kcp.NewNoneBlockCrypt(pass)
+	case "xor":
+		return kcp.NewSimpleXORBlockCrypt(pass)
+	}
+	return nil, fmt.Errorf("unsupported -crypt %q", name)
+}
+
+// tune: kcptun server/main.go's order of settings.
+func (c *config) tune(s *kcp.UDPSession) {
+	s.SetStreamMode(true)
+	s.SetWriteDelay(false)
+	if p, ok := presets[c.preset]; ok {
+		s.SetNoDelay(p[0], p[1], p[2], p[3])
+	}
+	if c.sndwnd > 0 || c.rcvwnd > 0 {
+		s.SetWindowSize(c.sndwnd, c.rcvwnd)
+	}
+	if c.mtu > 0 {
+		s.SetMtu(c.mtu)
+	}
+	s.SetACKNoDelay(false)
+}
+
+func (c *config) listen(block kcp.BlockCrypt) *kcp.Listener {
+	l, err := kcp.ListenWithOptions(c.addr, block, c.ds, c.ps)
+	if err != nil {
+		fatal("listen %s: %v", c.addr, err)
+	}
+	if c.sockbuf > 0 {
+		l.SetReadBuffer(c.sockbuf)
+		l.SetWriteBuffer(c.sockbuf)
+	}
+	out("LISTEN %d", l.Addr().(*net.UDPAddr).Port)
+	return l
+}
+
+func (c *config) dial(block kcp.BlockCrypt) *kcp.UDPSession {
+	s, err := kcp.DialWithOptions(c.addr, block, c.ds, c.ps)
+	if err != nil {
+		fatal("dial %s: %v", c.addr, err)
+	}
+	c.tune(s)
+	if c.sockbuf > 0 {
+		s.SetReadBuffer(c.sockbuf)
+		s.SetWriteBuffer(c.sockbuf)
+	}
+	return s
+}
+
+// accept returns the next session, or nil at the deadline.
+func accept(l *kcp.Listener, deadline time.Time) *kcp.UDPSession {
+	l.SetDeadline(deadline)
+	s, err := l.AcceptKCP()
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+func info(side string, id int, s *kcp.UDPSession) {
+	out("KINFO side=%s id=%d proto=kcpgo rto=%d srtt=%d", side, id,
+		s.GetRTO(), s.GetSRTT())
+}
+
+func snmp() string {
+	sn := kcp.DefaultSnmp.Copy()
+	return fmt.Sprintf("InPkts=%d OutPkts=%d RetransSegs=%d FastRetransSegs=%d "+
+		"EarlyRetransSegs=%d LostSegs=%d RepeatSegs=%d FECRecovered=%d "+
+		"FECErrs=%d InCsumErrors=%d KCPInErrors=%d",
+		sn.InPkts, sn.OutPkts, sn.RetransSegs, sn.FastRetransSegs,
+		sn.EarlyRetransSegs, sn.LostSegs, sn.RepeatSegs, sn.FECRecovered,
+		sn.FECErrs, sn.InCsumErrors, sn.KCPInErrors)
+}
+
+// ---------------------------------------------------------------- sink
+
+func runSink(c *config, block kcp.BlockCrypt) int {
+	l := c.listen(block)
+	start := time.Now()
+	var mu sync.Mutex
+	var first time.Time
+	windowEnd := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		if first.IsZero() {
+			return time.Time{}
+		}
+		return first.Add(secs(c.time))
+	}
+	bytes := make([]int64, c.n)
+	var wg sync.WaitGroup
+	var sess []*kcp.UDPSession
+	for len(sess) < c.n {
+		dl := windowEnd()
+		if dl.IsZero() {
+			dl = start.Add(secs(c.timeout))
+		}
+		s := accept(l, dl)
+		if s == nil {
+			break
+		}
+		c.tune(s)
+		id := len(sess)
+		sess = append(sess, s)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 4*chunk)
+			for {
+				s.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+				n, err := s.Read(buf)
+				now := time.Now()
+				if n > 0 {
+					mu.Lock()
+					if first.IsZero() {
+						first = now
+					}
+					mu.Unlock()
+				}
+				end := windowEnd()
+				if n > 0 && !now.After(end) {
+					atomic.AddInt64(&bytes[id], int64(n))
+				}
+				if !end.IsZero() && now.After(end) {
+					return
+				}
+				if err != nil && !isTimeout(err) {
+					return
+				}
+				if end.IsZero() && now.After(start.Add(secs(c.timeout))) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var total int64
+	per := []string{}
+	for i := range sess {
+		total += bytes[i]
+		per = append(per, fmt.Sprint(bytes[i]))
+		info("rx", i, sess[i])
+	}
+	ok := len(sess) == c.n && total > 0
+	out("RESULT ok=%d role=sink proto=kcpgo sessions=%d bytes=%d window_s=%.3f goodput_kbps=%.0f per_session=%s %s",
+		b2i(ok), len(sess), total, c.time, float64(total)*8/1000/c.time,
+		strings.Join(per, ","), snmp())
+	for _, s := range sess {
+		s.Close()
+	}
+	l.Close()
+	if ok {
+		return 0
+	}
+	return 1
+}
+
+func isTimeout(err error) bool {
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		return true
+	}
+	return err != nil && strings.Contains(err.Error(), "timeout")
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ---------------------------------------------------------------- echo
+
+func runEcho(c *config, block kcp.BlockCrypt) int {
+	l := c.listen(block)
+	start := time.Now()
+	var wg sync.WaitGroup
+	n := 0
+	for n < c.n {
+		s := accept(l, start.Add(secs(c.timeout)))
+		if s == nil {
+			break
+		}
+		c.tune(s)
+		id := n
+		n++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, chunk)
+			for {
+				s.SetReadDeadline(time.Now().Add(secs(c.idle)))
+				k, err := s.Read(buf)
+				if k > 0 {
+					bye := k >= c.rrsize &&
+						binary.LittleEndian.Uint32(buf[k-c.rrsize+4:]) == rrBye
+					if _, werr := s.Write(buf[:k]); werr != nil || bye {
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
+			info("echo", id, s)
+			time.Sleep(200 * time.Millisecond) // let the last answer go
+			s.Close()
+		}()
+	}
+	wg.Wait()
+	l.Close()
+	out("RESULT ok=%d role=echo proto=kcpgo sessions=%d", b2i(n == c.n), n)
+	if n == c.n {
+		return 0
+	}
+	return 1
+}
+
+// ---------------------------------------------------------------- send
+
+func runSend(c *config, block kcp.BlockCrypt) int {
+	sess := make([]*kcp.UDPSession, c.parallel)
+	for i := range sess {
+		sess[i] = c.dial(block)
+	}
+	t0 := time.Now()
+	end := t0.Add(secs(c.time + c.grace))
+	var total int64
+	var wg sync.WaitGroup
+	for i, s := range sess {
+		wg.Add(1)
+		go func(i int, s *kcp.UDPSession) {
+			defer wg.Done()
+			buf := make([]byte, chunk)
+			for j := range buf {
+				buf[j] = byte(j*131 + 7)
+			}
+			var sent int64
+			for time.Now().Before(end) {
+				s.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+				n, err := s.Write(buf)
+				sent += int64(n)
+				if err != nil && !isTimeout(err) {
+					break
+				}
+			}
+			info("tx", i, s)
+			atomic.AddInt64(&total, sent)
+		}(i, s)
+	}
+	wg.Wait()
+	for _, s := range sess {
+		s.Close()
+	}
+	el := time.Since(t0).Seconds()
+	out("RESULT ok=1 role=send proto=kcpgo sessions=%d sent=%d secs=%.3f offered_kbps=%.0f %s",
+		c.parallel, total, el, float64(total)*8/1000/el, snmp())
+	return 0
+}
+
+// ------------------------------------------------------------------ rr
+
+func runRR(c *config, block kcp.BlockCrypt) int {
+	if c.rrsize < 8 {
+		c.rrsize = 8
+	}
+	s := c.dial(block)
+	sent := make([]int64, c.rr) // unix ns, 0 = not yet
+	lat := make([]float64, c.rr)
+	for i := range lat {
+		lat[i] = -1
+	}
+	var answered int64
+	var deadline int64 // unix ns once the last record is out
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rec := make([]byte, c.rrsize)
+		got := 0
+		for atomic.LoadInt64(&answered) < int64(c.rr) {
+			s.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			n, err := s.Read(rec[got:])
+			if n > 0 {
+				got += n
+				if got == c.rrsize {
+					got = 0
+					seq := binary.LittleEndian.Uint32(rec[4:])
+					if binary.LittleEndian.Uint32(rec) == rrMagic &&
+						seq < uint32(c.rr) && lat[seq] < 0 {
+						t := atomic.LoadInt64(&sent[seq])
+						lat[seq] = float64(time.Now().UnixNano()-t) / 1e6
+						atomic.AddInt64(&answered, 1)
+					}
+				}
+			}
+			if err != nil {
+				if !isTimeout(err) {
+					return
+				}
+				if dl := atomic.LoadInt64(&deadline); dl != 0 &&
+					time.Now().UnixNano() > dl {
+					return
+				}
+			}
+		}
+	}()
+	t0 := time.Now()
+	rec := make([]byte, c.rrsize)
+	binary.LittleEndian.PutUint32(rec, rrMagic)
+	ok := true
+	for i := 0; i < c.rr; i++ {
+		due := t0.Add(secs(float64(i) * c.rrgap / 1000))
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		binary.LittleEndian.PutUint32(rec[4:], uint32(i))
+		atomic.StoreInt64(&sent[i], time.Now().UnixNano())
+		s.SetWriteDeadline(time.Now().Add(secs(c.drain)))
+		if _, err := s.Write(rec); err != nil {
+			ok = false
+			break
+		}
+	}
+	atomic.StoreInt64(&deadline, time.Now().Add(secs(c.drain)).UnixNano())
+	<-done
+	binary.LittleEndian.PutUint32(rec[4:], rrBye)
+	s.Write(rec)
+	info("rr", 0, s)
+	time.Sleep(100 * time.Millisecond)
+	s.Close()
+
+	v := make([]float64, c.rr)
+	lost, sum := 0, 0.0
+	for i, x := range lat {
+		if x < 0 {
+			v[i] = math.Inf(1)
+			lost++
+		} else {
+			v[i] = x
+			sum += x
+		}
+	}
+	sort.Float64s(v)
+	pct := func(p float64) string {
+		i := int(math.Ceil(p*float64(len(v)))) - 1
+		if i < 0 {
+			i = 0
+		}
+		if math.IsInf(v[i], 1) {
+			return "inf"
+		}
+		return fmt.Sprintf("%.2f", v[i])
+	}
+	mean := 0.0
+	if c.rr > lost {
+		mean = sum / float64(c.rr-lost)
+	}
+	ok = ok && c.rr > lost
+	out("RESULT ok=%d role=rr proto=kcpgo rr=%d answered=%d lost=%d p50_ms=%s p99_ms=%s p999_ms=%s max_ms=%s mean_ms=%.2f %s",
+		b2i(ok), c.rr, c.rr-lost, lost, pct(0.5), pct(0.99), pct(0.999),
+		pct(1), mean, snmp())
+	if ok {
+		return 0
+	}
+	return 1
+}
+
+// --------------------------------------------------------------- scale
+
+// runScale holds every session it accepts and echoes what they send, as
+// kcpscale's AF_KCP server does. kcp-go reads only through a blocking
+// Read, so each session has a goroutine with a 2 KiB buffer (kcppeer's
+// 64 KiB buffers would dominate the per-session memory).
+func runScale(c *config, block kcp.BlockCrypt) int {
+	l := c.listen(block)
+	var accepted, reads, bytes int64
+	go func() {
+		for {
+			s, err := l.AcceptKCP()
+			if err != nil {
+				return
+			}
+			c.tune(s)
+			atomic.AddInt64(&accepted, 1)
+			go func() {
+				buf := make([]byte, 2048)
+				for {
+					n, err := s.Read(buf)
+					if n > 0 {
+						atomic.AddInt64(&reads, 1)
+						atomic.AddInt64(&bytes, int64(n))
+						s.Write(buf[:n])
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	tick := time.NewTicker(time.Second)
+	end := time.After(secs(c.time))
+	var ms runtime.MemStats
+	for {
+		select {
+		case <-tick.C:
+			runtime.ReadMemStats(&ms)
+			out("STAT accepted=%d reads=%d bytes=%d heap_inuse=%d sys=%d goroutines=%d",
+				atomic.LoadInt64(&accepted), atomic.LoadInt64(&reads),
+				atomic.LoadInt64(&bytes), ms.HeapInuse, ms.Sys,
+				runtime.NumGoroutine())
+			continue
+		case <-sig:
+		case <-end:
+		}
+		break
+	}
+	out("RESULT ok=1 mode=scale accepted=%d reads=%d bytes=%d %s",
+		atomic.LoadInt64(&accepted), atomic.LoadInt64(&reads),
+		atomic.LoadInt64(&bytes), snmp())
+	return 0
+}
+
+func main() {
+	c := &config{}
+	if len(os.Args) < 2 {
+		fatal("usage: kgob server|client|scale [options]")
+	}
+	c.mode = os.Args[1]
+	fs := flag.NewFlagSet("kgob", flag.ExitOnError)
+	fs.StringVar(&c.addr, "a", "", "address")
+	fs.StringVar(&c.role, "role", "", "sink|echo (server), send|rr (client)")
+	fs.StringVar(&c.crypt, "crypt", "nil", "kcptun cipher name, nil = no crypto header")
+	fs.StringVar(&c.key, "key", "it's a secrect", "kcptun passphrase")
+	fs.StringVar(&c.preset, "preset", "", "normal|fast|fast2|fast3")
+	fs.IntVar(&c.sndwnd, "sndwnd", 0, "send window")
+	fs.IntVar(&c.rcvwnd, "rcvwnd", 0, "receive window")
+	fs.IntVar(&c.mtu, "mtu", 0, "MTU")
+	fs.IntVar(&c.ds, "ds", 0, "FEC data shards")
+	fs.IntVar(&c.ps, "ps", 0, "FEC parity shards")
+	fs.IntVar(&c.sockbuf, "sockbuf", 4194304, "UDP socket buffers (kcptun --sockbuf)")
+	fs.IntVar(&c.n, "n", 1, "server: sessions")
+	fs.IntVar(&c.parallel, "parallel", 1, "client: sessions")
+	fs.IntVar(&c.rr, "rr", 1000, "rr: records")
+	fs.IntVar(&c.rrsize, "rrsize", 64, "rr: record bytes")
+	fs.Float64Var(&c.rrgap, "rrgap", 10, "rr: ms between records")
+	fs.Float64Var(&c.drain, "drain", 5, "rr: seconds to wait for answers")
+	fs.Float64Var(&c.time, "time", 5, "measurement window, s")
+	fs.Float64Var(&c.grace, "grace", 1, "sender: seconds past -time")
+	fs.Float64Var(&c.timeout, "timeout", 30, "server: wait for sessions, s")
+	fs.Float64Var(&c.idle, "idle", 10, "echo: end a session idle this long, s")
+	fs.Parse(os.Args[2:])
+	if c.addr == "" {
+		fatal("-a is required")
+	}
+	if c.n < 1 {
+		c.n = 1
+	}
+	if c.parallel < 1 {
+		c.parallel = 1
+	}
+	block, err := newBlock(c.crypt, c.key)
+	if err != nil {
+		fatal("%v", err)
+	}
+	switch {
+	case c.mode == "server" && c.role == "sink":
+		os.Exit(runSink(c, block))
+	case c.mode == "server" && c.role == "echo":
+		os.Exit(runEcho(c, block))
+	case c.mode == "client" && c.role == "send":
+		os.Exit(runSend(c, block))
+	case c.mode == "client" && c.role == "rr":
+		os.Exit(runRR(c, block))
+	case c.mode == "scale":
+		os.Exit(runScale(c, block))
+	}
+	fatal("bad mode/role")
+}

@@ -1,0 +1,1104 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libkcppreload.so: run an unmodified TCP program over AF_KCP.
+ *
+ * socket(AF_INET/AF_INET6, SOCK_STREAM, 0/IPPROTO_TCP) still makes a TCP
+ * socket, remembered as a candidate. The port decides at connect() (the
+ * destination port), bind() (the local port) or listen(): a selected
+ * candidate is replaced by an AF_KCP socket (dup3() over the same fd
+ * number) carrying the settings from the environment and the SOL_SOCKET
+ * options the program set before, then the program's call goes on with
+ * the new socket. TCP- and IP-level options on AF_KCP sockets succeed
+ * without effect (getsockopt returns plausible values; TCP_INFO is filled
+ * from KCP_INFO), so programs that tune TCP do not fail.
+ *
+ * Environment (set by "kcpctl run", see kcpctl.8):
+ *   KCPCTL_FAMILY     family number (default: the module's, else 25)
+ *   KCPCTL_PORTS      "5201,8000-8100": only these ports; unset = all
+ *   KCPCTL_PRESET     normal|fast|fast2|fast3
+ *   KCPCTL_NODELAY    nodelay,interval,resend,nc
+ *   KCPCTL_WND        snd,rcv
+ *   KCPCTL_MTU        bytes
+ *   KCPCTL_FEC        data,parity
+ *   KCPCTL_CRYPT      cipher name (enum kcp_cipher order, kcptun names)
+ *   KCPCTL_KEY        the derived key bytes, hex (kcpctl key)
+ *   KCPCTL_DUALSTACK  v4 (default) or v6: what a dual-stack [::] bind
+ *                     becomes while AF_KCP has no dual-stack sockets
+ *   KCPCTL_VERBOSE    1: log each decision to stderr
+ *
+ * The wrappers are async-signal-safe as far as the calls they wrap are:
+ * no malloc, no locks (per-fd state is claimed with an atomic
+ * compare-and-swap), logging with write(2). The symbols are resolved in
+ * the constructor with dlsym(RTLD_NEXT).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../uapi/linux/kcp.h"
+
+#define KP_MAX_PORTS	64
+#define KP_MAX_OPTS	12
+#define KP_OPT_LEN	24
+#define KP_CHUNK	256		/* fds per lazily mapped chunk */
+#define KP_NCHUNKS	4096		/* fds up to 1M are tracked */
+
+enum kp_state {
+	KP_NONE = 0,	/* not ours (or a stale entry) */
+	KP_CAND,	/* a TCP socket not decided yet */
+	KP_BUSY,	/* one thread is deciding */
+	KP_KCP,		/* made AF_KCP */
+	KP_TCP,		/* decided: stays TCP */
+};
+
+struct kp_opt {
+	int level, name;
+	socklen_t len;
+	unsigned char val[KP_OPT_LEN];
+};
+
+struct kp_fd {
+	_Atomic int state;
+	int domain;		/* the program's AF_INET/AF_INET6 */
+	dev_t dev;		/* identity of the socket the entry is about */
+	ino_t ino;
+	int v6only;		/* IPV6_V6ONLY as set by the program, -1 unset */
+	bool v4emul;		/* AF_INET6 to the program, IPv4 underneath */
+	bool bound;		/* TCP bind done, decision deferred */
+	int nopts;
+	struct kp_opt opts[KP_MAX_OPTS];
+	struct sockaddr_in6 bind_addr;
+	socklen_t bind_len;
+};
+
+static struct {
+	bool ready;
+	int family;
+	int nports;
+	unsigned short port_lo[KP_MAX_PORTS], port_hi[KP_MAX_PORTS];
+	int preset;			/* 0 = none */
+	bool has_nodelay, has_wnd, has_fec, has_crypt;
+	struct kcp_nodelay nodelay;
+	struct kcp_wndsize wnd;
+	struct kcp_fec fec;
+	struct kcp_crypto crypt;
+	int mtu;			/* 0 = none */
+	bool dualstack_v6;
+	bool bindv6only;
+	bool verbose;
+	const char *bad_env;		/* a setting that did not parse */
+} cfg;
+
+static int (*real_socket)(int, int, int);
+static int (*real_connect)(int, const struct sockaddr *, socklen_t);
+static int (*real_bind)(int, const struct sockaddr *, socklen_t);
+static int (*real_listen)(int, int);
+static int (*real_accept)(int, struct sockaddr *, socklen_t *);
+static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
+static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
+static int (*real_getsockopt)(int, int, int, void *, socklen_t *);
+static int (*real_getsockname)(int, struct sockaddr *, socklen_t *);
+static int (*real_getpeername)(int, struct sockaddr *, socklen_t *);
+
+static struct kp_fd *_Atomic kp_chunks[KP_NCHUNKS];
+
+/* ---- small async-signal-safe helpers ---- */
+
+static void kp_puts(char *buf, size_t *n, size_t cap, const char *s)
+{
+	while (*s && *n < cap)
+		buf[(*n)++] = *s++;
+}
+
+static void kp_putn(char *buf, size_t *n, size_t cap, long v)
+{
+	char tmp[24];
+	int i = 0;
+
+	if (v < 0) {
+		kp_puts(buf, n, cap, "-");
+		v = -v;
+	}
+	do {
+		tmp[i++] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	while (i && *n < cap)
+		buf[(*n)++] = tmp[--i];
+}
+
+/* "kcppreload[pid]: <what> fd <fd>[: <errno text>]" */
+static void kp_log(bool always, const char *what, int fd, int err)
+{
+	char buf[256];
+	size_t n = 0;
+	int saved = errno;
+
+	if (!always && !cfg.verbose)
+		return;
+	kp_puts(buf, &n, sizeof(buf) - 1, "kcppreload[");
+	kp_putn(buf, &n, sizeof(buf) - 1, getpid());
+	kp_puts(buf, &n, sizeof(buf) - 1, "]: ");
+	kp_puts(buf, &n, sizeof(buf) - 1, what);
+	if (fd >= 0) {
+		kp_puts(buf, &n, sizeof(buf) - 1, " (fd ");
+		kp_putn(buf, &n, sizeof(buf) - 1, fd);
+		kp_puts(buf, &n, sizeof(buf) - 1, ")");
+	}
+	if (err) {
+		kp_puts(buf, &n, sizeof(buf) - 1, ": ");
+		kp_puts(buf, &n, sizeof(buf) - 1, strerrorname_np(err) ?
+			strerrorname_np(err) : "error");
+	}
+	buf[n++] = '\n';
+	if (write(2, buf, n) < 0)
+		errno = saved;
+	errno = saved;
+}
+
+/* ---- configuration (constructor only) ---- */
+
+static bool kp_parse_ints(const char *s, int *v, int n)
+{
+	char *end;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		long x = strtol(s, &end, 10);
+
+		if (end == s || x < INT_MIN || x > INT_MAX)
+			return false;
+		v[i] = (int)x;
+		s = end;
+		if (i < n - 1) {
+			if (*s != ',')
+				return false;
+			s++;
+		}
+	}
+	return *s == '\0';
+}
+
+static bool kp_parse_ports(const char *s)
+{
+	char *end;
+
+	while (*s) {
+		long lo = strtol(s, &end, 10), hi;
+
+		if (end == s || lo < 1 || lo > 65535)
+			return false;
+		hi = lo;
+		s = end;
+		if (*s == '-') {
+			s++;
+			hi = strtol(s, &end, 10);
+			if (end == s || hi < lo || hi > 65535)
+				return false;
+			s = end;
+		}
+		if (cfg.nports == KP_MAX_PORTS)
+			return false;
+		cfg.port_lo[cfg.nports] = lo;
+		cfg.port_hi[cfg.nports] = hi;
+		cfg.nports++;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return false;
+	}
+	return cfg.nports > 0;
+}
+
+static int kp_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static const char *const kp_cipher_names[__KCP_CIPHER_MAX] = {
+	"null", "none", "aes", "aes-128", "aes-192", "salsa20", "blowfish",
+	"twofish", "cast5", "3des", "tea", "xtea", "sm4", "xor",
+};
+
+static const char *const kp_preset_names[] = {
+	[KCP_PRESET_NORMAL] = "normal", [KCP_PRESET_FAST] = "fast",
+	[KCP_PRESET_FAST2] = "fast2", [KCP_PRESET_FAST3] = "fast3",
+};
+
+static int kp_read_int_file(const char *path, int dflt)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return dflt;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return dflt;
+	buf[n] = 0;
+	return atoi(buf);
+}
+
+static void kp_config(void)
+{
+	const char *s;
+	int v[4];
+
+	s = getenv("KCPCTL_FAMILY");
+	cfg.family = s ? atoi(s) :
+		kp_read_int_file("/sys/module/kcp/parameters/family", AF_KCP);
+	if (cfg.family <= 0)
+		cfg.family = AF_KCP;
+	s = getenv("KCPCTL_PORTS");
+	if (s && *s && !kp_parse_ports(s))
+		cfg.bad_env = "bad KCPCTL_PORTS";
+	s = getenv("KCPCTL_PRESET");
+	if (s && *s) {
+		for (v[0] = KCP_PRESET_NORMAL; v[0] <= KCP_PRESET_FAST3; v[0]++)
+			if (!strcmp(s, kp_preset_names[v[0]]))
+				cfg.preset = v[0];
+		if (!cfg.preset)
+			cfg.bad_env = "bad KCPCTL_PRESET";
+	}
+	s = getenv("KCPCTL_NODELAY");
+	if (s && *s) {
+		if (kp_parse_ints(s, v, 4)) {
+			cfg.has_nodelay = true;
+			cfg.nodelay = (struct kcp_nodelay){ v[0], v[1], v[2], v[3] };
+		} else {
+			cfg.bad_env = "bad KCPCTL_NODELAY";
+		}
+	}
+	s = getenv("KCPCTL_WND");
+	if (s && *s) {
+		if (kp_parse_ints(s, v, 2) && v[0] >= 0 && v[1] >= 0) {
+			cfg.has_wnd = true;
+			cfg.wnd = (struct kcp_wndsize){ v[0], v[1] };
+		} else {
+			cfg.bad_env = "bad KCPCTL_WND";
+		}
+	}
+	s = getenv("KCPCTL_FEC");
+	if (s && *s) {
+		if (kp_parse_ints(s, v, 2) && v[0] >= 0 && v[1] >= 0) {
+			cfg.has_fec = true;
+			cfg.fec = (struct kcp_fec){ v[0], v[1] };
+		} else {
+			cfg.bad_env = "bad KCPCTL_FEC";
+		}
+	}
+	s = getenv("KCPCTL_MTU");
+	if (s && *s && !kp_parse_ints(s, &cfg.mtu, 1))
+		cfg.bad_env = "bad KCPCTL_MTU";
+	s = getenv("KCPCTL_CRYPT");
+	if (s && *s) {
+		const char *k = getenv("KCPCTL_KEY");
+		size_t i, n = k ? strlen(k) : 0;
+
+		cfg.has_crypt = true;
+		cfg.crypt.cipher = __KCP_CIPHER_MAX;
+		for (i = 0; i < __KCP_CIPHER_MAX; i++)
+			if (!strcmp(s, kp_cipher_names[i]))
+				cfg.crypt.cipher = i;
+		if (cfg.crypt.cipher == __KCP_CIPHER_MAX || n % 2 ||
+		    n / 2 > KCP_KEY_MAX)
+			cfg.bad_env = "bad KCPCTL_CRYPT/KCPCTL_KEY";
+		for (i = 0; !cfg.bad_env && i < n / 2; i++) {
+			int hi = kp_hex(k[2 * i]), lo = kp_hex(k[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				cfg.bad_env = "bad KCPCTL_KEY";
+			cfg.crypt.key[i] = hi << 4 | lo;
+		}
+		cfg.crypt.key_len = n / 2;
+	}
+	s = getenv("KCPCTL_DUALSTACK");
+	cfg.dualstack_v6 = s && !strcmp(s, "v6");
+	s = getenv("KCPCTL_VERBOSE");
+	cfg.verbose = s && *s && strcmp(s, "0");
+	cfg.bindv6only = kp_read_int_file("/proc/sys/net/ipv6/bindv6only", 0);
+	if (cfg.bad_env)
+		kp_log(true, cfg.bad_env, -1, EINVAL);
+}
+
+#define KP_SYM(name) do {						\
+	if (!real_##name)						\
+		real_##name = dlsym(RTLD_NEXT, #name);			\
+} while (0)
+
+static void kp_resolve(void)
+{
+	KP_SYM(socket);
+	KP_SYM(connect);
+	KP_SYM(bind);
+	KP_SYM(listen);
+	KP_SYM(accept);
+	KP_SYM(accept4);
+	KP_SYM(setsockopt);
+	KP_SYM(getsockopt);
+	KP_SYM(getsockname);
+	KP_SYM(getpeername);
+}
+
+__attribute__((constructor))
+static void kp_init(void)
+{
+	kp_resolve();
+	kp_config();
+	cfg.ready = true;
+}
+
+/*
+ * A call that comes before the constructor ran (another library's
+ * constructor): resolve now and use the defaults (all ports).
+ */
+static inline void kp_early(void)
+{
+	if (__builtin_expect(!cfg.ready, 0))
+		kp_init();
+}
+
+/* ---- the per-fd table ---- */
+
+static struct kp_fd *kp_entry(int fd, bool create)
+{
+	struct kp_fd *chunk, *fresh;
+	unsigned int c;
+
+	if (fd < 0 || fd >= KP_CHUNK * KP_NCHUNKS)
+		return NULL;
+	c = fd / KP_CHUNK;
+	chunk = atomic_load_explicit(&kp_chunks[c], memory_order_acquire);
+	if (!chunk && create) {
+		fresh = mmap(NULL, sizeof(*fresh) * KP_CHUNK,
+			     PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (fresh == MAP_FAILED)
+			return NULL;
+		chunk = NULL;
+		if (atomic_compare_exchange_strong(&kp_chunks[c], &chunk,
+						   fresh)) {
+			chunk = fresh;
+		} else {
+			munmap(fresh, sizeof(*fresh) * KP_CHUNK);
+		}
+	}
+	return chunk ? &chunk[fd % KP_CHUNK] : NULL;
+}
+
+static bool kp_same_socket(int fd, const struct kp_fd *e)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && st.st_ino == e->ino && st.st_dev == e->dev;
+}
+
+/* Take an undecided entry for @fd (KP_CAND -> KP_BUSY), or NULL. */
+static struct kp_fd *kp_claim(int fd)
+{
+	struct kp_fd *e = kp_entry(fd, false);
+	int want = KP_CAND;
+
+	if (!e || atomic_load(&e->state) != KP_CAND)
+		return NULL;
+	if (!atomic_compare_exchange_strong(&e->state, &want, KP_BUSY))
+		return NULL;
+	if (!kp_same_socket(fd, e)) {
+		/* the fd was closed and reused since socket() */
+		atomic_store(&e->state, KP_NONE);
+		return NULL;
+	}
+	return e;
+}
+
+static void kp_release(struct kp_fd *e, int state)
+{
+	atomic_store_explicit(&e->state, state, memory_order_release);
+}
+
+/* A KCP entry still about @fd's socket (for address mapping). */
+static struct kp_fd *kp_v4emul(int fd)
+{
+	struct kp_fd *e = kp_entry(fd, false);
+
+	if (!e || atomic_load(&e->state) != KP_KCP || !e->v4emul ||
+	    !kp_same_socket(fd, e))
+		return NULL;
+	return e;
+}
+
+static void kp_mark_kcp(int fd, int domain, bool v4emul)
+{
+	struct kp_fd *e = kp_entry(fd, true);
+	struct stat st;
+
+	if (!e || fstat(fd, &st))
+		return;
+	atomic_store(&e->state, KP_NONE);
+	e->domain = domain;
+	e->dev = st.st_dev;
+	e->ino = st.st_ino;
+	e->v4emul = v4emul;
+	e->bound = false;
+	e->nopts = 0;
+	kp_release(e, KP_KCP);
+}
+
+/* ---- addresses ---- */
+
+static int kp_port(const struct sockaddr *sa, socklen_t len)
+{
+	if (!sa)
+		return -1;
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return -1;
+}
+
+static bool kp_port_selected(int port)
+{
+	int i;
+
+	if (!cfg.nports)
+		return true;
+	for (i = 0; i < cfg.nports; i++)
+		if (port >= cfg.port_lo[i] && port <= cfg.port_hi[i])
+			return true;
+	return false;
+}
+
+/* ::ffff:a.b.c.d -> a.b.c.d; [::] -> 0.0.0.0 */
+static void kp_6to4(const struct sockaddr_in6 *a6, struct sockaddr_in *a4)
+{
+	memset(a4, 0, sizeof(*a4));
+	a4->sin_family = AF_INET;
+	a4->sin_port = a6->sin6_port;
+	if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
+		memcpy(&a4->sin_addr, &a6->sin6_addr.s6_addr[12], 4);
+}
+
+/* Give the program the AF_INET6 form of an IPv4 address. */
+static void kp_4to6(struct sockaddr *sa, socklen_t *len, socklen_t cap)
+{
+	struct sockaddr_in a4;
+	struct sockaddr_in6 a6;
+
+	if (!sa || !len || *len < sizeof(a4) || sa->sa_family != AF_INET)
+		return;
+	memcpy(&a4, sa, sizeof(a4));
+	memset(&a6, 0, sizeof(a6));
+	a6.sin6_family = AF_INET6;
+	a6.sin6_port = a4.sin_port;
+	if (a4.sin_addr.s_addr != htonl(INADDR_ANY)) {
+		a6.sin6_addr.s6_addr[10] = 0xff;
+		a6.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&a6.sin6_addr.s6_addr[12], &a4.sin_addr, 4);
+	}
+	memcpy(sa, &a6, cap < sizeof(a6) ? cap : sizeof(a6));
+	*len = sizeof(a6);
+}
+
+/* ---- making a candidate AF_KCP ---- */
+
+static int kp_setopt(int fd, int opt, const void *v, socklen_t len,
+		     const char *what)
+{
+	if (real_setsockopt(fd, SOL_KCP, opt, v, len) == 0)
+		return 0;
+	kp_log(true, what, fd, errno);
+	return -1;
+}
+
+static int kp_apply_settings(int kfd)
+{
+	if (cfg.bad_env) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (cfg.has_crypt &&
+	    kp_setopt(kfd, KCP_CRYPTO, &cfg.crypt, sizeof(cfg.crypt),
+		      "setting KCP_CRYPTO failed"))
+		return -1;
+	if (cfg.has_fec && (cfg.fec.data_shards || cfg.fec.parity_shards) &&
+	    kp_setopt(kfd, KCP_FEC, &cfg.fec, sizeof(cfg.fec),
+		      "setting KCP_FEC failed"))
+		return -1;
+	if (cfg.preset &&
+	    kp_setopt(kfd, KCP_PRESET, &cfg.preset, sizeof(int),
+		      "setting KCP_PRESET failed"))
+		return -1;
+	if (cfg.has_nodelay &&
+	    kp_setopt(kfd, KCP_NODELAY, &cfg.nodelay, sizeof(cfg.nodelay),
+		      "setting KCP_NODELAY failed"))
+		return -1;
+	if (cfg.has_wnd &&
+	    kp_setopt(kfd, KCP_WNDSIZE, &cfg.wnd, sizeof(cfg.wnd),
+		      "setting KCP_WNDSIZE failed"))
+		return -1;
+	if (cfg.mtu &&
+	    kp_setopt(kfd, KCP_MTU, &cfg.mtu, sizeof(int),
+		      "setting KCP_MTU failed"))
+		return -1;
+	return 0;
+}
+
+/*
+ * Bind the AF_KCP socket. A dual-stack [::] (the program did not ask
+ * for IPV6_V6ONLY, the system default is dual-stack) needs an AF_KCP
+ * dual-stack socket; without one it becomes 0.0.0.0 (KCPCTL_DUALSTACK=v4,
+ * the default, and the program is shown AF_INET6 addresses) or stays
+ * IPv6-only (v6). Before a connect() (@peer given) the peer's family
+ * decides. A v4-mapped address becomes its IPv4 address.
+ */
+static int kp_bind_kcp(int fd, int kfd, struct kp_fd *e,
+		       const struct sockaddr *sa, socklen_t len,
+		       const struct sockaddr *peer)
+{
+	const struct sockaddr_in6 *a6 = (const void *)sa;
+	const struct sockaddr_in6 *p6 = (const void *)peer;
+	struct sockaddr_in a4;
+
+	if (sa->sa_family != AF_INET6 || len < sizeof(*a6))
+		return real_bind(kfd, sa, len);
+	if (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) && peer) {
+		if (peer->sa_family == AF_INET6 &&
+		    !IN6_IS_ADDR_V4MAPPED(&p6->sin6_addr))
+			return real_bind(kfd, sa, len);
+		kp_6to4(a6, &a4);
+		e->v4emul = true;
+		return real_bind(kfd, (struct sockaddr *)&a4, sizeof(a4));
+	}
+	if (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) &&
+	    (e->v6only == 0 || (e->v6only < 0 && !cfg.bindv6only))) {
+		int zero = 0;
+
+		if (!real_setsockopt(kfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+				     sizeof(zero)) || cfg.dualstack_v6)
+			return real_bind(kfd, sa, len);
+		kp_6to4(a6, &a4);
+		e->v4emul = true;
+		kp_log(false, "dual-stack [::] bound as 0.0.0.0", fd, 0);
+		return real_bind(kfd, (struct sockaddr *)&a4, sizeof(a4));
+	}
+	if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+		kp_6to4(a6, &a4);
+		e->v4emul = true;
+		return real_bind(kfd, (struct sockaddr *)&a4, sizeof(a4));
+	}
+	return real_bind(kfd, sa, len);
+}
+
+/*
+ * Replace @fd (a TCP socket, entry @e claimed) by a configured AF_KCP
+ * socket, bound to @bind_sa if given (else to what the program bound the
+ * TCP socket to). @peer: the address of the connect() to come, or NULL.
+ * On failure @fd is unchanged and errno says why.
+ */
+static int kp_convert(int fd, struct kp_fd *e, const struct sockaddr *bind_sa,
+		      socklen_t bind_len, const struct sockaddr *peer)
+{
+	int kfd, fl, fdfl, i, err;
+
+	fl = fcntl(fd, F_GETFL);
+	fdfl = fcntl(fd, F_GETFD);
+	if (fl < 0 || fdfl < 0)
+		return -1;
+	kfd = real_socket(cfg.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (kfd < 0) {
+		kp_log(true, "socket(AF_KCP) failed (is the kcp module loaded?)",
+		       fd, errno);
+		return -1;
+	}
+	if ((fl & O_NONBLOCK) && fcntl(kfd, F_SETFL, O_NONBLOCK))
+		goto fail;
+	/* what the program set before; best effort, as TCP allows more */
+	for (i = 0; i < e->nopts; i++)
+		real_setsockopt(kfd, e->opts[i].level, e->opts[i].name,
+				e->opts[i].val, e->opts[i].len);
+	if (kp_apply_settings(kfd))
+		goto fail;
+	if (!bind_sa && e->bound) {
+		bind_sa = (struct sockaddr *)&e->bind_addr;
+		bind_len = e->bind_len;
+	}
+	if (bind_sa && kp_bind_kcp(fd, kfd, e, bind_sa, bind_len, peer))
+		goto fail;
+	if (dup3(kfd, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+		goto fail;
+	close(kfd);
+	if (!kp_same_socket(fd, e)) {
+		struct stat st;
+
+		if (!fstat(fd, &st)) {
+			e->dev = st.st_dev;
+			e->ino = st.st_ino;
+		}
+	}
+	return 0;
+fail:
+	err = errno;
+	close(kfd);
+	errno = err;
+	return -1;
+}
+
+/* ---- the wrapped calls ---- */
+
+int socket(int domain, int type, int protocol)
+{
+	struct kp_fd *e;
+	struct stat st;
+	int fd;
+
+	kp_early();
+	fd = real_socket(domain, type, protocol);
+	if (fd < 0 || (domain != AF_INET && domain != AF_INET6) ||
+	    (type & 0xf) != SOCK_STREAM ||
+	    (protocol != 0 && protocol != IPPROTO_TCP))
+		return fd;
+	e = kp_entry(fd, true);
+	if (!e || fstat(fd, &st))
+		return fd;
+	atomic_store(&e->state, KP_NONE);
+	e->domain = domain;
+	e->dev = st.st_dev;
+	e->ino = st.st_ino;
+	e->v6only = -1;
+	e->v4emul = false;
+	e->bound = false;
+	e->nopts = 0;
+	kp_release(e, KP_CAND);
+	return fd;
+}
+
+int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct kp_fd *e;
+	int port;
+
+	kp_early();
+	e = kp_claim(fd);
+	if (!e)
+		return real_connect(fd, sa, len);
+	port = kp_port(sa, len);
+	if (port <= 0 || !kp_port_selected(port)) {
+		kp_release(e, port < 0 ? KP_CAND : KP_TCP);
+		return real_connect(fd, sa, len);
+	}
+	if (kp_convert(fd, e, NULL, 0, sa)) {
+		int err = errno;
+
+		kp_release(e, KP_TCP);
+		errno = err;
+		return -1;
+	}
+	kp_log(false, "connect: AF_KCP", fd, 0);
+	if (sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr)) {
+		struct sockaddr_in a4;
+
+		kp_6to4((const struct sockaddr_in6 *)sa, &a4);
+		e->v4emul = true;
+		kp_release(e, KP_KCP);
+		return real_connect(fd, (struct sockaddr *)&a4, sizeof(a4));
+	}
+	kp_release(e, KP_KCP);
+	return real_connect(fd, sa, len);
+}
+
+int bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct kp_fd *e;
+	int port, ret;
+
+	kp_early();
+	e = kp_claim(fd);
+	if (!e)
+		return real_bind(fd, sa, len);
+	port = kp_port(sa, len);
+	if (port < 0) {
+		kp_release(e, KP_CAND);
+		return real_bind(fd, sa, len);
+	}
+	/* port 0: decided by the listen() or connect() to come */
+	if (port && kp_port_selected(port)) {
+		if (kp_convert(fd, e, sa, len, NULL)) {
+			int err = errno;
+
+			/* EADDRINUSE etc. from the AF_KCP bind: retryable */
+			kp_release(e, KP_CAND);
+			errno = err;
+			return -1;
+		}
+		kp_log(false, "bind: AF_KCP", fd, 0);
+		kp_release(e, KP_KCP);
+		return 0;
+	}
+	/* not (yet) selected: bind TCP, a later connect() may still pick KCP */
+	ret = real_bind(fd, sa, len);
+	if (!ret && len <= sizeof(e->bind_addr)) {
+		memcpy(&e->bind_addr, sa, len);
+		e->bind_len = len;
+		e->bound = true;
+	}
+	kp_release(e, KP_CAND);
+	return ret;
+}
+
+int listen(int fd, int backlog)
+{
+	struct kp_fd *e;
+
+	kp_early();
+	e = kp_claim(fd);
+	if (!e)
+		return real_listen(fd, backlog);
+	if (!cfg.nports) {
+		struct sockaddr_in6 any = { .sin6_family = AF_INET6 };
+		struct sockaddr_in any4 = { .sin_family = AF_INET };
+		const struct sockaddr *sa = e->domain == AF_INET6 ?
+			(struct sockaddr *)&any : (struct sockaddr *)&any4;
+		socklen_t len = e->domain == AF_INET6 ? sizeof(any) :
+			sizeof(any4);
+
+		/*
+		 * after bind(port 0) that address, else the wildcard; the
+		 * port is an ephemeral one, as TCP's would be
+		 */
+		if (e->bound) {
+			sa = (struct sockaddr *)&e->bind_addr;
+			len = e->bind_len;
+		}
+		if (kp_convert(fd, e, sa, len, NULL)) {
+			int err = errno;
+
+			kp_release(e, KP_TCP);
+			errno = err;
+			return -1;
+		}
+		kp_log(false, "listen: AF_KCP", fd, 0);
+		kp_release(e, KP_KCP);
+		return real_listen(fd, backlog);
+	}
+	/* a port that was not selected, or an ephemeral one: TCP for good */
+	kp_release(e, KP_TCP);
+	return real_listen(fd, backlog);
+}
+
+static int kp_accepted(int lfd, int fd, struct sockaddr *sa, socklen_t *len,
+		       socklen_t cap)
+{
+	struct kp_fd *l;
+
+	if (fd < 0)
+		return fd;
+	l = kp_v4emul(lfd);
+	if (l) {
+		kp_4to6(sa, len, cap);
+		kp_mark_kcp(fd, AF_INET6, true);
+	}
+	return fd;
+}
+
+int accept(int lfd, struct sockaddr *sa, socklen_t *len)
+{
+	socklen_t cap = len ? *len : 0;
+
+	kp_early();
+	return kp_accepted(lfd, real_accept(lfd, sa, len), sa, len, cap);
+}
+
+int accept4(int lfd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	socklen_t cap = len ? *len : 0;
+
+	kp_early();
+	return kp_accepted(lfd, real_accept4(lfd, sa, len, flags), sa, len,
+			   cap);
+}
+
+int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	socklen_t cap = len ? *len : 0;
+	struct sockaddr_in6 tmp;
+	socklen_t tlen = sizeof(tmp);
+	int ret;
+
+	kp_early();
+	if (!len || !kp_v4emul(fd))
+		return real_getsockname(fd, sa, len);
+	ret = real_getsockname(fd, (struct sockaddr *)&tmp, &tlen);
+	if (ret)
+		return ret;
+	kp_4to6((struct sockaddr *)&tmp, &tlen, sizeof(tmp));
+	if (sa)
+		memcpy(sa, &tmp, cap < tlen ? cap : tlen);
+	*len = tlen;
+	return 0;
+}
+
+int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	socklen_t cap = len ? *len : 0;
+	struct sockaddr_in6 tmp;
+	socklen_t tlen = sizeof(tmp);
+	int ret;
+
+	kp_early();
+	if (!len || !kp_v4emul(fd))
+		return real_getpeername(fd, sa, len);
+	ret = real_getpeername(fd, (struct sockaddr *)&tmp, &tlen);
+	if (ret)
+		return ret;
+	kp_4to6((struct sockaddr *)&tmp, &tlen, sizeof(tmp));
+	if (sa)
+		memcpy(sa, &tmp, cap < tlen ? cap : tlen);
+	*len = tlen;
+	return 0;
+}
+
+static bool kp_is_kcp(int fd)
+{
+	int dom = 0;
+	socklen_t len = sizeof(dom);
+
+	return !real_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) &&
+	       dom == cfg.family;
+}
+
+/* Options that apply to a socket and are worth carrying over to AF_KCP. */
+static bool kp_recordable(int level, int name)
+{
+	if (level == SOL_SOCKET)
+		return name != SO_ATTACH_FILTER && name != SO_DETACH_FILTER &&
+		       name != SO_ATTACH_BPF && name != SO_DETACH_BPF &&
+		       name != SO_ATTACH_REUSEPORT_CBPF &&
+		       name != SO_ATTACH_REUSEPORT_EBPF;
+	return false;
+}
+
+static void kp_record(int fd, int level, int name, const void *val,
+		      socklen_t len)
+{
+	struct kp_fd *e = kp_entry(fd, false);
+	int i;
+
+	if (!e || atomic_load(&e->state) != KP_CAND || !val)
+		return;
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY &&
+	    len >= sizeof(int)) {
+		e->v6only = !!*(const int *)val;
+		return;
+	}
+	if (!kp_recordable(level, name) || len > KP_OPT_LEN)
+		return;
+	for (i = 0; i < e->nopts; i++)
+		if (e->opts[i].level == level && e->opts[i].name == name)
+			break;
+	if (i == KP_MAX_OPTS)
+		return;
+	e->opts[i].level = level;
+	e->opts[i].name = name;
+	e->opts[i].len = len;
+	memcpy(e->opts[i].val, val, len);
+	if (i == e->nopts)
+		e->nopts++;
+}
+
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	int ret, err;
+
+	kp_early();
+	ret = real_setsockopt(fd, level, name, val, len);
+	if (!ret) {
+		kp_record(fd, level, name, val, len);
+		return 0;
+	}
+	err = errno;
+	if ((level == IPPROTO_TCP || level == IPPROTO_IP ||
+	     level == IPPROTO_IPV6) &&
+	    (err == ENOPROTOOPT || err == EOPNOTSUPP) && kp_is_kcp(fd))
+		return 0;	/* TCP/IP tuning of an AF_KCP socket: no effect */
+	errno = err;
+	return ret;
+}
+
+static int kp_info(int fd, struct kcp_info *ki)
+{
+	socklen_t len = sizeof(*ki);
+
+	memset(ki, 0, sizeof(*ki));
+	return real_getsockopt(fd, SOL_KCP, KCP_INFO, ki, &len);
+}
+
+static void kp_tcp_info(int fd, struct tcp_info *ti)
+{
+	struct kcp_info ki;
+
+	memset(ti, 0, sizeof(*ti));
+	if (kp_info(fd, &ki))
+		return;
+	/* kcpi_state uses TCP's numbering */
+	ti->tcpi_state = ki.kcpi_state;
+	ti->tcpi_rto = ki.kcpi_rto * 1000;
+	ti->tcpi_ato = ki.kcpi_interval * 1000;
+	ti->tcpi_snd_mss = ki.kcpi_mss;
+	ti->tcpi_rcv_mss = ki.kcpi_mss;
+	ti->tcpi_advmss = ki.kcpi_mss;
+	ti->tcpi_pmtu = ki.kcpi_mtu;
+	ti->tcpi_unacked = ki.kcpi_snd_buf;
+	ti->tcpi_rtt = ki.kcpi_srtt > 0 ? ki.kcpi_srtt * 1000 : 0;
+	ti->tcpi_rttvar = ki.kcpi_rttvar > 0 ? ki.kcpi_rttvar * 1000 : 0;
+	ti->tcpi_snd_ssthresh = ki.kcpi_ssthresh;
+	/* with nc=1 there is no congestion window: report the send window */
+	ti->tcpi_snd_cwnd = ki.kcpi_nc ? ki.kcpi_snd_wnd : ki.kcpi_cwnd;
+	ti->tcpi_rcv_space = ki.kcpi_rcv_wnd * ki.kcpi_mss;
+	ti->tcpi_total_retrans = ki.kcpi_retrans_segs;
+	ti->tcpi_bytes_acked = ki.kcpi_bytes_out;
+	ti->tcpi_bytes_received = ki.kcpi_bytes_in;
+	ti->tcpi_segs_out = ki.kcpi_out_segs;
+	ti->tcpi_segs_in = ki.kcpi_in_segs;
+	ti->tcpi_data_segs_out = ki.kcpi_out_segs;
+	ti->tcpi_data_segs_in = ki.kcpi_in_segs;
+	ti->tcpi_bytes_sent = ki.kcpi_bytes_out;
+	ti->tcpi_bytes_retrans = ki.kcpi_retrans_segs * ki.kcpi_mss;
+	ti->tcpi_snd_wnd = ki.kcpi_rmt_wnd * ki.kcpi_mss;
+}
+
+static int kp_put(void *val, socklen_t *len, const void *src, size_t n)
+{
+	if (!len || !val) {
+		errno = EFAULT;
+		return -1;
+	}
+	if (*len < n)
+		n = *len;
+	memcpy(val, src, n);
+	*len = n;
+	return 0;
+}
+
+static int kp_put_int(void *val, socklen_t *len, int v)
+{
+	if (len && *len < sizeof(int)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return kp_put(val, len, &v, sizeof(v));
+}
+
+/* TCP/IP-level reads on an AF_KCP socket: plausible values. */
+static int kp_fake_getsockopt(int fd, int level, int name, void *val,
+			      socklen_t *len)
+{
+	struct kcp_info ki;
+
+	if (level == IPPROTO_TCP) {
+		switch (name) {
+		case TCP_INFO: {
+			struct tcp_info ti;
+
+			kp_tcp_info(fd, &ti);
+			return kp_put(val, len, &ti, sizeof(ti));
+		}
+		case TCP_CONGESTION:
+			return kp_put(val, len, "kcp", 4);
+		case TCP_MAXSEG:
+			kp_info(fd, &ki);
+			return kp_put_int(val, len, ki.kcpi_mss);
+		case TCP_NODELAY:
+			return kp_put_int(val, len, 1);
+		case TCP_KEEPIDLE:
+			return kp_put_int(val, len, 7200);
+		case TCP_KEEPINTVL:
+			return kp_put_int(val, len, 75);
+		case TCP_KEEPCNT:
+			return kp_put_int(val, len, 9);
+		default:
+			return kp_put_int(val, len, 0);
+		}
+	}
+	if (level == IPPROTO_IP) {
+		switch (name) {
+		case IP_TTL:
+			return kp_put_int(val, len, 64);
+		case IP_MTU:
+			kp_info(fd, &ki);
+			return kp_put_int(val, len, ki.kcpi_mtu + 28);
+		default:
+			return kp_put_int(val, len, 0);
+		}
+	}
+	/* IPPROTO_IPV6 */
+	switch (name) {
+	case IPV6_V6ONLY: {
+		struct kp_fd *e = kp_v4emul(fd);
+
+		return kp_put_int(val, len, e ? 0 : 1);
+	}
+	case IPV6_UNICAST_HOPS:
+		return kp_put_int(val, len, 64);
+	case IPV6_MTU:
+		kp_info(fd, &ki);
+		return kp_put_int(val, len, ki.kcpi_mtu + 48);
+	default:
+		return kp_put_int(val, len, 0);
+	}
+}
+
+int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	int ret, err;
+
+	kp_early();
+	ret = real_getsockopt(fd, level, name, val, len);
+	if (level == SOL_SOCKET && !ret && val && len &&
+	    *len >= sizeof(int) &&
+	    ((name == SO_DOMAIN && *(int *)val == cfg.family) ||
+	     (name == SO_PROTOCOL && kp_is_kcp(fd)))) {
+		/* the program made a TCP socket: keep the illusion */
+		if (name == SO_PROTOCOL) {
+			*(int *)val = IPPROTO_TCP;
+		} else {
+			struct sockaddr_in6 sa;
+			socklen_t slen = sizeof(sa);
+
+			sa.sin6_family = AF_INET;
+			real_getsockname(fd, (struct sockaddr *)&sa, &slen);
+			*(int *)val = kp_v4emul(fd) ? AF_INET6 : sa.sin6_family;
+		}
+		return 0;
+	}
+	if (!ret)
+		return 0;
+	err = errno;
+	if ((level == IPPROTO_TCP || level == IPPROTO_IP ||
+	     level == IPPROTO_IPV6) &&
+	    (err == ENOPROTOOPT || err == EOPNOTSUPP) && kp_is_kcp(fd))
+		return kp_fake_getsockopt(fd, level, name, val, len);
+	errno = err;
+	return ret;
+}
