@@ -144,6 +144,7 @@ static void kcp_sk_destruct(struct sock *sk)
 
 	kcp_sock_unregister(ks);
 	kcp_release(&ks->kcp);
+	kcp_fec_detach(ks);
 	kfree_skb(ks->tx_skb);
 	sk_dst_reset(sk);
 	if (ks->tun)
@@ -176,11 +177,13 @@ static void kcp_sk_setup(struct sock *sk, int type)
 }
 
 /* A session starts talking: engine configured, counted, conv chosen. */
-void kcp_sk_init_session(struct kcp_sock *ks, u32 conv)
+int kcp_sk_init_session(struct kcp_sock *ks, u32 conv, gfp_t gfp)
 {
 	struct kcp_net *kn = kcp_pernet(sock_net(&ks->sk));
 	int cur;
 
+	if (kcp_fec_attach(ks, gfp))
+		return -ENOMEM;
 	ks->kcp.conv = conv;
 	kcp_opts_apply(ks);
 	ks->last_rx = kcp_clock_ms();
@@ -188,6 +191,15 @@ void kcp_sk_init_session(struct kcp_sock *ks, u32 conv)
 	cur = atomic_inc_return(&kn->curr_estab);
 	if (cur > atomic_read(&kn->max_conn))
 		atomic_set(&kn->max_conn, cur);
+	return 0;
+}
+
+/* The UDP socket's cipher, keyed in process context before any traffic. */
+static int kcp_sk_crypto(struct kcp_sock *ks)
+{
+	if (ks->opts.cipher == KCP_CIPHER_NULL || ks->tun->crypt)
+		return 0;
+	return kcp_crypto_new(&ks->opts, &ks->tun->crypt);
 }
 
 static int kcp_create(struct net *net, struct socket *sock, int protocol,
@@ -274,6 +286,9 @@ static int kcp_connect(struct socket *sock, struct sockaddr *uaddr, int len,
 			goto out;
 	}
 	tun = ks->tun;
+	err = kcp_sk_crypto(ks);
+	if (err)
+		goto out;
 	/* a connected UDP socket: only the peer's datagrams and ICMP */
 	err = kcp_tunnel_connect(tun, &sa);
 	if (err)
@@ -284,7 +299,9 @@ static int kcp_connect(struct socket *sock, struct sockaddr *uaddr, int len,
 	kcp_key_from_sockaddr(&ks->key, &sa);
 	if (!test_bit(KCP_F_CONV_SET, &ks->flags))
 		ks->kcp.conv = get_random_u32();
-	kcp_sk_init_session(ks, ks->kcp.conv);
+	err = kcp_sk_init_session(ks, ks->kcp.conv, GFP_KERNEL);
+	if (err)
+		goto out;
 	err = kcp_demux_hash(tun, ks);
 	if (err) {
 		kcp_sk_done(ks, 0);
@@ -323,6 +340,9 @@ static int kcp_listen(struct socket *sock, int backlog)
 		ks->af = any.family;
 		kcp_tunnel_local(ks->tun, &ks->local);
 	}
+	err = kcp_sk_crypto(ks);
+	if (err)
+		goto out;
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
 	sk->sk_ack_backlog = 0;
 	clear_bit(KCP_F_LISTEN_CLOSED, &ks->flags);

@@ -83,6 +83,15 @@ static inline kuid_t kcp_sk_uid(struct sock *sk)
 #endif
 }
 
+/* The crypto_cipher API is in the CRYPTO_INTERNAL symbol namespace;
+ * MODULE_IMPORT_NS() takes a string since 6.13.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define KCP_IMPORT_CRYPTO_NS	MODULE_IMPORT_NS("CRYPTO_INTERNAL")
+#else
+#define KCP_IMPORT_CRYPTO_NS	MODULE_IMPORT_NS(CRYPTO_INTERNAL)
+#endif
+
 /* sk_alloc()'s kern argument decides whether the socket pins its netns */
 #define KCP_SK_ALLOC_USER	0
 

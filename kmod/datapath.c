@@ -46,7 +46,7 @@ u32 kcp_sk_header_len(const struct kcp_sock *ks)
 	u32 len = 0;
 
 	if (ks->opts.cipher != KCP_CIPHER_NULL)
-		len += KCP_CRYPT_HDR;
+		len += KCP_CRYPT_HDR_LEN;
 	if (ks->opts.fec_data && ks->opts.fec_parity)
 		len += KCP_FEC_HDR;
 	return len;
@@ -68,15 +68,33 @@ static u8 *kcp_op_dgram_begin(struct kcp_cb *kcp)
 	return skb->data;
 }
 
-/* FEC encode and encrypt would wrap the datagram here, in that order. */
-static void kcp_output(struct kcp_sock *ks, struct sk_buff *skb)
+/* Encrypt (if the socket has a cipher) and send one datagram. */
+static void kcp_xmit_one(struct kcp_sock *ks, struct sk_buff *skb)
 {
 	struct net *net = sock_net(&ks->sk);
 
+	if (ks->tun->crypt)
+		kcp_crypto_seal(ks->tun->crypt, skb);
 	ks->st.out_pkts++;
 	KCP_INC_STATS(net, KCP_MIB_OUT_PKTS);
 	KCP_ADD_STATS(net, KCP_MIB_OUT_BYTES, skb->len);
 	kcp_tunnel_xmit(ks, skb);
+}
+
+/* Engine output: FEC encode, then encrypt, as kcp-go's output(). */
+static void kcp_output(struct kcp_sock *ks, struct sk_buff *skb)
+{
+	struct sk_buff_head parity;
+	struct sk_buff *p;
+
+	__skb_queue_head_init(&parity);
+	if (ks->fec) {
+		skb_push(skb, KCP_FEC_HDR);
+		kcp_fec_output(ks, skb, &parity);
+	}
+	kcp_xmit_one(ks, skb);
+	while ((p = __skb_dequeue(&parity)))
+		kcp_xmit_one(ks, p);
 }
 
 static void kcp_op_dgram_end(struct kcp_cb *kcp, u8 *buf, u32 len)
@@ -96,23 +114,50 @@ const struct kcp_ops kcp_engine_ops = {
 	.stat = kcp_op_stat,
 };
 
+/* Decrypt before demux, as kcp-go does: one cipher per UDP socket. */
+static bool kcp_rx_decrypt(struct kcp_tunnel *tun, struct sk_buff *skb,
+			   const struct kcp_key *from)
+{
+	struct kcp_sock *ks;
+	int err = kcp_crypto_open(tun->crypt, skb);
+
+	if (!err)
+		return true;
+	if (err == -EBADMSG) {
+		KCP_INC_STATS(tun->net, KCP_MIB_IN_CSUM_ERRORS);
+		ks = kcp_demux_lookup(tun, from);
+		if (ks) {
+			WRITE_ONCE(ks->st.crypto_errors,
+				   ks->st.crypto_errors + 1);
+			sock_put(&ks->sk);
+		}
+	} else {
+		KCP_INC_STATS(tun->net, err == -ENOMEM ? KCP_MIB_NO_MEM :
+			      KCP_MIB_IN_TRUNCATED);
+	}
+	return false;
+}
+
 /*
  * Softirq, before demux: size checks, a linear writable buffer, and the
  * tunnel-wide decryption. Returns false when the skb was dropped.
  */
-bool kcp_rx_prepare(struct kcp_tunnel *tun, struct sk_buff *skb)
+bool kcp_rx_prepare(struct kcp_tunnel *tun, struct sk_buff *skb,
+		    const struct kcp_key *from)
 {
 	/* kcp-go reads into 1500-byte buffers; a longer datagram is bogus */
 	if (skb->len > KCP_MTU_MAX) {
 		KCP_INC_STATS(tun->net, KCP_MIB_IN_OVERSIZE);
 		goto drop;
 	}
-	if (skb->len < KCP_OVERHEAD) {
-		KCP_INC_STATS(tun->net, KCP_MIB_IN_TRUNCATED);
-		goto drop;
-	}
 	if (skb_linearize(skb)) {
 		KCP_INC_STATS(tun->net, KCP_MIB_NO_MEM);
+		goto drop;
+	}
+	if (tun->crypt && !kcp_rx_decrypt(tun, skb, from))
+		goto drop;
+	if (skb->len < KCP_OVERHEAD) {
+		KCP_INC_STATS(tun->net, KCP_MIB_IN_TRUNCATED);
 		goto drop;
 	}
 	return true;
@@ -152,20 +197,6 @@ static void kcp_sk_after_rx(struct kcp_sock *ks)
 	kcp_sk_wake(ks);
 	if (kcp_busy(&ks->kcp))
 		kcp_timer_kick(ks);
-}
-
-/* Strip the FEC header of data shards; parity needs a decoder. */
-static int kcp_fec_input(struct kcp_sock *ks, const u8 *data, u32 len)
-{
-	struct net *net = sock_net(&ks->sk);
-
-	if (kcp_get_le16(data + 4) == KCP_FEC_TYPE_PARITY) {
-		ks->st.fec_parity_in++;
-		KCP_INC_STATS(net, KCP_MIB_FEC_PARITY_SHARDS);
-		return 0;
-	}
-	return kcp_input(&ks->kcp, data + KCP_FEC_HDR, len - KCP_FEC_HDR,
-			 true, ks->opts.ack_nodelay);
 }
 
 /* The session's part of receive. Socket locked (owner or bh). */

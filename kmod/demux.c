@@ -221,7 +221,10 @@ static void kcp_child_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 	ks->tun = tun;
 	ks->key = *from;
 	kcp_key_to_sockaddr(from, &ks->peer, ks->af);
-	kcp_sk_init_session(ks, conv);
+	if (kcp_sk_init_session(ks, conv, GFP_ATOMIC)) {
+		KCP_INC_STATS(tun->net, KCP_MIB_NO_MEM);
+		goto err_child;
+	}
 	if (kcp_demux_hash(tun, ks))
 		goto err_child;
 	/* the accept queue owns the first reference, we use a second */
@@ -274,7 +277,7 @@ void kcp_demux_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 	u32 conv = 0, sn = 0, off;
 	bool known;
 
-	if (!kcp_rx_prepare(tun, skb))
+	if (!kcp_rx_prepare(tun, skb, from))
 		return;
 	known = kcp_peek_conv(skb->data, skb->len, &conv, &sn, &off);
 	ks = kcp_demux_lookup(tun, from);

@@ -18,15 +18,12 @@
 #include <linux/kcp.h>
 
 #include "kcp_engine.h"
-
-#define KCP_CRYPT_HDR		20	/* nonce[16] + crc32[4] */
-#define KCP_FEC_HDR		8	/* seqid[4] + flag[2] + size[2] */
-#define KCP_FEC_TYPE_DATA	0x00f1
-#define KCP_FEC_TYPE_PARITY	0x00f2
+#include "kcp_fec.h"
+#include "kcp_cipher.h"
 
 struct kcp_tunnel;
 struct kcp_fec_state;
-struct kcp_crypt;
+struct kcp_crypto_ctx;
 
 /* Peer endpoint in a form that hashes without padding bytes. */
 struct kcp_key {
@@ -128,7 +125,7 @@ struct kcp_tunnel {
 	refcount_t refcnt;
 	struct rhashtable sessions;	/* kcp_key -> kcp_sock */
 	struct kcp_sock __rcu *listener;
-	struct kcp_crypt *crypt;	/* shared by all its sessions */
+	struct kcp_crypto_ctx *crypt;	/* shared by all its sessions */
 	sa_family_t family;
 	bool connected;			/* client: one fixed peer */
 	__be16 port;
@@ -174,6 +171,7 @@ enum {
 	KCP_MIB_ICMP_ERRORS,
 	KCP_MIB_LINGER_EXPIRED,		/* closed sockets that gave up */
 	KCP_MIB_TIME_WAIT_DROP,		/* late datagram of an ended session */
+	KCP_MIB_FEC_MALFORMED,		/* bad FEC header or seqid, dropped */
 	__KCP_MIB_MAX
 };
 
@@ -221,7 +219,7 @@ static inline u32 kcp_clock_ms(void)
 /* af_kcp.c */
 int kcp_family_register(int family);
 void kcp_family_unregister(void);
-void kcp_sk_init_session(struct kcp_sock *ks, u32 conv);
+int kcp_sk_init_session(struct kcp_sock *ks, u32 conv, gfp_t gfp);
 void kcp_sk_wake(struct kcp_sock *ks);
 void kcp_sk_done(struct kcp_sock *ks, int err);
 void kcp_sk_reset(struct kcp_sock *ks);
@@ -272,12 +270,28 @@ void kcp_key_to_sockaddr(const struct kcp_key *key, union kcp_sockaddr *sa,
 
 /* datapath.c */
 extern const struct kcp_ops kcp_engine_ops;
-bool kcp_rx_prepare(struct kcp_tunnel *tun, struct sk_buff *skb);
+bool kcp_rx_prepare(struct kcp_tunnel *tun, struct sk_buff *skb,
+		    const struct kcp_key *from);
 void kcp_sk_discard_rx(struct kcp_sock *ks);
 int kcp_sk_rcv(struct kcp_sock *ks, struct sk_buff *skb);
 int kcp_backlog_rcv(struct sock *sk, struct sk_buff *skb);
 void kcp_deliver(struct kcp_sock *ks, struct sk_buff *skb);
 u32 kcp_sk_header_len(const struct kcp_sock *ks);
+
+/* fec.c */
+int kcp_fec_module_init(void);
+int kcp_fec_attach(struct kcp_sock *ks, gfp_t gfp);
+void kcp_fec_detach(struct kcp_sock *ks);
+void kcp_fec_shrink(struct kcp_sock *ks);
+void kcp_fec_output(struct kcp_sock *ks, struct sk_buff *skb,
+		    struct sk_buff_head *parity);
+void kcp_fec_input(struct kcp_sock *ks, const u8 *data, u32 len);
+
+/* crypt.c */
+int kcp_crypto_new(const struct kcp_opts *o, struct kcp_crypto_ctx **out);
+void kcp_crypto_free(struct kcp_crypto_ctx *ctx);
+int kcp_crypto_open(const struct kcp_crypto_ctx *ctx, struct sk_buff *skb);
+void kcp_crypto_seal(const struct kcp_crypto_ctx *ctx, struct sk_buff *skb);
 
 /* proc.c */
 int kcp_sock_register(struct kcp_sock *ks, gfp_t gfp);

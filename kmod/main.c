@@ -75,6 +75,9 @@ static int __init kcp_mod_init(void)
 {
 	int err;
 
+	err = kcp_fec_module_init();
+	if (err)
+		return err;
 	kcp_wq = alloc_workqueue("kcp", 0, 0);
 	if (!kcp_wq)
 		return -ENOMEM;

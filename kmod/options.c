@@ -140,14 +140,70 @@ static int kcp_set_int(struct kcp_sock *ks, int optname, int val)
 	return -ENOPROTOOPT;
 }
 
+/* FEC shard counts; 0/0 turns it off. Before connect()/listen(). */
+static int kcp_set_fec(struct kcp_sock *ks, const struct kcp_fec *f)
+{
+	if ((f->data_shards || f->parity_shards) &&
+	    kcp_fec_check_shards(f->data_shards, f->parity_shards))
+		return -EINVAL;
+	if (!kcp_before_connect(&ks->sk))
+		return -EISCONN;
+	ks->opts.fec_data = f->data_shards;
+	ks->opts.fec_parity = f->parity_shards;
+	return 0;
+}
+
+/*
+ * A cipher and the kcptun-derived key bytes it uses (the xor cipher
+ * takes the 32-byte key and derives kcp-go's pad from it). The key is
+ * kept in opts (listeners hand it to children) and wiped on free.
+ */
+static int kcp_set_crypto(struct kcp_sock *ks, struct kcp_crypto *kc)
+{
+	const struct kcp_cipher_desc *d = kcp_cipher_get(kc->cipher);
+	u32 want;
+
+	if (!d)
+		return -EINVAL;
+	want = d->impl == KCP_IMPL_XOR ? KCP_CRYPT_PASS_LEN : d->key_len;
+	if (d->impl == KCP_IMPL_IDENTITY)
+		want = kc->key_len <= KCP_KEY_MAX ? kc->key_len : 0;
+	if (kc->key_len != want)
+		return -EINVAL;
+	if (!kcp_before_connect(&ks->sk))
+		return -EISCONN;
+	memzero_explicit(ks->opts.key, sizeof(ks->opts.key));
+	memcpy(ks->opts.key, kc->key, kc->key_len);
+	ks->opts.key_len = kc->key_len;
+	ks->opts.cipher = kc->cipher;
+	return 0;
+}
+
 static int kcp_set_struct(struct kcp_sock *ks, int optname, sockptr_t optval,
 			  unsigned int optlen)
 {
 	struct kcp_nodelay nd;
 	struct kcp_wndsize ws;
+	struct kcp_crypto kc;
+	struct kcp_fec f;
 	u32 conv;
+	int err;
 
 	switch (optname) {
+	case KCP_FEC:
+		if (optlen < sizeof(f))
+			return -EINVAL;
+		if (copy_from_sockptr(&f, optval, sizeof(f)))
+			return -EFAULT;
+		return kcp_set_fec(ks, &f);
+	case KCP_CRYPTO:
+		if (optlen < sizeof(kc))
+			return -EINVAL;
+		if (copy_from_sockptr(&kc, optval, sizeof(kc)))
+			return -EFAULT;
+		err = kcp_set_crypto(ks, &kc);
+		memzero_explicit(&kc, sizeof(kc));
+		return err;
 	case KCP_NODELAY:
 		if (optlen < sizeof(nd))
 			return -EINVAL;
@@ -183,7 +239,8 @@ static int kcp_set_struct(struct kcp_sock *ks, int optname, sockptr_t optval,
 static bool kcp_opt_is_struct(int optname)
 {
 	return optname == KCP_NODELAY || optname == KCP_WNDSIZE ||
-	       optname == KCP_CONV;
+	       optname == KCP_CONV || optname == KCP_FEC ||
+	       optname == KCP_CRYPTO;
 }
 
 int kcp_setsockopt(struct socket *sock, int level, int optname,
@@ -282,9 +339,21 @@ static int kcp_get_value(struct kcp_sock *ks, int optname, void *buf)
 	const struct kcp_opts *o = &ks->opts;
 	struct kcp_nodelay *nd = buf;
 	struct kcp_wndsize *ws = buf;
+	struct kcp_crypto *kc = buf;
+	struct kcp_fec *f = buf;
 	int *val = buf;
 
 	switch (optname) {
+	case KCP_FEC:
+		f->data_shards = o->fec_data;
+		f->parity_shards = o->fec_parity;
+		return sizeof(*f);
+	case KCP_CRYPTO:
+		/* the cipher and key length, never the key */
+		memset(kc, 0, sizeof(*kc));
+		kc->cipher = o->cipher;
+		kc->key_len = o->key_len;
+		return sizeof(*kc);
 	case KCP_NODELAY:
 		nd->nodelay = ks->kcp.nodelay;
 		nd->interval = ks->kcp.interval;
@@ -338,6 +407,7 @@ int kcp_getsockopt(struct socket *sock, int level, int optname,
 	union {
 		struct kcp_info info;
 		struct kcp_nodelay nd;
+		struct kcp_crypto kc;
 		int val;
 	} u;
 	int len, n;

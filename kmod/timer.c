@@ -116,6 +116,7 @@ static void kcp_timer_rearm(struct kcp_sock *ks, u32 delay)
 		return;
 	}
 	kcp_shrink(&ks->kcp);
+	kcp_fec_shrink(ks);
 	if (!ks->opts.idle_ms)
 		return;
 	/* nothing to send, but the idle timeout still needs a wake-up */

@@ -158,6 +158,7 @@ static void kcp_tunnel_free_work(struct work_struct *work)
 
 	kcp_udp_tunnel_sock_release(tun->sock);
 	kcp_demux_destroy(tun);
+	kcp_crypto_free(tun->crypt);
 	put_net(tun->net);
 	kfree(tun);
 }

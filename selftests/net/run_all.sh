@@ -26,6 +26,7 @@ run() {
 run sock build/net/kcp_sock
 run k2k selftests/net/k2k.sh $quick
 run interop selftests/net/interop.sh $quick
+run fec_crypto selftests/net/fec_crypto.sh $quick
 run badinput selftests/net/badinput.sh
 run kcpctl selftests/net/kcpctl_test.sh
 run lifecycle selftests/net/lifecycle.sh
