@@ -89,7 +89,7 @@ static void kcp_write_space(struct sock *sk)
  */
 static bool kcp_sk_timewait(struct kcp_sock *ks)
 {
-	u32 ms = READ_ONCE(kcp_pernet(sock_net(&ks->sk))->timewait_ms);
+	u32 ms = READ_ONCE(kcp_pernet(sock_net(&ks->sk))->sysctl.timewait_ms);
 
 	if (!ms || !ks->tun || ks->tun->connected ||
 	    !test_bit(KCP_F_HASHED, &ks->flags))
@@ -925,7 +925,7 @@ static int kcp_create(struct net *net, struct socket *sock, int protocol,
 		sock->sk = NULL;
 		return -ENOMEM;
 	}
-	ks->opts = kcp_pernet(net)->defaults;
+	kcp_opts_from_sysctl(&ks->opts, &kcp_pernet(net)->sysctl);
 	ks->opts.stream = sock->type == SOCK_STREAM;
 	ks->af = 0;
 	kcp_opts_apply(ks);

@@ -176,14 +176,43 @@ static bool kcp_peek_conv(const u8 *data, u32 len, u32 *conv, u32 *sn,
 	return true;
 }
 
+/*
+ * Flood control: a token bucket of @rate new sessions per second (a
+ * burst of one second's worth) per listening socket; 0 means no limit.
+ */
+static bool kcp_rate_ok(struct kcp_sock *lks, u32 rate)
+{
+	u32 now, add;
+	bool ok;
+
+	if (!rate)
+		return true;
+	spin_lock(&lks->accept_lock);
+	now = kcp_clock_ms();
+	add = (u64)(now - lks->rate_stamp) * rate / 1000;
+	if (add) {
+		lks->rate_tokens = min(lks->rate_tokens + add, rate);
+		lks->rate_stamp = now;
+	}
+	ok = lks->rate_tokens > 0;
+	if (ok)
+		lks->rate_tokens--;
+	spin_unlock(&lks->accept_lock);
+	return ok;
+}
+
 static bool kcp_child_allowed(struct kcp_tunnel *tun, struct kcp_sock *lks)
 {
 	struct kcp_net *kn = kcp_pernet(tun->net);
 
-	if (atomic_read(&kn->nsessions) >= READ_ONCE(kn->max_sessions) ||
+	if (atomic_read(&kn->nsessions) >= READ_ONCE(kn->sysctl.max_sessions) ||
 	    atomic_read(&tun->nsessions) >=
-	    READ_ONCE(kn->max_listener_sessions)) {
+	    READ_ONCE(kn->sysctl.max_listener_sessions)) {
 		KCP_INC_STATS(tun->net, KCP_MIB_SESSION_LIMIT);
+		return false;
+	}
+	if (!kcp_rate_ok(lks, READ_ONCE(kn->sysctl.new_sessions_per_sec))) {
+		KCP_INC_STATS(tun->net, KCP_MIB_SESSION_RATE);
 		return false;
 	}
 	if (sk_acceptq_is_full(&lks->sk)) {

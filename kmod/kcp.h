@@ -99,9 +99,11 @@ struct kcp_sock {
 	struct kcp_sock_stats st;
 	struct kcp_fec_state *fec;	/* lazily allocated */
 	struct list_head accept_node;	/* child waiting in accept queue */
-	/* listener only: children not yet accepted */
+	/* listener only: children not yet accepted, new-session rate */
 	spinlock_t accept_lock;
 	struct list_head accept_q;
+	u32 rate_tokens;
+	u32 rate_stamp;			/* ms of the last refill */
 };
 
 static inline struct kcp_sock *kcp_sk(const struct sock *sk)
@@ -163,6 +165,7 @@ enum {
 	KCP_MIB_IN_NO_SESSION,		/* nobody to deliver to */
 	KCP_MIB_ACCEPT_OVERFLOW,	/* new session, backlog full */
 	KCP_MIB_SESSION_LIMIT,		/* new session over a limit */
+	KCP_MIB_SESSION_RATE,		/* new session over the rate limit */
 	KCP_MIB_SESSION_REPLACED,	/* new conv with sn 0 from a known peer */
 	KCP_MIB_BACKLOG_DROP,		/* socket backlog full */
 	KCP_MIB_NO_MEM,			/* allocation failed, packet dropped */
@@ -179,16 +182,26 @@ struct kcp_mib {
 	unsigned long mibs[__KCP_MIB_MAX];
 };
 
+/* net.kcp.* (sysctl.c): ints, as proc_dointvec_minmax wants them */
+struct kcp_sysctl {
+	int nodelay, interval, resend, nc;
+	int snd_wnd, rcv_wnd, wnd_max;
+	int mtu, stream, ack_nodelay, dead_link, min_rto;
+	int idle_timeout_ms, linger_ms, timewait_ms;
+	int fec_data, fec_parity;
+	int max_sessions;		/* per namespace */
+	int max_listener_sessions;	/* per listening socket */
+	int new_sessions_per_sec;	/* per listening socket, 0: no limit */
+};
+
 struct kcp_net {
 	DEFINE_SNMP_STAT(struct kcp_mib, mib);
 	struct xarray socks;		/* every socket, for /proc/net/kcp */
 	atomic_t curr_estab;
 	atomic_t max_conn;
 	atomic_t nsessions;
-	struct kcp_opts defaults;
-	int max_sessions;		/* per netns */
-	int max_listener_sessions;	/* per listener */
-	u32 timewait_ms;		/* tombstone of an ended child */
+	struct kcp_sysctl sysctl;
+	struct ctl_table_header *sysctl_hdr;
 };
 
 extern unsigned int kcp_net_id;
@@ -292,6 +305,12 @@ int kcp_crypto_new(const struct kcp_opts *o, struct kcp_crypto_ctx **out);
 void kcp_crypto_free(struct kcp_crypto_ctx *ctx);
 int kcp_crypto_open(const struct kcp_crypto_ctx *ctx, struct sk_buff *skb);
 void kcp_crypto_seal(const struct kcp_crypto_ctx *ctx, struct sk_buff *skb);
+
+/* sysctl.c */
+void kcp_sysctl_defaults(struct kcp_sysctl *s);
+void kcp_opts_from_sysctl(struct kcp_opts *o, const struct kcp_sysctl *s);
+int kcp_sysctl_init_net(struct net *net);
+void kcp_sysctl_exit_net(struct net *net);
 
 /* proc.c */
 int kcp_sock_register(struct kcp_sock *ks, gfp_t gfp);

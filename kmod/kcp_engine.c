@@ -347,11 +347,32 @@ int kcp_peeksize(const struct kcp_cb *kcp)
 }
 
 /*
- * Move the in-order run at rcv_nxt from rcv_buf to rcv_queue. A byte
- * stream reader can never consume an empty segment, so with rcv_stream
- * such segments are dropped here rather than left to wedge the window
- * (kcp-go's Read wedges on them, spec 2.4).
+ * Whether an in-order segment can never reach the reader, so that it must
+ * not hold a place in rcv_queue: a byte stream reader can never consume
+ * an empty segment (kcp-go's Read wedges on them, spec 2.4), and a
+ * message reader can never get a message whose first fragment says it
+ * has more fragments than rcv_wnd (kcp_peeksize() waits for frg + 1
+ * queued segments, more than the window ever lets in: both ends would
+ * wait forever). Such a message is dropped whole, up to its frg 0.
  */
+static bool kcp_rcv_drop(struct kcp_cb *kcp, const struct kcp_seg *seg)
+{
+	if (kcp->rcv_stream)
+		return !seg->len;
+	if (kcp->rcv_skip) {
+		kcp->rcv_skip = seg->frg != 0;
+		return true;
+	}
+	if (!kcp->exact && !kcp->rcv_mid && seg->frg >= kcp->rcv_wnd) {
+		kcp->rcv_skip = 1;
+		kcp_stat(kcp, KCP_STAT_IN_ERRORS, 1);
+		return true;
+	}
+	kcp->rcv_mid = seg->frg != 0;
+	return false;
+}
+
+/* Move the in-order run at rcv_nxt from rcv_buf to rcv_queue. */
 static void kcp_move_rcv(struct kcp_cb *kcp)
 {
 	while (!kcp_list_empty(&kcp->rcv_buf)) {
@@ -360,17 +381,15 @@ static void kcp_move_rcv(struct kcp_cb *kcp)
 		if (seg->sn != kcp->rcv_nxt || kcp->nrcv_que >= kcp->rcv_wnd)
 			break;
 		kcp_list_del(&seg->node);
-		if (kcp->rcv_stream && !seg->len) {
-			kcp->nrcv_buf--;
-			kcp->rcv_nxt++;
+		kcp->nrcv_buf--;
+		kcp->rcv_nxt++;
+		if (kcp_rcv_drop(kcp, seg)) {
 			kcp_env_free(seg);
 			continue;
 		}
 		kcp_list_add_tail(&seg->node, &kcp->rcv_queue);
-		kcp->nrcv_buf--;
 		kcp->nrcv_que++;
 		kcp->rcv_bytes += seg->len;
-		kcp->rcv_nxt++;
 	}
 }
 

@@ -133,6 +133,8 @@ struct kcp_cb {
 	u8 nocwnd;
 	u8 stream;
 	u8 rcv_stream;		/* the reader is a byte stream (SOCK_STREAM) */
+	u8 rcv_mid;		/* the last segment queued was not a message end */
+	u8 rcv_skip;		/* dropping an undeliverable message up to its end */
 	u16 reserved;
 	/*
 	 * Tests only: reproduce kcp-go even in its unsafe corners (trust an

@@ -17,27 +17,6 @@ MODULE_PARM_DESC(family, "socket family number to register (default 25)");
 unsigned int kcp_net_id __read_mostly;
 struct workqueue_struct *kcp_wq __read_mostly;
 
-static void kcp_net_defaults(struct kcp_net *kn)
-{
-	struct kcp_opts *o = &kn->defaults;
-
-	/* kcp-go 5.6.1's defaults, so an untuned socket behaves like it */
-	memset(o, 0, sizeof(*o));
-	o->nodelay = 0;
-	o->interval = KCP_INTERVAL;
-	o->resend = 0;
-	o->nc = 0;
-	o->snd_wnd = KCP_WND_SND;
-	o->rcv_wnd = KCP_WND_RCV;
-	o->mtu = KCP_MTU_DEF;
-	o->dead_link = KCP_DEADLINK_DEF;
-	o->linger_ms = 30000;
-	o->stream = 1;
-	kn->max_sessions = 1 << 20;
-	kn->max_listener_sessions = 1 << 20;
-	kn->timewait_ms = 3000;
-}
-
 static int __net_init kcp_net_init(struct net *net)
 {
 	struct kcp_net *kn = kcp_pernet(net);
@@ -48,16 +27,25 @@ static int __net_init kcp_net_init(struct net *net)
 	if (!kn->mib)
 		return -ENOMEM;
 	xa_init_flags(&kn->socks, XA_FLAGS_ALLOC1 | XA_FLAGS_LOCK_BH);
-	kcp_net_defaults(kn);
+	kcp_sysctl_defaults(&kn->sysctl);
+	err = kcp_sysctl_init_net(net);
+	if (err)
+		goto err_mib;
 	err = kcp_proc_init_net(net);
 	if (err)
-		free_percpu(kn->mib);
+		goto err_sysctl;
+	return 0;
+err_sysctl:
+	kcp_sysctl_exit_net(net);
+err_mib:
+	free_percpu(kn->mib);
 	return err;
 }
 
 static void __net_exit kcp_net_exit(struct net *net)
 {
 	kcp_proc_exit_net(net);
+	kcp_sysctl_exit_net(net);
 	/* sockets pin their netns: none is left in it */
 	WARN_ON_ONCE(!xa_empty(&kcp_pernet(net)->socks));
 	xa_destroy(&kcp_pernet(net)->socks);

@@ -22,6 +22,12 @@ static const struct kcp_nodelay kcp_presets[] = {
 	[KCP_PRESET_FAST3] = { 1, 10, 2, 1 },
 };
 
+/* net.kcp.wnd_max bounds what a window (and so memory) may be set to. */
+static u32 kcp_wnd_limit(const struct kcp_sock *ks)
+{
+	return READ_ONCE(kcp_pernet(sock_net(&ks->sk))->sysctl.wnd_max);
+}
+
 /* A receive window the socket's explicit SO_RCVBUF can hold. */
 static u32 kcp_rcv_wnd(const struct kcp_sock *ks)
 {
@@ -215,7 +221,7 @@ static int kcp_set_struct(struct kcp_sock *ks, int optname, sockptr_t optval,
 			return -EINVAL;
 		if (copy_from_sockptr(&ws, optval, sizeof(ws)))
 			return -EFAULT;
-		if (ws.snd > KCP_WND_MAX || ws.rcv > KCP_WND_MAX)
+		if (ws.snd > kcp_wnd_limit(ks) || ws.rcv > kcp_wnd_limit(ks))
 			return -EINVAL;
 		if (ws.snd)
 			ks->opts.snd_wnd = ws.snd;

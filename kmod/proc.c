@@ -45,6 +45,7 @@ static const char *const kcp_mib_names[__KCP_MIB_MAX] = {
 	[KCP_MIB_IN_NO_SESSION] = "InNoSession",
 	[KCP_MIB_ACCEPT_OVERFLOW] = "AcceptOverflow",
 	[KCP_MIB_SESSION_LIMIT] = "SessionLimit",
+	[KCP_MIB_SESSION_RATE] = "SessionRateLimit",
 	[KCP_MIB_SESSION_REPLACED] = "SessionReplaced",
 	[KCP_MIB_BACKLOG_DROP] = "BacklogDrop",
 	[KCP_MIB_NO_MEM] = "NoMem",

@@ -314,6 +314,12 @@ case $KCP_VISIBLE in
 esac
 
 hostname kcp-vm
+# The kernel runs its module loader in the initramfs, not in the chroot:
+# hand requests (veth, netem, crypto ciphers...) to the host's modprobe.
+mkdir -p /sbin
+printf '#!/bin/busybox sh\nexec /bin/chroot %s /sbin/modprobe "$@"\n' $nr >/sbin/kcp-modprobe
+chmod 755 /sbin/kcp-modprobe
+echo /sbin/kcp-modprobe >/proc/sys/kernel/modprobe
 # Show KERN_WARNING on the console from here on (WARN() prints at that level).
 read -r lvl rest </proc/sys/kernel/printk
 [ "$lvl" -ge 5 ] || echo 5 >/proc/sys/kernel/printk
