@@ -13,6 +13,7 @@
 #include <linux/sched/signal.h>
 #include <asm/ioctls.h>
 #include <linux/sockios.h>
+#include <crypto/algapi.h>
 #include <net/sock.h>
 #include <net/inet_common.h>
 #include <net/netns/generic.h>
@@ -115,6 +116,7 @@ static void __kcp_sk_done(struct kcp_sock *ks, int err, bool timewait)
 	}
 	kcp_set_state(sk, KCP_CLOSE);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	kcp_trace_session(sk, ks->kcp.conv, false, err);
 	kcp_timer_stop(ks);
 	if (!timewait || !kcp_sk_timewait(ks))
 		kcp_demux_unhash(ks);
@@ -188,6 +190,7 @@ int kcp_sk_init_session(struct kcp_sock *ks, u32 conv, gfp_t gfp)
 	kcp_opts_apply(ks);
 	ks->last_rx = kcp_clock_ms();
 	kcp_set_state(&ks->sk, KCP_ESTABLISHED);
+	kcp_trace_session(&ks->sk, conv, true, 0);
 	cur = atomic_inc_return(&kn->curr_estab);
 	if (cur > atomic_read(&kn->max_conn))
 		atomic_set(&kn->max_conn, cur);
@@ -197,9 +200,22 @@ int kcp_sk_init_session(struct kcp_sock *ks, u32 conv, gfp_t gfp)
 /* The UDP socket's cipher, keyed in process context before any traffic. */
 static int kcp_sk_crypto(struct kcp_sock *ks)
 {
-	if (ks->opts.cipher == KCP_CIPHER_NULL || ks->tun->crypt)
-		return 0;
-	return kcp_crypto_new(&ks->opts, &ks->tun->crypt);
+	struct kcp_tunnel *tun = ks->tun;
+	int err = 0;
+
+	/* an adopted UDP socket keeps its sessions' cipher: it must match */
+	if (tun->keyed)
+		return tun->cipher == ks->opts.cipher &&
+		       !crypto_memneq(tun->key, ks->opts.key, KCP_KEY_MAX) ?
+		       0 : -EADDRINUSE;
+	if (ks->opts.cipher != KCP_CIPHER_NULL)
+		err = kcp_crypto_new(&ks->opts, &tun->crypt);
+	if (err)
+		return err;
+	tun->keyed = true;
+	tun->cipher = ks->opts.cipher;
+	memcpy(tun->key, ks->opts.key, KCP_KEY_MAX);
+	return 0;
 }
 
 static int kcp_create(struct net *net, struct socket *sock, int protocol,
@@ -248,7 +264,11 @@ static int kcp_bind(struct socket *sock, struct sockaddr *uaddr, int len)
 	if (ks->tun || sk->sk_state != KCP_CLOSE)
 		goto out;
 	/* the UDP port is taken now, so a clash is EADDRINUSE here */
-	err = kcp_tunnel_create(sock_net(sk), &sa, &ks->tun);
+	err = 0;
+	if (sk->sk_reuse)
+		ks->tun = kcp_tunnel_adopt(sock_net(sk), sk, &sa);
+	if (!ks->tun)
+		err = kcp_tunnel_create(sock_net(sk), sk, &sa, &ks->tun);
 	if (err)
 		goto out;
 	ks->af = sa.family;
@@ -281,7 +301,7 @@ static int kcp_connect(struct socket *sock, struct sockaddr *uaddr, int len,
 	if (!ks->tun) {
 		memset(&local, 0, sizeof(local));
 		local.family = sa.family;
-		err = kcp_tunnel_create(sock_net(sk), &local, &ks->tun);
+		err = kcp_tunnel_create(sock_net(sk), sk, &local, &ks->tun);
 		if (err)
 			goto out;
 	}
@@ -334,7 +354,7 @@ static int kcp_listen(struct socket *sock, int backlog)
 	if (!ks->tun) {
 		memset(&any, 0, sizeof(any));
 		any.family = ks->af ? ks->af : AF_INET;
-		err = kcp_tunnel_create(sock_net(sk), &any, &ks->tun);
+		err = kcp_tunnel_create(sock_net(sk), sk, &any, &ks->tun);
 		if (err)
 			goto out;
 		ks->af = any.family;
@@ -346,6 +366,7 @@ static int kcp_listen(struct socket *sock, int backlog)
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
 	sk->sk_ack_backlog = 0;
 	clear_bit(KCP_F_LISTEN_CLOSED, &ks->flags);
+	ks->tun->was_listener = true;
 	kcp_set_state(sk, KCP_LISTEN);
 	rcu_assign_pointer(ks->tun->listener, ks);
 	err = 0;
@@ -954,6 +975,7 @@ struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp)
 	ks->local = lks->local;
 	sk->sk_mark = lsk->sk_mark;
 	sk->sk_priority = lsk->sk_priority;
+	ks->tos = lks->tos;
 	sk->sk_rcvbuf = lsk->sk_rcvbuf;
 	sk->sk_sndbuf = lsk->sk_sndbuf;
 	sk->sk_userlocks = lsk->sk_userlocks;

@@ -48,14 +48,34 @@ static inline void kcp_hrtimer_setup(struct hrtimer *t,
 #endif
 }
 
-/* udp_tunnel_sock_release() takes the struct sock since 6.18 */
+/*
+ * setup_udp_tunnel_sock() and udp_tunnel_sock_release() take the struct
+ * sock instead of the struct socket since 7.2, and stable 7.1.5 took the
+ * change along (7.1.4 still has the old ones); some distribution 7.0
+ * kernels have only the setup_udp_tunnel_sock() half. No version test can
+ * tell, so look at the declaration: __builtin_choose_expr() hands the
+ * function the argument of the type it takes (the other is discarded).
+ */
+#define KCP_SK_OR_SOCK(fn, sk_type, sock)				\
+	__builtin_choose_expr(						\
+		__builtin_types_compatible_p(typeof(&(fn)), sk_type),	\
+		(sock)->sk, (sock))
+
 static inline void kcp_udp_tunnel_sock_release(struct socket *sock)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
-	udp_tunnel_sock_release(sock->sk);
-#else
-	udp_tunnel_sock_release(sock);
-#endif
+	udp_tunnel_sock_release(KCP_SK_OR_SOCK(udp_tunnel_sock_release,
+					       void (*)(struct sock *), sock));
+}
+
+static inline void kcp_setup_udp_tunnel_sock(struct net *net,
+					     struct socket *sock,
+					     struct udp_tunnel_sock_cfg *cfg)
+{
+	setup_udp_tunnel_sock(net,
+		KCP_SK_OR_SOCK(setup_udp_tunnel_sock,
+			       void (*)(struct net *, struct sock *,
+					struct udp_tunnel_sock_cfg *), sock),
+		cfg);
 }
 
 /*
@@ -107,6 +127,111 @@ static inline kuid_t kcp_sk_uid(struct sock *sk)
 #else
 #define KCP_IMPORT_CRYPTO_NS	MODULE_IMPORT_NS(CRYPTO_INTERNAL)
 #endif
+
+static inline void kcp_sk_set_uid(struct sock *sk, kuid_t uid)
+{
+	/* a kernel socket nobody else sees yet: a plain store is enough */
+	WRITE_ONCE(sk->sk_uid, uid);
+}
+
+/*
+ * proto_ops->bind/->connect, kernel_bind() and kernel_connect() take a
+ * struct sockaddr_unsized since 6.19 (->getname and kernel_getsockname()
+ * keep struct sockaddr).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+typedef struct sockaddr_unsized kcp_sockaddr_t;
+#else
+typedef struct sockaddr kcp_sockaddr_t;
+#endif
+
+/*
+ * udp_tunnel_xmit_skb() and udp_tunnel6_xmit_skb() take IPCB/IP6CB flags
+ * for the transmitted skb as a last argument since 6.17; none here.
+ */
+static inline void kcp_udp_tunnel_xmit_skb(struct rtable *rt, struct sock *sk,
+					   struct sk_buff *skb, __be32 src,
+					   __be32 dst, __u8 tos, __u8 ttl,
+					   __be16 df, __be16 src_port,
+					   __be16 dst_port, bool xnet,
+					   bool nocheck)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+	udp_tunnel_xmit_skb(rt, sk, skb, src, dst, tos, ttl, df, src_port,
+			    dst_port, xnet, nocheck, 0);
+#else
+	udp_tunnel_xmit_skb(rt, sk, skb, src, dst, tos, ttl, df, src_port,
+			    dst_port, xnet, nocheck);
+#endif
+}
+
+#if IS_ENABLED(CONFIG_IPV6)
+static inline void kcp_udp_tunnel6_xmit_skb(struct dst_entry *dst,
+					    struct sock *sk,
+					    struct sk_buff *skb,
+					    struct net_device *dev,
+					    struct in6_addr *saddr,
+					    struct in6_addr *daddr,
+					    __u8 prio, __u8 ttl, __be32 label,
+					    __be16 src_port, __be16 dst_port,
+					    bool nocheck)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+	udp_tunnel6_xmit_skb(dst, sk, skb, dev, saddr, daddr, prio, ttl,
+			     label, src_port, dst_port, nocheck, 0);
+#else
+	udp_tunnel6_xmit_skb(dst, sk, skb, dev, saddr, daddr, prio, ttl,
+			     label, src_port, dst_port, nocheck);
+#endif
+}
+#endif
+
+/*
+ * ipv6_stub (<net/ipv6_stubs.h>) is gone in 7.1, where IPv6 can no longer
+ * be a module; call ip6_dst_lookup_flow() there. Before, go through the
+ * stub as the in-tree UDP tunnels do.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 1, 0)
+#include <net/ipv6_stubs.h>
+#endif
+#include <net/ipv6.h>
+
+static inline struct dst_entry *
+kcp_ip6_dst_lookup_flow(struct net *net, const struct sock *sk,
+			struct flowi6 *fl6, const struct in6_addr *final_dst)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 1, 0)
+	return ipv6_stub->ipv6_dst_lookup_flow(net, sk, fl6, final_dst);
+#else
+	return ip6_dst_lookup_flow(net, sk, fl6, final_dst);
+#endif
+}
+
+/*
+ * The socket inode number for /proc: sock_i_ino() returns u64 on 7.x
+ * (inode numbers became u64 in 7.1), unsigned long before. unsigned long
+ * holds it on 64-bit kernels, so one format ("%lu") fits every version.
+ */
+static inline unsigned long kcp_sock_i_ino(struct sock *sk)
+{
+	return (unsigned long)sock_i_ino(sk);
+}
+
+/*
+ * Sum of one per-cpu SNMP counter. snmp_fold_field() is declared but no
+ * longer exported on 7.2 (modpost: undefined), so fold it here, as it
+ * always did, from the inline snmp_get_cpu_field().
+ */
+#include <net/ip.h>
+static inline unsigned long kcp_snmp_fold_field(void __percpu *mib, int offt)
+{
+	unsigned long res = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		res += snmp_get_cpu_field(mib, cpu, offt);
+	return res;
+}
 
 /* sk_alloc()'s kern argument decides whether the socket pins its netns */
 #define KCP_SK_ALLOC_USER	0

@@ -112,6 +112,7 @@ const struct kcp_ops kcp_engine_ops = {
 	.dgram_begin = kcp_op_dgram_begin,
 	.dgram_end = kcp_op_dgram_end,
 	.stat = kcp_op_stat,
+	.seg = kcp_trace_seg,
 };
 
 /* Decrypt before demux, as kcp-go does: one cipher per UDP socket. */

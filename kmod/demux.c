@@ -8,6 +8,8 @@
  * replaces the old session, as kcp-go's listener does.
  */
 #include <linux/rhashtable.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <net/sock.h>
 
 #include "compat.h"
@@ -222,6 +224,19 @@ static bool kcp_child_allowed(struct kcp_tunnel *tun, struct kcp_sock *lks)
 	return true;
 }
 
+/*
+ * The child's own address is the one its peer sent to (the listener may
+ * be bound to a wildcard): getsockname() reports it and replies leave
+ * from it, which matters on a host with several addresses.
+ */
+static void kcp_child_local(struct kcp_sock *ks, struct sk_buff *skb)
+{
+	if (ip_hdr(skb)->version == 4)
+		ks->local.v4.sin_addr.s_addr = ip_hdr(skb)->daddr;
+	else
+		ks->local.v6.sin6_addr = ipv6_hdr(skb)->daddr;
+}
+
 /* A new peer: make the child, queue it for accept(), hand it the datagram. */
 static void kcp_child_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 			  const struct kcp_key *from, u32 conv, u32 off)
@@ -249,6 +264,7 @@ static void kcp_child_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 	kcp_tunnel_get(tun);
 	ks->tun = tun;
 	ks->key = *from;
+	kcp_child_local(ks, skb);
 	kcp_key_to_sockaddr(from, &ks->peer, ks->af);
 	if (kcp_sk_init_session(ks, conv, GFP_ATOMIC)) {
 		KCP_INC_STATS(tun->net, KCP_MIB_NO_MEM);

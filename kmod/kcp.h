@@ -97,6 +97,7 @@ struct kcp_sock {
 	u32 last_rx;			/* ms, for the idle timeout */
 	u32 close_deadline;		/* ms, end of background linger */
 	struct kcp_sock_stats st;
+	u8 tos;				/* IP_TOS / IPV6_TCLASS */
 	struct kcp_fec_state *fec;	/* lazily allocated */
 	struct list_head accept_node;	/* child waiting in accept queue */
 	/* listener only: children not yet accepted, new-session rate */
@@ -105,6 +106,11 @@ struct kcp_sock {
 	u32 rate_tokens;
 	u32 rate_stamp;			/* ms of the last refill */
 };
+
+static inline __be16 kcp_port_of(const union kcp_sockaddr *sa)
+{
+	return sa->family == AF_INET6 ? sa->v6.sin6_port : sa->v4.sin_port;
+}
 
 static inline struct kcp_sock *kcp_sk(const struct sock *sk)
 {
@@ -132,6 +138,12 @@ struct kcp_tunnel {
 	bool connected;			/* client: one fixed peer */
 	__be16 port;
 	atomic_t nsessions;
+	bool was_listener;		/* may be adopted (SO_REUSEADDR) */
+	bool keyed;			/* cipher chosen (maybe none) */
+	u8 cipher;
+	u8 key[KCP_KEY_MAX];
+	kuid_t uid;			/* owner of the socket that made it */
+	struct list_head node;		/* kcp_net.tunnels */
 	struct work_struct free_work;
 };
 
@@ -202,6 +214,8 @@ struct kcp_net {
 	atomic_t nsessions;
 	struct kcp_sysctl sysctl;
 	struct ctl_table_header *sysctl_hdr;
+	struct mutex tun_lock;		/* tunnels */
+	struct list_head tunnels;
 };
 
 extern unsigned int kcp_net_id;
@@ -254,8 +268,12 @@ void kcp_release_cb(struct sock *sk);
 void kcp_sk_tick(struct kcp_sock *ks);
 
 /* tunnel.c */
-int kcp_tunnel_create(struct net *net, const union kcp_sockaddr *local,
+int kcp_tunnel_create(struct net *net, const struct sock *owner,
+		      const union kcp_sockaddr *local,
 		      struct kcp_tunnel **tunp);
+void kcp_tunnel_register(struct kcp_tunnel *tun);
+struct kcp_tunnel *kcp_tunnel_adopt(struct net *net, const struct sock *owner,
+				    const union kcp_sockaddr *local);
 int kcp_tunnel_connect(struct kcp_tunnel *tun, const union kcp_sockaddr *peer);
 void kcp_tunnel_put(struct kcp_tunnel *tun);
 static inline void kcp_tunnel_get(struct kcp_tunnel *tun)
@@ -311,6 +329,10 @@ void kcp_sysctl_defaults(struct kcp_sysctl *s);
 void kcp_opts_from_sysctl(struct kcp_opts *o, const struct kcp_sysctl *s);
 int kcp_sysctl_init_net(struct net *net);
 void kcp_sysctl_exit_net(struct net *net);
+
+/* trace.c */
+void kcp_trace_seg(struct kcp_cb *kcp, enum kcp_seg_event ev, u32 sn, u32 len);
+void kcp_trace_session(struct sock *sk, u32 conv, bool up, int err);
 
 /* proc.c */
 int kcp_sock_register(struct kcp_sock *ks, gfp_t gfp);

@@ -65,6 +65,13 @@ static inline u32 kcp_now(struct kcp_cb *kcp)
 	return kcp->ops->clock(kcp);
 }
 
+static inline void kcp_trace(struct kcp_cb *kcp, enum kcp_seg_event ev,
+			     u32 sn, u32 len)
+{
+	if (kcp_env_trace() && kcp->ops->seg)
+		kcp->ops->seg(kcp, ev, sn, len);
+}
+
 static inline void kcp_stat(struct kcp_cb *kcp, enum kcp_stat idx, u32 n)
 {
 	if (!n)
@@ -671,6 +678,7 @@ static void kcp_input_push(struct kcp_cb *kcp, u32 sn, u32 ts, u8 frg,
 	if (seg) {
 		kcp_list_insert(&seg->node, slot, slot->next);
 		kcp->nrcv_buf++;
+		kcp_trace(kcp, KCP_SEG_RECV, sn, len);
 	}
 	if (fresh)
 		kcp_move_rcv(kcp);
@@ -751,6 +759,7 @@ int kcp_input(struct kcp_cb *kcp, const u8 *data, u32 len, bool regular,
 		kcp_shrink_buf(kcp);
 
 		if (cmd == KCP_CMD_ACK) {
+			kcp_trace(kcp, KCP_SEG_ACK, sn, 0);
 			kcp_parse_ack(kcp, sn);
 			kcp_parse_fastack(kcp, sn, ts);
 			acked = true;
@@ -950,30 +959,38 @@ struct kcp_xmit_count {
 };
 
 /* Flush step 4's decision for one segment: send it now, and why. */
-static bool kcp_should_send(struct kcp_cb *kcp, struct kcp_seg *seg,
-			    u32 now, u32 resent, u32 moved,
-			    struct kcp_xmit_count *cnt)
+/* Flush step 4's decision for one segment: send it now (and why), or 0. */
+static enum kcp_seg_event kcp_should_send(struct kcp_cb *kcp,
+					  struct kcp_seg *seg, u32 now,
+					  u32 resent, u32 moved,
+					  struct kcp_xmit_count *cnt)
 {
+	enum kcp_seg_event ev;
+
 	if (seg->xmit == 0) {
 		seg->rto = kcp->rx_rto;
+		ev = KCP_SEG_SEND;
 	} else if (seg->fastack >= resent) {
 		seg->rto = kcp->rx_rto;
 		cnt->change++;
 		cnt->fast++;
+		ev = KCP_SEG_FAST;
 	} else if (seg->fastack > 0 && moved == 0) {
 		/* early retransmit: skipped by a later ACK, nothing new */
 		seg->rto = kcp->rx_rto;
 		cnt->change++;
 		cnt->early++;
+		ev = KCP_SEG_EARLY;
 	} else if (kcp_timediff(now, seg->resendts) >= 0) {
 		seg->rto += kcp->nodelay ? kcp->rx_rto / 2 : kcp->rx_rto;
 		cnt->lost++;
+		ev = KCP_SEG_RTO;
 	} else {
-		return false;
+		return 0;
 	}
 	seg->fastack = 0;
 	seg->resendts = now + seg->rto;
-	return true;
+	return ev;
 }
 
 static void kcp_flush_cwnd(struct kcp_cb *kcp, u32 cwnd, u32 resent,
@@ -1025,6 +1042,7 @@ u32 kcp_flush(struct kcp_cb *kcp, bool ack_only)
 	struct kcp_list *pos;
 	u32 ts = 0, sn = 0, una = kcp->rcv_nxt, cwnd, resent, moved, now;
 	u32 unacked = 0;
+	enum kcp_seg_event ev;
 	u16 wnd = (u16)kcp_wnd_unused(kcp);
 	s32 minrto = (s32)kcp->interval;
 
@@ -1055,7 +1073,9 @@ u32 kcp_flush(struct kcp_cb *kcp, bool ack_only)
 		if (seg->acked)
 			continue;
 		unacked++;
-		if (kcp_should_send(kcp, seg, now, resent, moved, &cnt)) {
+		ev = kcp_should_send(kcp, seg, now, resent, moved, &cnt);
+		if (ev) {
+			kcp_trace(kcp, ev, seg->sn, seg->len);
 			now = kcp_now(kcp);
 			seg->xmit++;
 			seg->ts = now;

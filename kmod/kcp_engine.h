@@ -93,6 +93,16 @@ enum kcp_stat {
 	KCP_STAT_MAX
 };
 
+/* Segment events for tracing (ops->seg), see kmod/trace.h. */
+enum kcp_seg_event {
+	KCP_SEG_SEND = 1,	/* first transmission */
+	KCP_SEG_FAST,		/* fast retransmission (resend ACKs) */
+	KCP_SEG_EARLY,		/* early retransmission */
+	KCP_SEG_RTO,		/* retransmission on timeout */
+	KCP_SEG_RECV,		/* PUSH accepted into the receive buffer */
+	KCP_SEG_ACK,		/* ACK received */
+};
+
 struct kcp_cb;
 
 struct kcp_ops {
@@ -109,6 +119,9 @@ struct kcp_ops {
 	void (*dgram_end)(struct kcp_cb *kcp, u8 *buf, u32 len);
 	/* Optional: mirror counters into the caller's aggregate statistics. */
 	void (*stat)(struct kcp_cb *kcp, enum kcp_stat idx, u32 n);
+	/* Optional, called only while kcp_env_trace(): one segment event. */
+	void (*seg)(struct kcp_cb *kcp, enum kcp_seg_event ev, u32 sn,
+		    u32 len);
 };
 
 /*

@@ -40,6 +40,14 @@ static inline void kcp_env_free_sensitive(void *p)
 
 #define kcp_env_wipe(p, n)	memzero_explicit(p, n)
 
+/* Non-zero while the kcp:kcp_segment tracepoint is enabled (trace.c). */
+extern int kcp_trace_users;
+
+static inline bool kcp_env_trace(void)
+{
+	return unlikely(READ_ONCE(kcp_trace_users));
+}
+
 #else /* userspace: unit tests, fuzzers, benchmarks */
 
 #include <stdint.h>
@@ -113,6 +121,14 @@ static inline void kcp_env_free_sensitive(void *p)
 }
 
 #define kcp_env_wipe(p, n)	memset(p, 0, n)
+
+/* Tests may turn the engine's segment events on. */
+extern bool kcp_env_trace_on;
+
+static inline bool kcp_env_trace(void)
+{
+	return kcp_env_trace_on;
+}
 
 #endif /* __KERNEL__ */
 

@@ -27,6 +27,8 @@ static int __net_init kcp_net_init(struct net *net)
 	if (!kn->mib)
 		return -ENOMEM;
 	xa_init_flags(&kn->socks, XA_FLAGS_ALLOC1 | XA_FLAGS_LOCK_BH);
+	mutex_init(&kn->tun_lock);
+	INIT_LIST_HEAD(&kn->tunnels);
 	kcp_sysctl_defaults(&kn->sysctl);
 	err = kcp_sysctl_init_net(net);
 	if (err)

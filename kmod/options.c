@@ -138,6 +138,12 @@ static int kcp_set_int(struct kcp_sock *ks, int optname, int val)
 			return -EINVAL;
 		o->linger_ms = val;
 		return 0;
+	case KCP_REUSEPORT:
+		/* the UDP socket made at bind() joins the reuseport group */
+		if (ks->tun)
+			return -EISCONN;
+		ks->sk.sk_reuseport = !!val;
+		return 0;
 	case KCP_PRESET:
 		if (val < KCP_PRESET_NORMAL || val > KCP_PRESET_FAST3)
 			return -EINVAL;
@@ -249,6 +255,34 @@ static bool kcp_opt_is_struct(int optname)
 	       optname == KCP_CRYPTO;
 }
 
+/*
+ * IP_TOS / IPV6_TCLASS: the TOS byte of our UDP datagrams, as for a UDP
+ * or TCP socket. Other IP-level options do not apply to AF_KCP.
+ */
+static bool kcp_is_tos_opt(int level, int optname)
+{
+	return (level == SOL_IP && optname == IP_TOS) ||
+	       (level == SOL_IPV6 && optname == IPV6_TCLASS);
+}
+
+static int kcp_set_tos(struct kcp_sock *ks, int level, sockptr_t optval,
+		       unsigned int optlen)
+{
+	int val;
+
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+	/* IPV6_TCLASS -1 means "the default", as in ipv6_setsockopt() */
+	if (level == SOL_IPV6 && val == -1)
+		val = 0;
+	if (val < 0 || val > 0xff)
+		return -EINVAL;
+	WRITE_ONCE(ks->tos, val);
+	return 0;
+}
+
 int kcp_setsockopt(struct socket *sock, int level, int optname,
 		   sockptr_t optval, unsigned int optlen)
 {
@@ -256,6 +290,8 @@ int kcp_setsockopt(struct socket *sock, int level, int optname,
 	struct kcp_opts saved;
 	int val, err;
 
+	if (kcp_is_tos_opt(level, optname))
+		return kcp_set_tos(ks, level, optval, optlen);
 	if (level != SOL_KCP)
 		return -ENOPROTOOPT;
 	if (!kcp_opt_is_struct(optname)) {
@@ -397,6 +433,9 @@ static int kcp_get_value(struct kcp_sock *ks, int optname, void *buf)
 	case KCP_LINGER_TIMEOUT:
 		*val = o->linger_ms;
 		break;
+	case KCP_REUSEPORT:
+		*val = ks->sk.sk_reuseport;
+		break;
 	case KCP_INFO:
 		kcp_fill_info(ks, buf);
 		return sizeof(struct kcp_info);
@@ -418,12 +457,21 @@ int kcp_getsockopt(struct socket *sock, int level, int optname,
 	} u;
 	int len, n;
 
-	if (level != SOL_KCP)
+	if (level != SOL_KCP && !kcp_is_tos_opt(level, optname))
 		return -ENOPROTOOPT;
 	if (get_user(len, optlen))
 		return -EFAULT;
 	if (len < 0)
 		return -EINVAL;
+	if (level != SOL_KCP) {
+		n = READ_ONCE(ks->tos);
+		if (len < sizeof(int))
+			return -EINVAL;
+		if (put_user(sizeof(int), optlen) ||
+		    copy_to_user(optval, &n, sizeof(int)))
+			return -EFAULT;
+		return 0;
+	}
 	lock_sock(&ks->sk);
 	n = kcp_get_value(ks, optname, &u);
 	release_sock(&ks->sk);

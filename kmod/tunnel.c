@@ -151,14 +151,79 @@ static int kcp_encap_err_lookup(struct sock *sk, struct sk_buff *skb)
 	return rcu_access_pointer(sk->sk_user_data) ? 0 : -ENOENT;
 }
 
+/*
+ * Every tunnel is listed per namespace, so that a socket binding with
+ * SO_REUSEADDR to the address of a listener that is gone can take over
+ * its UDP socket: the old sessions (and time-wait tombstones) live on
+ * there, and a restarted server must not fail with EADDRINUSE because of
+ * them (TCP's SO_REUSEADDR with TIME_WAIT, in KCP terms).
+ */
+void kcp_tunnel_register(struct kcp_tunnel *tun)
+{
+	struct kcp_net *kn = kcp_pernet(tun->net);
+
+	mutex_lock(&kn->tun_lock);
+	list_add(&tun->node, &kn->tunnels);
+	mutex_unlock(&kn->tun_lock);
+}
+
+static void kcp_tunnel_unregister(struct kcp_tunnel *tun)
+{
+	struct kcp_net *kn = kcp_pernet(tun->net);
+
+	mutex_lock(&kn->tun_lock);
+	list_del(&tun->node);
+	mutex_unlock(&kn->tun_lock);
+}
+
+static bool kcp_addr_same(const union kcp_sockaddr *a,
+			  const union kcp_sockaddr *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return a->v4.sin_port == b->v4.sin_port &&
+		       a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
+	return a->v6.sin6_port == b->v6.sin6_port &&
+	       ipv6_addr_equal(&a->v6.sin6_addr, &b->v6.sin6_addr);
+}
+
+/* A listener-less tunnel bound to exactly @local, same owner; or NULL. */
+struct kcp_tunnel *kcp_tunnel_adopt(struct net *net, const struct sock *owner,
+				    const union kcp_sockaddr *local)
+{
+	struct kcp_net *kn = kcp_pernet(net);
+	kuid_t uid = kcp_sk_uid((struct sock *)owner);
+	struct kcp_tunnel *tun, *found = NULL;
+	union kcp_sockaddr sa;
+
+	if (!kcp_port_of(local))
+		return NULL;
+	mutex_lock(&kn->tun_lock);
+	list_for_each_entry(tun, &kn->tunnels, node) {
+		if (tun->connected || rcu_access_pointer(tun->listener) ||
+		    !uid_eq(tun->uid, uid) || !tun->was_listener)
+			continue;
+		if (kcp_tunnel_local(tun, &sa) || !kcp_addr_same(&sa, local))
+			continue;
+		if (refcount_inc_not_zero(&tun->refcnt))
+			found = tun;
+		break;
+	}
+	mutex_unlock(&kn->tun_lock);
+	return found;
+}
+
 static void kcp_tunnel_free_work(struct work_struct *work)
 {
 	struct kcp_tunnel *tun = container_of(work, struct kcp_tunnel,
 					      free_work);
 
+	kcp_tunnel_unregister(tun);
 	kcp_udp_tunnel_sock_release(tun->sock);
 	kcp_demux_destroy(tun);
 	kcp_crypto_free(tun->crypt);
+	memzero_explicit(tun->key, sizeof(tun->key));
 	put_net(tun->net);
 	kfree(tun);
 }
@@ -176,30 +241,53 @@ void kcp_tunnel_put(struct kcp_tunnel *tun)
 	queue_work(kcp_wq, &tun->free_work);
 }
 
-static void kcp_port_cfg(struct udp_port_cfg *cfg,
-			 const union kcp_sockaddr *local)
+/*
+ * The UDP socket, bound, with the AF_KCP socket's standard options that
+ * concern it: SO_BINDTODEVICE, SO_MARK and SO_REUSEPORT. Like
+ * udp_sock_create(), but the options must be set before bind(). The
+ * kernel socket takes the owner's uid, so a reuseport group only ever
+ * joins sockets of one user, as for user UDP sockets.
+ */
+static int kcp_udp_socket(struct net *net, const struct sock *owner,
+			  const union kcp_sockaddr *local,
+			  struct socket **sockp)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->family = local->family;
-	if (local->family == AF_INET) {
-		cfg->local_ip = local->v4.sin_addr;
-		cfg->local_udp_port = local->v4.sin_port;
-		cfg->use_udp_checksums = 1;
-	} else {
-		cfg->local_ip6 = local->v6.sin6_addr;
-		cfg->local_udp_port = local->v6.sin6_port;
-		cfg->bind_ifindex = local->v6.sin6_scope_id;
-		cfg->use_udp6_tx_checksums = 1;
-		cfg->use_udp6_rx_checksums = 1;
-		cfg->ipv6_v6only = 1;
+	int len = local->family == AF_INET ? sizeof(local->v4) :
+					     sizeof(local->v6);
+	struct socket *sock;
+	struct sock *sk;
+	int err;
+
+	err = sock_create_kern(net, local->family, SOCK_DGRAM, 0, &sock);
+	if (err)
+		return err;
+	sk = sock->sk;
+	if (local->family == AF_INET6) {
+		/* v4 peers would need v4 routes for this socket: not mixed */
+		err = ip6_sock_set_v6only(sk);
+		if (err)
+			goto fail;
 	}
+	kcp_sk_set_uid(sk, kcp_sk_uid((struct sock *)owner));
+	sk->sk_mark = owner->sk_mark;
+	sk->sk_bound_dev_if = owner->sk_bound_dev_if;
+	sk->sk_reuseport = owner->sk_reuseport;
+	err = kernel_bind(sock, (struct sockaddr *)local, len);
+	if (err)
+		goto fail;
+	*sockp = sock;
+	return 0;
+fail:
+	kernel_sock_shutdown(sock, SHUT_RDWR);
+	sock_release(sock);
+	return err;
 }
 
-int kcp_tunnel_create(struct net *net, const union kcp_sockaddr *local,
+int kcp_tunnel_create(struct net *net, const struct sock *owner,
+		      const union kcp_sockaddr *local,
 		      struct kcp_tunnel **tunp)
 {
 	struct udp_tunnel_sock_cfg tcfg = { };
-	struct udp_port_cfg cfg;
 	struct kcp_tunnel *tun;
 	union kcp_sockaddr sa;
 	int err;
@@ -210,8 +298,7 @@ int kcp_tunnel_create(struct net *net, const union kcp_sockaddr *local,
 	err = kcp_demux_init(tun);
 	if (err)
 		goto err_free;
-	kcp_port_cfg(&cfg, local);
-	err = udp_sock_create(net, &cfg, &tun->sock);
+	err = kcp_udp_socket(net, owner, local, &tun->sock);
 	if (err)
 		goto err_demux;
 	refcount_set(&tun->refcnt, 1);
@@ -227,6 +314,8 @@ int kcp_tunnel_create(struct net *net, const union kcp_sockaddr *local,
 	tcfg.encap_err_lookup = kcp_encap_err_lookup;
 	tcfg.encap_err_rcv = kcp_encap_err_rcv;
 	setup_udp_tunnel_sock(net, tun->sock, &tcfg);
+	tun->uid = kcp_sk_uid((struct sock *)owner);
+	kcp_tunnel_register(tun);
 	*tunp = tun;
 	return 0;
 
@@ -250,8 +339,12 @@ int kcp_tunnel_connect(struct kcp_tunnel *tun, const union kcp_sockaddr *peer)
 
 int kcp_tunnel_local(struct kcp_tunnel *tun, union kcp_sockaddr *addr)
 {
+	int len;
+
 	memset(addr, 0, sizeof(*addr));
-	return kernel_getsockname(tun->sock, (struct sockaddr *)addr);
+	/* the address length on success, as every ->getname() */
+	len = kernel_getsockname(tun->sock, (struct sockaddr *)addr);
+	return len < 0 ? len : 0;
 }
 
 static struct rtable *kcp_route4(struct kcp_sock *ks, struct sock *usk)
@@ -264,7 +357,7 @@ static struct rtable *kcp_route4(struct kcp_sock *ks, struct sock *usk)
 		return (struct rtable *)dst_clone(dst);
 	memset(&fl4, 0, sizeof(fl4));
 	fl4.daddr = ks->key.addr[0];
-	fl4.saddr = inet_sk(usk)->inet_saddr;
+	fl4.saddr = ks->local.v4.sin_addr.s_addr ?: inet_sk(usk)->inet_saddr;
 	fl4.flowi4_oif = usk->sk_bound_dev_if;
 	fl4.flowi4_mark = ks->sk.sk_mark;
 	fl4.flowi4_proto = IPPROTO_UDP;
@@ -288,7 +381,8 @@ static int kcp_xmit4(struct kcp_sock *ks, struct sock *usk,
 		return PTR_ERR(rt);
 	}
 	udp_tunnel_xmit_skb(rt, usk, skb, ks->saddr4, ks->key.addr[0],
-			    0, ip4_dst_hoplimit(&rt->dst), 0, ks->tun->port,
+			    READ_ONCE(ks->tos), ip4_dst_hoplimit(&rt->dst), 0,
+			    ks->tun->port,
 			    ks->key.port, false, false);
 	return 0;
 }
@@ -303,7 +397,8 @@ static struct dst_entry *kcp_route6(struct kcp_sock *ks, struct sock *usk)
 		return dst_clone(dst);
 	memset(&fl6, 0, sizeof(fl6));
 	memcpy(&fl6.daddr, ks->key.addr, sizeof(fl6.daddr));
-	fl6.saddr = usk->sk_v6_rcv_saddr;
+	fl6.saddr = ipv6_addr_any(&ks->local.v6.sin6_addr) ?
+		    usk->sk_v6_rcv_saddr : ks->local.v6.sin6_addr;
 	fl6.flowi6_oif = usk->sk_bound_dev_if;
 	fl6.flowi6_mark = ks->sk.sk_mark;
 	fl6.flowi6_proto = IPPROTO_UDP;
@@ -331,7 +426,8 @@ static int kcp_xmit6(struct kcp_sock *ks, struct sock *usk,
 	memcpy(&daddr, ks->key.addr, sizeof(daddr));
 	skb->ignore_df = 1;
 	/* dev NULL: no tunnel netdev to count statistics on */
-	udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &ks->saddr6, &daddr, 0,
+	udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &ks->saddr6, &daddr,
+			     READ_ONCE(ks->tos),
 			     ip6_dst_hoplimit(dst), 0, ks->tun->port,
 			     ks->key.port, false);
 	return 0;

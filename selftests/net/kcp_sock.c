@@ -605,6 +605,186 @@ static void test_seqpacket(void)
 	close(a);
 }
 
+/* IP_TOS reaches the datagrams on the wire (a UDP peer reads it). */
+static void test_tos(void)
+{
+	int u = socket(AF_INET, SOCK_DGRAM, 0), c, one = 1, tos = 0xb8, got;
+	struct sockaddr_in sa = kt_addr4(LO4, 0);
+	char buf[2048], cbuf[64];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	socklen_t len = sizeof(got);
+
+	bind(u, (struct sockaddr *)&sa, sizeof(sa));
+	setsockopt(u, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one));
+	c = kt_connect(SOCK_STREAM, LO4, kt_port_of(u));
+	kt_result(setsockopt(c, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) == 0 &&
+		  getsockopt(c, IPPROTO_IP, IP_TOS, &got, &len) == 0 &&
+		  got == tos, "IP_TOS set and read back");
+	kt_result(setsockopt(c, IPPROTO_IP, IP_TTL, &tos, sizeof(tos)) < 0 &&
+		  errno == ENOPROTOOPT, "other IP options -> ENOPROTOOPT");
+	send(c, "tos", 3, 0);
+	got = -1;
+	if (recvmsg(u, &mh, 0) > 0)
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS)
+				got = *(unsigned char *)CMSG_DATA(cm);
+	kt_result(got == tos, "datagrams carry TOS 0x%x (got 0x%x)", tos, got);
+	close(c);
+	close(u);
+}
+
+/* A restarted server rebinds its port with SO_REUSEADDR even while the
+ * old sessions (or their time-wait) still hold the UDP socket. */
+static void test_reuseaddr(void)
+{
+	int one = 1, port = 0, c, a, l2, l3;
+	int l1 = kt_listen(SOCK_STREAM, LO4, &port);
+	struct sockaddr_in sa = kt_addr4(LO4, port);
+	char buf[8];
+
+	c = kt_connect(SOCK_STREAM, LO4, port);
+	send(c, "1", 1, 0);
+	a = accept(l1, NULL, NULL);
+	close(l1);
+	l2 = kt_socket(SOCK_STREAM);
+	kt_result(bind(l2, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+		  errno == EADDRINUSE,
+		  "rebinding a port with a live session -> EADDRINUSE");
+	close(l2);
+	l3 = kt_socket(SOCK_STREAM);
+	setsockopt(l3, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	kt_result(bind(l3, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		  listen(l3, 8) == 0,
+		  "with SO_REUSEADDR the new listener takes the port over");
+	send(c, "2", 1, 0);
+	kt_result(recv(a, buf, 8, 0) > 0,
+		  "the old session keeps working on the shared UDP socket");
+	close(c);
+	c = kt_connect(SOCK_STREAM, LO4, port);
+	send(c, "3", 1, 0);
+	fcntl(l3, F_SETFL, 0);
+	{
+		struct timeval tv = { 3, 0 };
+		int n;
+
+		setsockopt(l3, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = accept(l3, NULL, NULL);
+		kt_result(n >= 0, "and new peers reach the new listener");
+		close(n);
+	}
+	close(c);
+	close(a);
+	close(l3);
+}
+
+/* SO_REUSEPORT: several listeners on one port share the peers. */
+static void test_reuseport(void)
+{
+	int one = 1, l[2], port = 0, i, got[2] = { 0, 0 }, cs[24];
+	struct sockaddr_in sa = kt_addr4(LO4, 0);
+	socklen_t len = sizeof(sa);
+
+	for (i = 0; i < 2; i++) {
+		l[i] = kt_socket(SOCK_STREAM);
+		/* kernels >= 6.9 refuse SO_REUSEPORT on non-inet sockets */
+		if (setsockopt(l[i], SOL_SOCKET, SO_REUSEPORT, &one,
+			       sizeof(one)) &&
+		    kt_setint(l[i], KCP_REUSEPORT, 1)) {
+			kt_result(0, "KCP_REUSEPORT: %s", strerror(errno));
+			return;
+		}
+		sa.sin_port = htons(port);
+		if (bind(l[i], (struct sockaddr *)&sa, sizeof(sa)) ||
+		    listen(l[i], 64)) {
+			kt_result(0, "SO_REUSEPORT listener %d: %s", i,
+				  strerror(errno));
+			return;
+		}
+		getsockname(l[i], (struct sockaddr *)&sa, &len);
+		port = ntohs(sa.sin_port);
+		fcntl(l[i], F_SETFL, O_NONBLOCK);
+	}
+	kt_result(1, "two SO_REUSEPORT listeners bound to port %d", port);
+	for (i = 0; i < 24; i++) {
+		cs[i] = kt_connect(SOCK_STREAM, LO4, port);
+		send(cs[i], "r", 1, 0);
+	}
+	usleep(300000);
+	for (i = 0; i < 2; i++) {
+		int a;
+
+		while ((a = accept(l[i], NULL, NULL)) >= 0) {
+			got[i]++;
+			close(a);
+		}
+	}
+	kt_result(got[0] + got[1] == 24 && got[0] && got[1],
+		  "24 peers spread over both listeners (%d + %d)", got[0],
+		  got[1]);
+	for (i = 0; i < 24; i++)
+		close(cs[i]);
+	close(l[0]);
+	close(l[1]);
+}
+
+/* kcp:kcp_session and kcp:kcp_segment tracepoints fire. */
+static void test_tracepoints(void)
+{
+	const char *ev = "/sys/kernel/tracing/events/kcp/enable";
+	FILE *f = fopen(ev, "w");
+	int c, a, seg = 0, sess = 0;
+	char line[512];
+
+	if (!f)
+		return kt_skip("no tracefs", "tracepoints");
+	fputs("1", f);
+	fclose(f);
+	f = fopen("/sys/kernel/tracing/trace", "w");
+	if (f)
+		fclose(f);
+	if (!pair(SOCK_STREAM, LO4, &c, &a)) {
+		send(c, "traced", 6, 0);
+		recv(a, line, sizeof(line), 0);
+		close(c);
+		close(a);
+	}
+	f = fopen(ev, "w");
+	fputs("0", f);
+	fclose(f);
+	f = fopen("/sys/kernel/tracing/trace", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		seg += !!strstr(line, "kcp_segment:");
+		sess += !!strstr(line, "kcp_session:");
+	}
+	if (f)
+		fclose(f);
+	kt_result(seg >= 4 && sess >= 2,
+		  "tracepoints: %d kcp_segment and %d kcp_session events",
+		  seg, sess);
+}
+
+/* An accepted socket reports the address its peer sent to. */
+static void test_accept_name(void)
+{
+	int port = 0, l = kt_listen(SOCK_STREAM, "0.0.0.0", &port), c, a;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	c = kt_connect(SOCK_STREAM, LO4, port);
+	send(c, "n", 1, 0);
+	a = accept(l, NULL, NULL);
+	getsockname(a, (struct sockaddr *)&sa, &len);
+	kt_result(sa.sin_addr.s_addr == htonl(INADDR_LOOPBACK) &&
+		  ntohs(sa.sin_port) == port,
+		  "accepted on 0.0.0.0: getsockname is 127.0.0.1:%d", port);
+	close(a);
+	close(c);
+	close(l);
+}
+
 int main(int argc, char **argv)
 {
 	const char *only = argc > 1 ? argv[1] : NULL;
@@ -629,5 +809,10 @@ int main(int argc, char **argv)
 	RUN("options", test_options());
 	RUN("many", test_many());
 	RUN("seqpacket", test_seqpacket());
+	RUN("tos", test_tos());
+	RUN("reuseaddr", test_reuseaddr());
+	RUN("reuseport", test_reuseport());
+	RUN("trace", test_tracepoints());
+	RUN("acceptname", test_accept_name());
 	return kt_done();
 }

@@ -35,6 +35,9 @@
 #define KCP_PRESET	13	/* enum kcp_preset, write only: kcptun --mode */
 #define KCP_WRITE_DELAY	14	/* 1: writes wait for the next tick to flush */
 #define KCP_LINGER_TIMEOUT 15	/* ms a closed socket may keep sending */
+#define KCP_REUSEPORT	16	/* as SO_REUSEPORT, which kernels >= 6.9
+				 * refuse for non-inet families; before bind()
+				 */
 
 struct kcp_nodelay {
 	__s32 nodelay;		/* 0, 1 (min rto 30 ms), -1 keeps */
