@@ -892,8 +892,13 @@ static int kcp_release_sock(struct socket *sock)
 	return 0;
 }
 
-static const struct proto_ops kcp_stream_ops = {
-	.family = -1,	/* set at registration: the family is a parameter */
+/*
+ * .family is informational here: the number the socket layer dispatches
+ * on is the net_proto_family's, set at registration from the module
+ * parameter.
+ */
+static const struct proto_ops kcp_ops = {
+	.family = PF_KCP,
 	.owner = THIS_MODULE,
 	.release = kcp_release_sock,
 	.bind = kcp_bind,
@@ -912,8 +917,6 @@ static const struct proto_ops kcp_stream_ops = {
 	.mmap = sock_no_mmap,
 	KCP_PROTO_OPS_SENDPAGE
 };
-
-static struct proto_ops kcp_ops __ro_after_init;
 
 struct proto kcp_proto = {
 	.name = "KCP",
@@ -997,8 +1000,6 @@ int kcp_family_register(int family)
 	if (family <= 0 || family >= NPROTO)
 		return -EINVAL;
 	kcp_family_nr = family;
-	kcp_ops = kcp_stream_ops;
-	kcp_ops.family = family;
 	kcp_family_ops = kcp_family_ops_tmpl;
 	kcp_family_ops.family = family;
 	return sock_register(&kcp_family_ops);

@@ -235,6 +235,7 @@ static inline struct kcp_net *kcp_pernet(const struct net *net)
 /* sk_state of an AF_KCP socket is not an inet socket's: no inet tracing */
 static inline void kcp_set_state(struct sock *sk, int state)
 {
+	/* pairs with the lockless READ_ONCE(sk->sk_state) in poll and proc */
 	smp_store_release(&sk->sk_state, state);
 }
 

@@ -96,10 +96,10 @@ static int kcp_icmp4_errno(struct sk_buff *skb)
 	if (type != ICMP_DEST_UNREACH)
 		return 0;
 	if (code == ICMP_PORT_UNREACH)
-		return ECONNREFUSED;
+		return -ECONNREFUSED;
 	if (code == ICMP_FRAG_NEEDED)
 		return 0;
-	return EHOSTUNREACH;
+	return -EHOSTUNREACH;
 }
 
 static int kcp_icmp6_errno(struct sk_buff *skb)
@@ -109,7 +109,7 @@ static int kcp_icmp6_errno(struct sk_buff *skb)
 
 	if (type != ICMPV6_DEST_UNREACH)
 		return 0;
-	return code == ICMPV6_PORT_UNREACH ? ECONNREFUSED : EHOSTUNREACH;
+	return code == ICMPV6_PORT_UNREACH ? -ECONNREFUSED : -EHOSTUNREACH;
 }
 
 /*
@@ -142,13 +142,13 @@ static void kcp_encap_err_rcv(KCP_ENCAP_ERR_RCV_ARGS)
 		peer.port = ((struct udphdr *)(ip6h + 1))->dest;
 	}
 	if (e)
-		kcp_icmp_deliver(tun, &peer, e);
+		kcp_icmp_deliver(tun, &peer, -e);
 }
 
 /* Accept ICMP errors for datagrams of this socket (return 0 = ours). */
 static int kcp_encap_err_lookup(struct sock *sk, struct sk_buff *skb)
 {
-	return rcu_access_pointer(sk->sk_user_data) ? 0 : -ENOENT;
+	return rcu_dereference_sk_user_data(sk) ? 0 : -ENOENT;
 }
 
 /*

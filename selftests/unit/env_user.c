@@ -4,3 +4,4 @@
 
 /* < 0: never fail; n >= 0: the (n+1)th allocation from now fails */
 long kcp_env_fail_after = -1;
+bool kcp_env_trace_on;
