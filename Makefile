@@ -8,7 +8,9 @@
 #   make check        every test: host unit tests + VM suites on 6.1 and 6.12
 #   make demo         AF_KCP vs TCP on a lossy link, in a VM
 #   make bench        benchmarks (slow)
-#   make install      module into /lib/modules/$(KVER)/updates, tools, man
+#   make install      module into /lib/modules/$(KVER)/updates + depmod, kcpctl,
+#                     libkcppreload.so, kcpctl.8, linux/kcp.h (DESTDIR, PREFIX)
+#   make uninstall    the same, removed
 #
 # KVER/KDIR select the kernel to build against; the default is the newest
 # installed Debian headers package (not uname -r: the build host's own
@@ -35,7 +37,7 @@ KMOD_C := $(filter-out %.mod.c,$(wildcard kmod/*.c))
 KMOD_SRCS := $(KMOD_C) $(wildcard kmod/*.h) kmod/Kbuild uapi/linux/kcp.h
 
 .PHONY: all module modules userspace deps check check-quick demo bench \
-	install clean print-check-kernels sparse unit
+	install uninstall clean print-check-kernels sparse unit
 
 all: module userspace
 
@@ -95,8 +97,28 @@ sparse:
 	$(MAKE) -C $(KDIR) M=$(TOP) C=2 W=1 modules
 
 install: module
-	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_DIR=updates modules_install
-	depmod -a $(KVER)
+# DESTDIR stages everything (packaging); PREFIX is for the tools, header
+# and man page. The module goes to /lib/modules/$(KVER)/updates/kmod/.
+PREFIX ?= /usr/local
+MODDIR = $(DESTDIR)/lib/modules/$(KVER)/updates
+KCP_DEPMOD = depmod -a $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
+# Distribution headers carry no signing key: do not try (and fail) to sign.
+KCP_NOSIGN = $(if $(wildcard $(KDIR)/certs/signing_key.x509),,CONFIG_MODULE_SIG_ALL=)
+
+	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_DIR=updates $(KCP_NOSIGN) \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	$(KCP_DEPMOD)
+	$(MAKE) -C tools/kcpctl O=$(B)/tools DESTDIR=$(DESTDIR) \
+		PREFIX=$(PREFIX) install
+	install -D -m 644 uapi/linux/kcp.h \
+		$(DESTDIR)$(PREFIX)/include/linux/kcp.h
+
+uninstall:
+	rm -f $(foreach s,.ko .ko.xz .ko.gz .ko.zst,$(MODDIR)/kmod/kcp$(s))
+	rmdir $(MODDIR)/kmod 2>/dev/null || true
+	if [ -d $(DESTDIR)/lib/modules/$(KVER) ]; then $(KCP_DEPMOD); fi
+	$(MAKE) -C tools/kcpctl DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) uninstall
+	rm -f $(DESTDIR)$(PREFIX)/include/linux/kcp.h
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean 2>/dev/null
