@@ -96,7 +96,6 @@ bench: deps
 sparse:
 	$(MAKE) -C $(KDIR) M=$(TOP) C=2 W=1 modules
 
-install: module
 # DESTDIR stages everything (packaging); PREFIX is for the tools, header
 # and man page. The module goes to /lib/modules/$(KVER)/updates/kmod/.
 PREFIX ?= /usr/local
@@ -105,6 +104,7 @@ KCP_DEPMOD = depmod -a $(if $(DESTDIR),-b $(DESTDIR)) $(KVER)
 # Distribution headers carry no signing key: do not try (and fail) to sign.
 KCP_NOSIGN = $(if $(wildcard $(KDIR)/certs/signing_key.x509),,CONFIG_MODULE_SIG_ALL=)
 
+install: module
 	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_DIR=updates $(KCP_NOSIGN) \
 		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
 	$(KCP_DEPMOD)
