@@ -85,8 +85,8 @@ check: deps
 check-quick: modules userspace unit
 	selftests/check.sh --quick
 
+# demo.sh builds what it needs: the module for its guest kernel, kcpt, kcppeer
 demo: deps
-	$(MAKE) modules userspace
 	selftests/demo/demo.sh
 
 bench: deps
