@@ -134,7 +134,7 @@ targets=("$kcpt")
 [[ $DEMO_KCPGO == 0 ]] || targets+=("$kcppeer")
 if [[ ${DEMO_NO_BUILD:-0} == 0 ]]; then
 	step "Building the kcp module for $kver and the test tools (make)..."
-	if ! make -s -C "$TOP" "${targets[@]}" >>"$HLOG" 2>&1; then
+	if ! make -s -j"$(nproc)" -C "$TOP" "${targets[@]}" >>"$HLOG" 2>&1; then
 		step "The build failed."
 		show_tail "$HLOG"
 		exit 1
