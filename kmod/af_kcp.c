@@ -190,6 +190,8 @@ int kcp_sk_init_session(struct kcp_sock *ks, u32 conv, gfp_t gfp)
 	kcp_opts_apply(ks);
 	ks->last_rx = kcp_clock_ms();
 	kcp_set_state(&ks->sk, KCP_ESTABLISHED);
+	/* a session that never hears from its peer still times out */
+	kcp_timer_idle(ks);
 	kcp_trace_session(&ks->sk, conv, true, 0);
 	cur = atomic_inc_return(&kn->curr_estab);
 	if (cur > atomic_read(&kn->max_conn))
@@ -950,7 +952,9 @@ static int kcp_create(struct net *net, struct socket *sock, int protocol,
 		return -ENOMEM;
 	}
 	kcp_opts_from_sysctl(&ks->opts, &kcp_pernet(net)->sysctl);
-	ks->opts.stream = sock->type == SOCK_STREAM;
+	/* net.kcp.stream is the SOCK_STREAM default; SEQPACKET keeps boundaries */
+	if (sock->type != SOCK_STREAM)
+		ks->opts.stream = 0;
 	ks->af = 0;
 	kcp_opts_apply(ks);
 	return 0;

@@ -217,6 +217,7 @@ int kcp_sk_rcv(struct kcp_sock *ks, struct sk_buff *skb)
 	KCP_INC_STATS(net, KCP_MIB_IN_PKTS);
 	KCP_ADD_STATS(net, KCP_MIB_IN_BYTES, len);
 	ks->last_rx = kcp_clock_ms();
+	kcp_opts_sync_rcvbuf(ks);
 	flag = kcp_get_le16(data + 4);
 	if (flag == KCP_FEC_TYPE_DATA || flag == KCP_FEC_TYPE_PARITY)
 		kcp_fec_input(ks, data, len);

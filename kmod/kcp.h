@@ -95,6 +95,7 @@ struct kcp_sock {
 	};
 	u32 id;				/* index in kcp_net.socks (/proc) */
 	u32 last_rx;			/* ms, for the idle timeout */
+	int rcvbuf_seen;		/* sk_rcvbuf the window was sized for */
 	u32 close_deadline;		/* ms, end of background linger */
 	struct kcp_sock_stats st;
 	u8 tos;				/* IP_TOS / IPV6_TCLASS */
@@ -255,6 +256,7 @@ struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp);
 
 /* options.c */
 int kcp_opts_apply(struct kcp_sock *ks);
+void kcp_opts_sync_rcvbuf(struct kcp_sock *ks);
 int kcp_setsockopt(struct socket *sock, int level, int optname,
 		   sockptr_t optval, unsigned int optlen);
 int kcp_getsockopt(struct socket *sock, int level, int optname,
@@ -263,6 +265,7 @@ int kcp_getsockopt(struct socket *sock, int level, int optname,
 /* timer.c */
 void kcp_timer_init(struct kcp_sock *ks);
 void kcp_timer_kick(struct kcp_sock *ks);
+void kcp_timer_idle(struct kcp_sock *ks);
 void kcp_timer_after(struct kcp_sock *ks, u32 delay_ms);
 void kcp_timer_stop(struct kcp_sock *ks);
 void kcp_release_cb(struct sock *sk);

@@ -62,10 +62,24 @@ int kcp_opts_apply(struct kcp_sock *ks)
 	if (err)
 		return err;
 	kcp_set_wndsize(kcp, o->snd_wnd, kcp_rcv_wnd(ks));
+	ks->rcvbuf_seen = ks->sk.sk_rcvbuf;
 	kcp->stream = o->stream;
 	kcp->rcv_stream = ks->sk.sk_type == SOCK_STREAM;
 	kcp->dead_link = o->dead_link;
 	return 0;
+}
+
+/*
+ * SO_RCVBUF is handled by the socket core, which has no hook for the
+ * protocol on 6.1; a changed value is noticed here, before the next ACK
+ * advertises the window. Called with the socket locked.
+ */
+void kcp_opts_sync_rcvbuf(struct kcp_sock *ks)
+{
+	if (likely(READ_ONCE(ks->sk.sk_rcvbuf) == ks->rcvbuf_seen))
+		return;
+	kcp_set_wndsize(&ks->kcp, ks->opts.snd_wnd, kcp_rcv_wnd(ks));
+	ks->rcvbuf_seen = ks->sk.sk_rcvbuf;
 }
 
 static int kcp_set_nodelay_opt(struct kcp_opts *o, const struct kcp_nodelay *nd)
@@ -314,8 +328,13 @@ int kcp_setsockopt(struct socket *sock, int level, int optname,
 			kcp_opts_apply(ks);
 		}
 	}
-	if (!err && kcp_busy(&ks->kcp) && ks->sk.sk_state == KCP_ESTABLISHED)
-		kcp_timer_kick(ks);
+	/* new intervals or an idle timeout take effect on a quiet session too */
+	if (!err && ks->sk.sk_state == KCP_ESTABLISHED) {
+		if (kcp_busy(&ks->kcp))
+			kcp_timer_kick(ks);
+		else
+			kcp_timer_idle(ks);
+	}
 	release_sock(&ks->sk);
 	return err;
 }

@@ -105,23 +105,27 @@ void kcp_timer_stop(struct kcp_sock *ks)
 	spin_unlock_bh(&ks->timer_lock);
 }
 
+/* Nothing to send, but an idle timeout still needs a wake-up. */
+void kcp_timer_idle(struct kcp_sock *ks)
+{
+	s32 idle;
+
+	if (!ks->opts.idle_ms)
+		return;
+	idle = (s32)(ks->last_rx + ks->opts.idle_ms - kcp_clock_ms());
+	kcp_timer_after(ks, idle > 0 ? idle : 1);
+}
+
 /* Arm (or not) after the engine did work outside the timer. */
 static void kcp_timer_rearm(struct kcp_sock *ks, u32 delay)
 {
-	u32 now = kcp_clock_ms();
-	s32 idle;
-
 	if (kcp_busy(&ks->kcp)) {
 		kcp_timer_after(ks, delay);
 		return;
 	}
 	kcp_shrink(&ks->kcp);
 	kcp_fec_shrink(ks);
-	if (!ks->opts.idle_ms)
-		return;
-	/* nothing to send, but the idle timeout still needs a wake-up */
-	idle = (s32)(ks->last_rx + ks->opts.idle_ms - now);
-	kcp_timer_after(ks, idle > 0 ? idle : 1);
+	kcp_timer_idle(ks);
 }
 
 /* Why a session must end now, if it must: 0 keeps it. */
@@ -160,6 +164,7 @@ void kcp_sk_tick(struct kcp_sock *ks)
 	}
 	if (state != KCP_ESTABLISHED && state != KCP_LINGER)
 		return;
+	kcp_opts_sync_rcvbuf(ks);
 	delay = kcp_flush(&ks->kcp, false);
 	verdict = kcp_tick_verdict(ks, kcp_clock_ms());
 	if (verdict) {

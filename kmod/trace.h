@@ -2,8 +2,8 @@
 /*
  * Tracepoints: kcp:kcp_session (a session starts or ends) and
  * kcp:kcp_segment (a segment sent, retransmitted, received or acked).
- * The segment tracepoint costs nothing while disabled: enabling it flips
- * the static key the engine tests before it calls ops->seg.
+ * The segment tracepoint costs one load while disabled: registering a probe
+ * raises kcp_trace_users, which the engine tests before it calls ops->seg.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM kcp

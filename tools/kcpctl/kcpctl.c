@@ -878,7 +878,7 @@ static const char *const sysctl_names[] = {
 	"nodelay", "interval", "resend", "nc", "snd_wnd", "rcv_wnd", "mtu",
 	"stream", "ack_nodelay", "dead_link", "min_rto", "idle_timeout_ms",
 	"linger_ms", "timewait_ms", "fec_data", "fec_parity", "max_sessions",
-	"max_listener_sessions", "new_sessions_per_sec", "mem_max_kb",
+	"max_listener_sessions", "new_sessions_per_sec", "wnd_max",
 };
 
 static bool sysctl_dir_ok(void)
