@@ -45,6 +45,20 @@ stamp "host unit tests"
 make -s -C selftests/unit check 2>&1 | tee "$OUT/unit.tap" |
 	grep -E '^not ok|^# suite' | grep -v '# TODO' || true
 
+# Every parser of network input under libFuzzer: the regression inputs of
+# past findings, then a short run per target (make -C selftests/fuzz run
+# FUZZ_SECONDS=N fuzzes longer).
+stamp "fuzz: regressions and ${FUZZ_SECONDS:=20}s per target"
+if make -s -C selftests/fuzz all > "$OUT/fuzz-build.log" 2>&1; then
+	{ make -s -C selftests/fuzz regress
+	  make -s -C selftests/fuzz run FUZZ_SECONDS="$FUZZ_SECONDS"; } \
+		2>&1 | sed -n 's/^FUZZ /# FUZZ /; /^\(ok\|not ok\|#\)/p' > "$OUT/fuzz.tap"
+	grep -E '^not ok' "$OUT/fuzz.tap"
+else
+	echo "not ok 1 - fuzz targets build (see build/check/fuzz-build.log)" > "$OUT/fuzz.tap"
+	tail -20 "$OUT/fuzz-build.log"
+fi
+
 for k in $kernels; do
 	stamp "VM suite on $k"
 	ko=$TOP/build/$k/kmod/kcp.ko

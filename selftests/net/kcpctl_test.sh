@@ -226,6 +226,7 @@ json_check "show --json -4 -p (interface-format file)" \
 # ---- socket list (coming in the module) ----
 if [ -e /proc/net/kcp ]; then
 	out=$("$K" show -p)
+	printf '%s\n' "$out" | sed 's/^/# sample: /'
 	check "show -p: the held pair (ESTAB) and its process" \
 		[ "$(echo "$out" | grep -c '^ESTAB.*kcpctl_hold')" -ge 2 ]
 	json_check "show --json: ESTAB sockets with conv and windows" \
@@ -374,6 +375,7 @@ else
 		  "$(delta InPkts)" -ge $((recvd / 1400)) -a \
 		  "$(delta InBytes)" -ge "$recvd" -a "$(delta BytesSent)" -ge 2097152 ]
 	"$K" stats OutPkts InBytes BytesSent > "$WORK/stats.after"
+	"$K" stats | sed 's/^/# sample: /'
 	check "kcpctl stats shows OutPkts, InBytes, BytesSent grown by the transfer" \
 		[ "$(paste "$WORK/stats.before" "$WORK/stats.after" |
 		     awk -v r="$recvd" '$1 == $3 && $4 - $2 >= ($1 == "OutPkts" ? int(r / 1400) : r) { n++ } END { print n }')" = 3 ]

@@ -20,6 +20,7 @@ readonly BASE_PKGS=(
 	golang-github-klauspost-reedsolomon-dev
 	sparse libssl-dev python3 gcc make bc flex bison
 	git shellcheck
+	clang-14 libclang-rt-14-dev nettle-dev
 )
 
 rt=0
