@@ -62,7 +62,7 @@ fi
 for k in $kernels; do
 	stamp "VM suite on $k"
 	ko=$TOP/build/$k/kmod/kcp.ko
-	selftests/vm/run-vm.sh --kernel "$k" --timeout 1500 \
+	selftests/vm/run-vm.sh --kernel "$k" --timeout 2400 \
 		--log "$OUT/serial-$k.log" --results "$OUT/results-$k" \
 		--insmod "$ko" --env "KCP_MODULE=$ko" -- \
 		selftests/net/run_all.sh $quick > "$OUT/vm-$k.tap" 2> "$OUT/vm-$k.err"
