@@ -13,7 +13,6 @@
 #include <net/route.h>
 #include <net/udp.h>
 #include <net/udp_tunnel.h>
-#include <net/ipv6_stubs.h>
 #include <net/icmp.h>
 
 #include "compat.h"
@@ -272,7 +271,7 @@ static int kcp_udp_socket(struct net *net, const struct sock *owner,
 	sk->sk_mark = owner->sk_mark;
 	sk->sk_bound_dev_if = owner->sk_bound_dev_if;
 	sk->sk_reuseport = owner->sk_reuseport;
-	err = kernel_bind(sock, (struct sockaddr *)local, len);
+	err = kernel_bind(sock, (KCP_SOCKADDR *)local, len);
 	if (err)
 		goto fail;
 	*sockp = sock;
@@ -313,7 +312,7 @@ int kcp_tunnel_create(struct net *net, const struct sock *owner,
 	tcfg.encap_rcv = kcp_encap_rcv;
 	tcfg.encap_err_lookup = kcp_encap_err_lookup;
 	tcfg.encap_err_rcv = kcp_encap_err_rcv;
-	setup_udp_tunnel_sock(net, tun->sock, &tcfg);
+	kcp_setup_udp_tunnel_sock(net, tun->sock, &tcfg);
 	tun->uid = kcp_sk_uid((struct sock *)owner);
 	kcp_tunnel_register(tun);
 	*tunp = tun;
@@ -331,7 +330,7 @@ int kcp_tunnel_connect(struct kcp_tunnel *tun, const union kcp_sockaddr *peer)
 	int len = peer->family == AF_INET ? sizeof(peer->v4) : sizeof(peer->v6);
 	int err;
 
-	err = kernel_connect(tun->sock, (struct sockaddr *)peer, len, 0);
+	err = kernel_connect(tun->sock, (KCP_SOCKADDR *)peer, len, 0);
 	if (!err)
 		tun->connected = true;
 	return err;
@@ -380,7 +379,7 @@ static int kcp_xmit4(struct kcp_sock *ks, struct sock *usk,
 		kfree_skb(skb);
 		return PTR_ERR(rt);
 	}
-	udp_tunnel_xmit_skb(rt, usk, skb, ks->saddr4, ks->key.addr[0],
+	kcp_udp_tunnel_xmit_skb(rt, usk, skb, ks->saddr4, ks->key.addr[0],
 			    READ_ONCE(ks->tos), ip4_dst_hoplimit(&rt->dst), 0,
 			    ks->tun->port,
 			    ks->key.port, false, false);
@@ -404,7 +403,7 @@ static struct dst_entry *kcp_route6(struct kcp_sock *ks, struct sock *usk)
 	fl6.flowi6_proto = IPPROTO_UDP;
 	fl6.fl6_sport = ks->tun->port;
 	fl6.fl6_dport = ks->key.port;
-	dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(usk), usk, &fl6, NULL);
+	dst = kcp_ip6_dst_lookup_flow(sock_net(usk), usk, &fl6, NULL);
 	if (IS_ERR(dst))
 		return dst;
 	ks->saddr6 = fl6.saddr;
@@ -426,7 +425,7 @@ static int kcp_xmit6(struct kcp_sock *ks, struct sock *usk,
 	memcpy(&daddr, ks->key.addr, sizeof(daddr));
 	skb->ignore_df = 1;
 	/* dev NULL: no tunnel netdev to count statistics on */
-	udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &ks->saddr6, &daddr,
+	kcp_udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &ks->saddr6, &daddr,
 			     READ_ONCE(ks->tos),
 			     ip6_dst_hoplimit(dst), 0, ks->tun->port,
 			     ks->key.port, false);
