@@ -440,7 +440,19 @@ static int kcp_xmit6(struct kcp_sock *ks, struct sock *usk,
 }
 #endif
 
-/* Send one finished datagram to the session's peer. Never sleeps. */
+/*
+ * Send one finished datagram to the session's peer. Never sleeps.
+ *
+ * Called in softirq (receive, timer) and in process context (sendmsg and
+ * friends flush under the socket lock). The UDP tunnel helpers expect
+ * bottom halves off, as in a netdev's ndo_start_xmit: recent kernels
+ * (7.x, 6.12.y) have iptunnel_xmit() and ip6tunnel_xmit() count their
+ * nesting with __this_cpu_inc()/__this_cpu_dec() and drop everything on a
+ * CPU whose count passed the limit. A task preempted and migrated between
+ * the two leaves one CPU's count raised for good, and every later
+ * datagram sent from that CPU silently disappears (seen on sid's 7.2,
+ * PREEMPT_LAZY: sessions died of "lost" segments on loopback).
+ */
 int kcp_tunnel_xmit(struct kcp_sock *ks, struct sk_buff *skb)
 {
 	struct sock *usk = ks->tun->sock->sk;
@@ -448,10 +460,12 @@ int kcp_tunnel_xmit(struct kcp_sock *ks, struct sk_buff *skb)
 
 	skb->mark = ks->sk.sk_mark;
 	skb->priority = ks->sk.sk_priority;
+	local_bh_disable();
 	if (ks->key.family == AF_INET)
 		err = kcp_xmit4(ks, usk, skb);
 	else
 		err = kcp_xmit6(ks, usk, skb);
+	local_bh_enable();
 	if (err)
 		KCP_INC_STATS(sock_net(&ks->sk), KCP_MIB_OUT_NO_ROUTE);
 	return err;
