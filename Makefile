@@ -37,7 +37,8 @@ KMOD_C := $(filter-out %.mod.c,$(wildcard kmod/*.c))
 KMOD_SRCS := $(KMOD_C) $(wildcard kmod/*.h) kmod/Kbuild uapi/linux/kcp.h
 
 .PHONY: all module modules userspace deps check check-quick demo bench \
-	install uninstall clean print-check-kernels sparse unit
+	install uninstall clean print-check-kernels sparse unit check-kernels \
+	check-debug
 
 all: module userspace
 
@@ -84,6 +85,18 @@ check: deps
 # The same with smaller transfers: a quick loop while developing.
 check-quick: modules userspace unit
 	selftests/check.sh --quick
+
+# The VM suite on 6.12-rt and on Debian sid's newest kernel (built in a
+# debootstrap chroot of sid, kept in build/sid).
+check-kernels: deps
+	$(MAKE) userspace
+	selftests/kernels.sh
+
+# The VM suite on a KASAN/kmemleak/lockdep/UBSAN build of 6.1 (built once,
+# kept in build/debug-kernel), then a kmemleak scan.
+check-debug: deps
+	$(MAKE) userspace
+	selftests/debug.sh
 
 # demo.sh builds what it needs: the module for its guest kernel, kcpt, kcppeer
 demo: deps

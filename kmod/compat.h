@@ -140,9 +140,9 @@ static inline void kcp_sk_set_uid(struct sock *sk, kuid_t uid)
  * keep struct sockaddr).
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
-typedef struct sockaddr_unsized kcp_sockaddr_t;
+#define KCP_SOCKADDR	struct sockaddr_unsized
 #else
-typedef struct sockaddr kcp_sockaddr_t;
+#define KCP_SOCKADDR	struct sockaddr
 #endif
 
 /*
@@ -187,12 +187,16 @@ static inline void kcp_udp_tunnel6_xmit_skb(struct dst_entry *dst,
 #endif
 
 /*
- * ipv6_stub (<net/ipv6_stubs.h>) is gone in 7.1, where IPv6 can no longer
+ * ipv6_stub (<net/ipv6_stubs.h>) is gone in 7.x, where IPv6 can no longer
  * be a module; call ip6_dst_lookup_flow() there. Before, go through the
- * stub as the in-tree UDP tunnels do.
+ * stub as the in-tree UDP tunnels do (the module then loads without ipv6).
+ * The header itself tells which kernel this is.
  */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 1, 0)
+#if __has_include("net/ipv6_stubs.h")
 #include <net/ipv6_stubs.h>
+#define KCP_HAVE_IPV6_STUB	1
+#else
+#define KCP_HAVE_IPV6_STUB	0
 #endif
 #include <net/ipv6.h>
 
@@ -200,7 +204,7 @@ static inline struct dst_entry *
 kcp_ip6_dst_lookup_flow(struct net *net, const struct sock *sk,
 			struct flowi6 *fl6, const struct in6_addr *final_dst)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 1, 0)
+#if KCP_HAVE_IPV6_STUB
 	return ipv6_stub->ipv6_dst_lookup_flow(net, sk, fl6, final_dst);
 #else
 	return ip6_dst_lookup_flow(net, sk, fl6, final_dst);

@@ -68,7 +68,11 @@ static int __init kcp_mod_init(void)
 	err = kcp_fec_module_init();
 	if (err)
 		return err;
-	kcp_wq = alloc_workqueue("kcp", 0, 0);
+	/*
+	 * Only tunnel teardown runs here, nothing cpu-local: unbound. (7.x
+	 * warns unless a workqueue says WQ_PERCPU or WQ_UNBOUND.)
+	 */
+	kcp_wq = alloc_workqueue("kcp", WQ_UNBOUND, 0);
 	if (!kcp_wq)
 		return -ENOMEM;
 	err = proto_register(&kcp_proto, 1);

@@ -164,7 +164,7 @@ static int kcp_seq_show(struct seq_file *seq, void *v)
 		   kcp->stats[KCP_STAT_IN_SEGS], kcp->stats[KCP_STAT_OUT_SEGS],
 		   retrans, kcp->stats[KCP_STAT_LOST],
 		   from_kuid_munged(seq_user_ns(seq), kcp_sk_uid(&ks->sk)),
-		   sock_i_ino(&ks->sk));
+		   kcp_sock_i_ino(&ks->sk));
 	return 0;
 }
 
@@ -186,7 +186,7 @@ static int kcp_snmp_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "Sessions %d\n", atomic_read(&kn->nsessions));
 	for (i = 0; i < __KCP_MIB_MAX; i++)
 		seq_printf(seq, "%s %lu\n", kcp_mib_names[i],
-			   snmp_fold_field(kn->mib, i));
+			   kcp_snmp_fold_field(kn->mib, i));
 	return 0;
 }
 

@@ -13,7 +13,6 @@
 #include <net/route.h>
 #include <net/udp.h>
 #include <net/udp_tunnel.h>
-#include <net/ipv6_stubs.h>
 #include <net/icmp.h>
 
 #include "compat.h"
@@ -272,7 +271,7 @@ static int kcp_udp_socket(struct net *net, const struct sock *owner,
 	sk->sk_mark = owner->sk_mark;
 	sk->sk_bound_dev_if = owner->sk_bound_dev_if;
 	sk->sk_reuseport = owner->sk_reuseport;
-	err = kernel_bind(sock, (struct sockaddr *)local, len);
+	err = kernel_bind(sock, (KCP_SOCKADDR *)local, len);
 	if (err)
 		goto fail;
 	*sockp = sock;
@@ -313,7 +312,7 @@ int kcp_tunnel_create(struct net *net, const struct sock *owner,
 	tcfg.encap_rcv = kcp_encap_rcv;
 	tcfg.encap_err_lookup = kcp_encap_err_lookup;
 	tcfg.encap_err_rcv = kcp_encap_err_rcv;
-	setup_udp_tunnel_sock(net, tun->sock, &tcfg);
+	kcp_setup_udp_tunnel_sock(net, tun->sock, &tcfg);
 	tun->uid = kcp_sk_uid((struct sock *)owner);
 	kcp_tunnel_register(tun);
 	*tunp = tun;
@@ -331,7 +330,7 @@ int kcp_tunnel_connect(struct kcp_tunnel *tun, const union kcp_sockaddr *peer)
 	int len = peer->family == AF_INET ? sizeof(peer->v4) : sizeof(peer->v6);
 	int err;
 
-	err = kernel_connect(tun->sock, (struct sockaddr *)peer, len, 0);
+	err = kernel_connect(tun->sock, (KCP_SOCKADDR *)peer, len, 0);
 	if (!err)
 		tun->connected = true;
 	return err;
@@ -380,7 +379,7 @@ static int kcp_xmit4(struct kcp_sock *ks, struct sock *usk,
 		kfree_skb(skb);
 		return PTR_ERR(rt);
 	}
-	udp_tunnel_xmit_skb(rt, usk, skb, ks->saddr4, ks->key.addr[0],
+	kcp_udp_tunnel_xmit_skb(rt, usk, skb, ks->saddr4, ks->key.addr[0],
 			    READ_ONCE(ks->tos), ip4_dst_hoplimit(&rt->dst), 0,
 			    ks->tun->port,
 			    ks->key.port, false, false);
@@ -404,7 +403,7 @@ static struct dst_entry *kcp_route6(struct kcp_sock *ks, struct sock *usk)
 	fl6.flowi6_proto = IPPROTO_UDP;
 	fl6.fl6_sport = ks->tun->port;
 	fl6.fl6_dport = ks->key.port;
-	dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(usk), usk, &fl6, NULL);
+	dst = kcp_ip6_dst_lookup_flow(sock_net(usk), usk, &fl6, NULL);
 	if (IS_ERR(dst))
 		return dst;
 	ks->saddr6 = fl6.saddr;
@@ -426,7 +425,7 @@ static int kcp_xmit6(struct kcp_sock *ks, struct sock *usk,
 	memcpy(&daddr, ks->key.addr, sizeof(daddr));
 	skb->ignore_df = 1;
 	/* dev NULL: no tunnel netdev to count statistics on */
-	udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &ks->saddr6, &daddr,
+	kcp_udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &ks->saddr6, &daddr,
 			     READ_ONCE(ks->tos),
 			     ip6_dst_hoplimit(dst), 0, ks->tun->port,
 			     ks->key.port, false);
@@ -441,7 +440,19 @@ static int kcp_xmit6(struct kcp_sock *ks, struct sock *usk,
 }
 #endif
 
-/* Send one finished datagram to the session's peer. Never sleeps. */
+/*
+ * Send one finished datagram to the session's peer. Never sleeps.
+ *
+ * Called in softirq (receive, timer) and in process context (sendmsg and
+ * friends flush under the socket lock). The UDP tunnel helpers expect
+ * bottom halves off, as in a netdev's ndo_start_xmit: recent kernels
+ * (7.x, 6.12.y) have iptunnel_xmit() and ip6tunnel_xmit() count their
+ * nesting with __this_cpu_inc()/__this_cpu_dec() and drop everything on a
+ * CPU whose count passed the limit. A task preempted and migrated between
+ * the two leaves one CPU's count raised for good, and every later
+ * datagram sent from that CPU silently disappears (seen on sid's 7.2,
+ * PREEMPT_LAZY: sessions died of "lost" segments on loopback).
+ */
 int kcp_tunnel_xmit(struct kcp_sock *ks, struct sk_buff *skb)
 {
 	struct sock *usk = ks->tun->sock->sk;
@@ -449,10 +460,12 @@ int kcp_tunnel_xmit(struct kcp_sock *ks, struct sk_buff *skb)
 
 	skb->mark = ks->sk.sk_mark;
 	skb->priority = ks->sk.sk_priority;
+	local_bh_disable();
 	if (ks->key.family == AF_INET)
 		err = kcp_xmit4(ks, usk, skb);
 	else
 		err = kcp_xmit6(ks, usk, skb);
+	local_bh_enable();
 	if (err)
 		KCP_INC_STATS(sock_net(&ks->sk), KCP_MIB_OUT_NO_ROUTE);
 	return err;

@@ -1,0 +1,306 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check-debug: the VM suite on a debug build of Debian's 6.1 kernel
+# (KASAN, kmemleak, lockdep, UBSAN, debug objects, list and refcount
+# checks; selftests/debug-config.sh), then a kmemleak scan. Prints TAP;
+# the last line is "N passed, N failed".
+#
+#   selftests/debug.sh [--full] [--rebuild] [--build-only] [--timeout SECS]
+#
+# The kernel is built once into build/debug-kernel/ (make -j$(nproc), long:
+# run 'selftests/debug.sh --build-only' ahead) and rebuilt only when
+# debug-config.sh, the base config, the source or the compiler change.
+# Source: $KCP_KSRC, else /work/ksrc/linux-source-6.1, else
+# /usr/src/linux-source-6.1.tar.xz unpacked under build/debug-kernel/.
+#
+# In the guest the suites run in two halves with a kmemleak scan after
+# each: the module's allocations are still symbolized before lifecycle.sh
+# unloads it. Leak suspects already present before the suite (boot) are
+# cleared first and kept in build/debug-kernel/results/kmemleak-boot.txt.
+# A suspect fails the run unless KMEMLEAK_KNOWN below explains it as the
+# kernel's own.
+
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd -P)
+TOP=$(cd "$HERE/.." && pwd -P)
+D=${KCP_DEBUG_DIR:-$TOP/build/debug-kernel}
+OBJ=$D/obj
+readonly HERE TOP D OBJ
+
+# Kernel-internal kmemleak false positives seen on this kernel, one
+# extended regex per entry, matched against the joined backtrace of a
+# suspect (frames separated by spaces). Keep each narrow, say why.
+readonly KMEMLEAK_KNOWN=(
+)
+
+# The guest half: run in the VM by the host half below.
+guest() {
+	local quick=$1 suites=() s r=$KCP_RESULTS km=/sys/kernel/debug/kmemleak
+
+	while read -r s; do
+		[[ $s == lifecycle ]] || suites+=("$s")
+	done < <(sed -n 's/^run \([a-z_0-9]*\) .*/\1/p' selftests/net/run_all.sh)
+
+	kmemleak_scan() {
+		echo scan >$km
+		sleep 6
+		echo scan >$km
+		cat $km >"$r/$1"
+	}
+	if [[ -w $km ]]; then
+		# Suspects from boot: keep, then mark them reported.
+		kmemleak_scan kmemleak-boot.txt
+		echo clear >$km
+	else
+		echo "# no $km"
+	fi
+	date +%s >"$r/t-suite"
+	selftests/net/run_all.sh ${quick:+"$quick"} "${suites[@]}"
+	date +%s >"$r/t-scan1"
+	[[ ! -w $km ]] || kmemleak_scan kmemleak-suite.txt
+	date +%s >"$r/t-lifecycle"
+	selftests/net/run_all.sh ${quick:+"$quick"} lifecycle
+	date +%s >"$r/t-scan2"
+	[[ ! -w $km ]] || kmemleak_scan kmemleak-lifecycle.txt
+	date +%s >"$r/t-end"
+	return 0
+}
+
+if [[ ${1:-} == --guest ]]; then
+	cd "$TOP" || exit 1
+	guest "${2:-}"
+	exit
+fi
+
+quick=quick
+rebuild=0
+build_only=0
+timeout=14400
+while (($#)); do
+	case $1 in
+	--full) quick= ;;
+	--rebuild) rebuild=1 ;;
+	--build-only) build_only=1 ;;
+	--timeout) timeout=$2; shift ;;
+	-h | --help) sed -n '4,23s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	*) echo "debug: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+t0=$(date +%s)
+stamp() { echo "# $(($(date +%s) - t0))s: $*" >&2; }
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+summary() {
+	echo "1..$n"
+	echo "$((n - failed)) passed, $failed failed"
+	((failed == 0))
+	exit
+}
+
+mkdir -p "$D"
+
+# --- the kernel --------------------------------------------------------
+
+ksrc() {
+	local s
+
+	for s in ${KCP_KSRC:-} /work/ksrc/linux-source-6.1 "$D/src/linux-source-6.1"; do
+		if [[ -f $s/Makefile && -f $s/scripts/kconfig/streamline_config.pl ]]; then
+			echo "$s"
+			return
+		fi
+	done
+	[[ -f /usr/src/linux-source-6.1.tar.xz ]] || return 1
+	mkdir -p "$D/src"
+	tar -C "$D/src" -xf /usr/src/linux-source-6.1.tar.xz || return 1
+	echo "$D/src/linux-source-6.1"
+}
+
+SRC=$(ksrc) || { echo "debug: no linux-source-6.1 (apt-get install linux-source-6.1)" >&2; exit 1; }
+BASE=$(find /boot -maxdepth 1 -name 'config-6.1.*-amd64' 2>/dev/null | sort -V | tail -n 1)
+[[ -n $BASE ]] || { echo "debug: no /boot/config-6.1.*-amd64" >&2; exit 1; }
+
+want_stamp=$({
+	sha256sum "$HERE/debug-config.sh" "$BASE"
+	head -c 4096 "$SRC/Makefile" | sha256sum
+	stat -c '%n %s %Y' "$SRC/Makefile"
+	gcc --version | head -n 1
+} | sha256sum | cut -d' ' -f1)
+
+build_kernel() {
+	local rel
+
+	stamp "building the debug kernel from $SRC (log: ${D#"$TOP"/}/build.log)"
+	# Incremental: an interrupted or outdated build in $OBJ is continued
+	# (kbuild rebuilds what the new .config changes); --rebuild starts over.
+	((rebuild == 0)) || rm -rf "$OBJ"
+	rm -rf "$D/modroot" "$D/vmlinuz" "$D/stamp"
+	"$HERE/debug-config.sh" "$SRC" "$OBJ" "$BASE" >"$D/build.log" 2>&1 || return 1
+	# The CPU is shared: build at the lowest priority.
+	nice -n 19 make -C "$SRC" O="$OBJ" -j"$(nproc)" bzImage modules \
+		>>"$D/build.log" 2>&1 || return 1
+	rel=$(make -s -C "$SRC" O="$OBJ" kernelrelease) || return 1
+	make -C "$SRC" O="$OBJ" INSTALL_MOD_PATH="$D/modroot" modules_install \
+		>>"$D/build.log" 2>&1 || return 1
+	# the harness reads modules.dep; depmod writes it even with no modules
+	[[ -f $D/modroot/lib/modules/$rel/modules.dep ]] ||
+		depmod -b "$D/modroot" "$rel" || return 1
+	cp "$OBJ/arch/x86/boot/bzImage" "$D/vmlinuz"
+	echo "$want_stamp" >"$D/stamp"
+	stamp "debug kernel $rel built"
+}
+
+if ((rebuild)) || [[ ! -s $D/stamp || $(<"$D/stamp") != "$want_stamp" || ! -s $D/vmlinuz ]]; then
+	tb=$(date +%s)
+	if build_kernel; then
+		ok "debug kernel built ($(($(date +%s) - tb))s)"
+	else
+		not_ok "debug kernel build (see build/debug-kernel/build.log)"
+		tail -n 30 "$D/build.log" >&2
+		summary
+	fi
+else
+	ok "debug kernel up to date ($(make -s -C "$SRC" O="$OBJ" kernelrelease))"
+fi
+((build_only)) && summary
+REL=$(make -s -C "$SRC" O="$OBJ" kernelrelease)
+
+# --- the module --------------------------------------------------------
+
+# An out-of-tree copy, as the top Makefile does for each kernel; -g so
+# that reports in our code resolve to lines (scripts/faddr2line kcp.ko).
+KM=$D/kmod
+rm -rf "$KM" && mkdir -p "$KM" "$D/uapi/linux"
+for f in "$TOP"/kmod/*.c "$TOP"/kmod/*.h; do
+	[[ $f == *.mod.c ]] || ln -sf "$f" "$KM/"
+done
+cp "$TOP/kmod/Kbuild" "$KM/Kbuild"
+ln -sf "$TOP/uapi/linux/kcp.h" "$D/uapi/linux/kcp.h"
+if make -s -C "$OBJ" M="$KM" W=1 KCFLAGS=-g modules >"$D/kmod.log" 2>&1 &&
+	! grep -q 'warning:' "$D/kmod.log"; then
+	ok "module builds warning-free (W=1) against $REL"
+else
+	not_ok "module build against $REL (see build/debug-kernel/kmod.log)"
+	cat "$D/kmod.log" >&2
+	summary
+fi
+
+for f in build/net/kcpt build/net/kcp_sock build/peers/kcppeer; do
+	[[ -x $TOP/$f ]] || { not_ok "$f missing (make userspace)"; summary; }
+done
+
+# --- the VM suite ------------------------------------------------------
+
+RES=$D/results
+rm -rf "$RES" && mkdir -p "$RES"
+# panic_on_warn=0: go on after a report to collect them all (the serial
+# log scan still fails the run); slow TCG + KASAN must not look like a
+# soft lockup.
+stamp "VM suite ($quick${quick:+ }without lifecycle, kmemleak scan, lifecycle, scan) on $REL, timeout ${timeout}s"
+tv=$(date +%s)
+(cd "$TOP" && "$TOP/selftests/vm/run-vm.sh" --vmlinuz "$D/vmlinuz" \
+	--modroot "$D/modroot" --mem 2048 --timeout "$timeout" \
+	--log "$D/serial.log" --results "$RES" \
+	--append "panic_on_warn=0 kasan_multi_shot watchdog_thresh=60" \
+	--insmod "$KM/kcp.ko" --env "KCP_MODULE=$KM/kcp.ko" -- \
+	selftests/debug.sh --guest "$quick") >"$D/vm.tap" 2>"$D/vm.err"
+vrc=$?
+tvm=$(($(date +%s) - tv))
+cat "$D/vm.err" >&2
+
+# The suites' TAP, renumbered into ours.
+while IFS= read -r line; do
+	case $line in
+	'# suite '*) suite=${line#'# suite '} ;;
+	'ok '*)
+		line=${line#ok }
+		line=${line#* }
+		ok "$suite: ${line#- }"
+		;;
+	'not ok '*)
+		line=${line#not ok }
+		line=${line#* }
+		if [[ $line == *'# '[Tt][Oo][Dd][Oo]* ]]; then
+			ok "$suite: ${line#- } (TODO)"
+		else
+			not_ok "$suite: ${line#- }"
+		fi
+		;;
+	esac
+done < <(grep -aE '^(# suite |ok |not ok )' "$D/vm.tap")
+
+if ((vrc == 0)); then
+	ok "VM run on $REL: kernel log clean (${tvm}s)"
+else
+	case $vrc in
+	122) why="kernel problem in the serial log" ;;
+	123) why="guest died without reporting" ;;
+	124) why="timeout" ;;
+	125) why="harness failure" ;;
+	*) why="a suite failed (exit $vrc)" ;;
+	esac
+	not_ok "VM run on $REL: $why (${tvm}s; build/debug-kernel/serial.log)"
+fi
+
+# --- kmemleak ----------------------------------------------------------
+
+# Print one line per suspect: "size|comm|frame frame ...".
+kmemleak_entries() {
+	awk '
+	function flush() { if (obj != "") print obj "|" comm "|" bt; obj = "" }
+	/^unreferenced object/ { flush(); obj = $3 " " $4 " " $5; comm = ""; bt = ""; inbt = 0; next }
+	/^  comm "/ { comm = $0; sub(/^  comm /, "", comm); next }
+	/^  backtrace:/ { inbt = 1; next }
+	inbt && /^    / { f = $0; sub(/^ +\[<[0-9a-f]+>\] /, "", f); sub(/^ +/, "", f); bt = bt (bt == "" ? "" : " ") f; next }
+	END { flush() }' "$1"
+}
+
+check_kmemleak() {
+	local file=$RES/$1 what=$2 e bt k ours=0 known=0 other=0
+
+	if [[ ! -f $file ]]; then
+		not_ok "kmemleak after $what: no report (guest did not get there)"
+		return
+	fi
+	while IFS= read -r e; do
+		bt=${e##*|}
+		if [[ $bt == *'[kcp]'* || $bt =~ (^| )kcp_ ]]; then
+			ours=$((ours + 1))
+			continue
+		fi
+		for k in "${KMEMLEAK_KNOWN[@]}"; do
+			if [[ $bt =~ $k ]]; then
+				known=$((known + 1))
+				continue 2
+			fi
+		done
+		other=$((other + 1))
+	done < <(kmemleak_entries "$file")
+	if ((ours + other == 0)); then
+		k=
+		((known == 0)) || k=" ($known known kernel false positives)"
+		ok "kmemleak after $what: no new suspects$k"
+	else
+		not_ok "kmemleak after $what: $ours suspects in kcp, $other elsewhere ($known known) - build/debug-kernel/results/$1"
+		sed 's/^/# /' "$file" | head -n 80
+	fi
+}
+
+if [[ -f $RES/kmemleak-boot.txt ]]; then
+	stamp "boot-time kmemleak suspects (cleared before the suite): $(grep -c '^unreferenced object' "$RES/kmemleak-boot.txt")"
+fi
+check_kmemleak kmemleak-suite.txt "the suite"
+check_kmemleak kmemleak-lifecycle.txt "lifecycle (module unloaded and reloaded)"
+
+tg() { cat "$RES/t-$1" 2>/dev/null || echo 0; }
+if [[ -f $RES/t-end ]]; then
+	stamp "guest times: suite $(($(tg scan1) - $(tg suite)))s, scan $(($(tg lifecycle) - $(tg scan1)))s, lifecycle $(($(tg scan2) - $(tg lifecycle)))s, scan $(($(tg end) - $(tg scan2)))s"
+fi
+stamp "done (VM ${tvm}s)"
+summary
