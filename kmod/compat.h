@@ -190,9 +190,9 @@ static inline void kcp_udp_tunnel6_xmit_skb(struct dst_entry *dst,
  * ipv6_stub (<net/ipv6_stubs.h>) is gone in 7.x, where IPv6 can no longer
  * be a module; call ip6_dst_lookup_flow() there. Before, go through the
  * stub as the in-tree UDP tunnels do (the module then loads without ipv6).
- * The header itself tells which kernel this is.
+ * (A version test, not __has_include(): sparse does not know the latter.)
  */
-#if __has_include("net/ipv6_stubs.h")
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
 #include <net/ipv6_stubs.h>
 #define KCP_HAVE_IPV6_STUB	1
 #else
