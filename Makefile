@@ -69,7 +69,8 @@ $(B)/net/kcpt: tools/kcpctl/kcpkey.c tools/kcpctl/kcpkey.h
 $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 	O=$(B)/peers selftests/peers/build.sh
 
-userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/peers/kcppeer
+userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/kcp_opts \
+	$(B)/net/attack_flood $(B)/peers/kcppeer
 	$(MAKE) -C tools/kcpctl O=$(B)/tools
 
 unit:

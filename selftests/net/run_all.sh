@@ -29,5 +29,7 @@ run interop selftests/net/interop.sh $quick
 run fec_crypto selftests/net/fec_crypto.sh $quick
 run badinput selftests/net/badinput.sh
 run kcpctl selftests/net/kcpctl_test.sh
+run options selftests/net/options.sh $quick
+run attack selftests/net/attack.sh $quick
 run lifecycle selftests/net/lifecycle.sh
 exit $rc
