@@ -48,7 +48,7 @@ const (
 
 type config struct {
 	mode, addr, role, crypt, key, preset string
-	sndwnd, rcvwnd, mtu, ds, ps, sockbuf  int
+	sndwnd, rcvwnd, mtu, ds, ps, sockbuf int
 	n, parallel, rr, rrsize              int
 	time, grace, timeout, idle           float64
 	rrgap, drain                         float64
