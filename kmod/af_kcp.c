@@ -655,6 +655,9 @@ static int kcp_sendmsg_stream(struct sock *sk, struct msghdr *msg, size_t len)
 		copied += n;
 		ks->st.bytes_out += n;
 		kcp_sk_push(ks);
+		/* the ACKs that came in meanwhile make room for the rest */
+		if (msg_data_left(msg))
+			sk_flush_backlog(sk);
 	}
 	if (copied) {
 		KCP_ADD_STATS(sock_net(sk), KCP_MIB_BYTES_SENT, copied);
@@ -716,6 +719,9 @@ static int kcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	return err;
 }
 
+/* Bytes a read copies before it handles the backlog again. */
+#define KCP_RECV_STEP	65536
+
 /* After the app read: a reopened window must be told (WINS) soon. */
 static void kcp_sk_read_done(struct kcp_sock *ks)
 {
@@ -771,13 +777,23 @@ static int kcp_recvmsg_locked(struct sock *sk, struct msghdr *msg,
 		kflags |= KCP_RECV_MSG;
 	len = min_t(size_t, len, INT_MAX);
 	for (;;) {
-		n = kcp_recv(&ks->kcp, len - copied, kcp_copy_to_msg, msg,
-			     kflags, &msglen);
+		size_t want = len - copied;
+
+		/*
+		 * A long copy in steps, with the datagrams that queued up
+		 * meanwhile handled between them (as TCP does): the backlog
+		 * stays short and ACKs for the window the read opens go out.
+		 */
+		if (!seq && !(flags & MSG_PEEK))
+			want = min_t(size_t, want, KCP_RECV_STEP);
+		n = kcp_recv(&ks->kcp, want, kcp_copy_to_msg, msg, kflags,
+			     &msglen);
 		if (n >= 0) {
 			copied += n;
 			if (seq || (flags & MSG_PEEK) || copied >= target ||
 			    copied == len)
 				break;
+			sk_flush_backlog(sk);
 			continue;
 		}
 		if (n != -EAGAIN)

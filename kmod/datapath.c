@@ -246,7 +246,16 @@ void kcp_deliver(struct kcp_sock *ks, struct sk_buff *skb)
 		return;
 	}
 	skb_dst_drop(skb);
-	limit = READ_ONCE(sk->sk_rcvbuf) + READ_ONCE(sk->sk_sndbuf) + 65536;
+	/*
+	 * While the user holds the socket, the peer may still have a whole
+	 * receive window in flight: the backlog takes that much (as skbs of
+	 * this size), or the socket buffers if they are larger. A smaller
+	 * limit turns every long copy to user space into losses that the
+	 * sender has to repair.
+	 */
+	limit = max_t(unsigned int,
+		      READ_ONCE(sk->sk_rcvbuf) + READ_ONCE(sk->sk_sndbuf),
+		      ks->kcp.rcv_wnd * skb->truesize) + 65536;
 	if (sk_add_backlog(sk, skb, limit)) {
 		bh_unlock_sock(sk);
 		KCP_INC_STATS(sock_net(sk), KCP_MIB_BACKLOG_DROP);

@@ -166,6 +166,20 @@ static inline void kcp_xor_n(u8 *dst, const u8 *a, const u8 *b, u32 n)
 		dst[i] = a[i] ^ b[i];
 }
 
+/* A whole block (8 or 16 bytes), a word at a time: the hot loop of CFB. */
+static inline void kcp_xor_block(u8 *dst, const u8 *a, const u8 *b, u32 bs)
+{
+	u64 x, y;
+	u32 i;
+
+	for (i = 0; i < bs; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		x ^= y;
+		memcpy(dst + i, &x, 8);
+	}
+}
+
 /*
  * K0 = E(IV), C[i] = P[i] ^ K[i], K[i+1] = E(C[i]); the last partial block
  * uses a truncated keystream. dst == src is allowed.
@@ -182,7 +196,7 @@ int kcp_cfb_encrypt(kcp_block_enc_fn enc, void *ctx, u32 bs,
 		return 0;
 	enc(ctx, ks, kcp_cfb_iv);
 	while (len - off >= bs) {
-		kcp_xor_n(dst + off, src + off, ks, bs);
+		kcp_xor_block(dst + off, src + off, ks, bs);
 		off += bs;
 		if (off == len)
 			break;	/* no keystream needed past the end */
@@ -212,7 +226,7 @@ int kcp_cfb_decrypt(kcp_block_enc_fn enc, void *ctx, u32 bs,
 	while (len - off >= bs) {
 		if (len - off > bs)
 			enc(ctx, ks[cur ^ 1], src + off);
-		kcp_xor_n(dst + off, src + off, ks[cur], bs);
+		kcp_xor_block(dst + off, src + off, ks[cur], bs);
 		cur ^= 1;
 		off += bs;
 	}

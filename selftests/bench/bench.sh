@@ -63,7 +63,7 @@ ko=$TOP/build/$kver/kmod/kcp.ko
 make -s -C "$TOP" "$ko" >/dev/null
 selftests/bench/build.sh
 
-out=${BENCH_OUT:-$TOP/results/bench-$(date +%F)}
+out=${BENCH_OUT:-$TOP/selftests/bench/results/bench-$(date +%F)}
 [[ $BENCH == quick && -z ${BENCH_OUT:-} ]] && out+=-quick
 if [[ -e $out && -z ${BENCH_OUT:-} ]]; then
 	n=2
@@ -81,6 +81,16 @@ for v in BENCH_PROFILES BENCH_CONTENDERS BENCH_TIME BENCH_RR BENCH_SCALE \
 	[[ -n ${!v:-} ]] && envs+=(--env "$v=${!v}")
 done
 
+# Other guests or builds on this host skew every number (TCG is CPU-bound):
+# note them, and the load, before and after.
+others() {
+	pgrep -c '^qemu-system' || true
+}
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+others0=$(others)
+if ((others0 > 0)); then
+	msg "warning: $others0 other QEMU process(es) running: the numbers will be noisy"
+fi
 msg "BENCH=$BENCH on $kver, ${mem} MiB guest, results in ${out#"$TOP"/}"
 rc=0
 selftests/vm/run-vm.sh --kernel "$KERNEL" --mem "$mem" --smp 2 \
@@ -97,6 +107,9 @@ host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	echo "commit=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "wall_s=$((EPOCHSECONDS - T0))"
 	echo "vm_rc=$rc"
+	echo "host_load_before=$load0"
+	echo "host_load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "other_qemu_before=$others0"
 } >"$out/host.txt"
 if [[ -s $out/raw/raw.txt ]]; then
 	"$PY" selftests/bench/report.py "$out"

@@ -8,7 +8,9 @@
  *
  *   bulk: the client sends for -time T plus -grace G seconds; the server
  *         counts the payload bytes that arrive within T seconds of the
- *         first one (over all -n sessions) and reports that as goodput.
+ *         first one (over all -n sessions) and reports that as goodput;
+ *         it reads on (uncounted) for G + 0.5 s more, so the sender's
+ *         tail is received, not dropped.
  *   rr:   open loop: the client sends a -rrsize record every -rrgap ms
  *         (whatever the answers do, so a stall cannot hide behind the
  *         pacing), the server echoes, the client times every record from
@@ -351,7 +353,13 @@ static void *sink_session(void *p)
 		end = window_end();
 		if (r > 0 && now <= end)
 			__atomic_add_fetch(&sess_bytes[s->id], r, __ATOMIC_RELAXED);
-		if (end && now > end)
+		/*
+		 * Past the window, read on (uncounted) while the client still
+		 * sends: a receiver that stops reading early turns the tail of
+		 * the transfer into retransmissions and drops, which would
+		 * blur the counters of the window.
+		 */
+		if (end && now > end + C.grace + 0.5)
 			break;
 		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
 			break;
@@ -582,10 +590,15 @@ static void *send_session(void *p)
 	while (kt_now() < send_end) {
 		ssize_t w = send(s->fd, buf, BULK_CHUNK, MSG_NOSIGNAL);
 
-		if (w > 0)
+		if (w > 0) {
 			sent += w;
-		else if (errno != EAGAIN && errno != EINTR)
+		} else if (errno != EAGAIN && errno != EINTR) {
+			pthread_mutex_lock(&lock);
+			printf("ERROR session=%d send: %s after %lld bytes\n",
+			       s->id, strerror(errno), sent);
+			pthread_mutex_unlock(&lock);
 			break;
+		}
 	}
 	print_info(s->fd, "tx", s->id);
 	__atomic_add_fetch(&sent_total, sent, __ATOMIC_RELAXED);

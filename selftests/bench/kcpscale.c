@@ -421,6 +421,7 @@ static int run_gen(void)
 	double t0 = kt_now(), t_open = 0, t_up = 0, t_active = 0, next_up = 0;
 	double next_scan = 0;
 	long long due_sent = 0;
+	int *pending, npending = 0;
 	uint8_t buf[2048];
 
 	parse_addr4(C.addr, &srv);
@@ -433,9 +434,10 @@ static int run_gen(void)
 		die("-n too large for the -src addresses and -port0");
 	raise_nofile(C.n + 1024);
 	S = calloc(C.n, sizeof(*S));
+	pending = calloc(C.n, sizeof(*pending));
 	maxlat = 1 << 20;
 	lat = malloc(maxlat * sizeof(*lat));
-	if (!S || !lat)
+	if (!S || !lat || !pending)
 		die("calloc");
 	ep = epoll_create1(0);
 	for (i = 0; i < C.n; i++) {
@@ -491,7 +493,7 @@ static int run_gen(void)
 		while (t_open && opened < C.n &&
 		       opened - up_count < C.window) {
 			new_push(&S[opened], 1);
-			opened++;
+			pending[npending++] = opened++;
 		}
 		if (t_open && !t_up && up_count == C.n) {
 			t_up = now;
@@ -517,12 +519,24 @@ static int run_gen(void)
 			if (timeout < 1)
 				timeout = 1;
 		}
-		/* retransmissions: opening sessions and active ones only */
+		/*
+		 * Retransmissions: of the sessions still opening (a list, so
+		 * the scan does not grow with N), then of the active ones.
+		 */
 		if (t_open && now >= next_scan) {
 			uint32_t ms = now_ms();
-			int lim = t_up ? nactive : opened;
+			int j = 0;
 
-			for (i = 0; i < lim; i++)
+			for (i = 0; i < npending; i++) {
+				struct csess *s = &S[pending[i]];
+
+				if (s->up)
+					continue;
+				retransmit(s, ms);
+				pending[j++] = pending[i];
+			}
+			npending = j;
+			for (i = 0; t_active && i < nactive; i++)
 				retransmit(&S[i], ms);
 			next_scan = now + 0.2;
 		}

@@ -48,7 +48,7 @@ const (
 
 type config struct {
 	mode, addr, role, crypt, key, preset string
-	sndwnd, rcvwnd, mtu, ds, ps, sockbuf  int
+	sndwnd, rcvwnd, mtu, ds, ps, sockbuf int
 	n, parallel, rr, rrsize              int
 	time, grace, timeout, idle           float64
 	rrgap, drain                         float64
@@ -213,7 +213,9 @@ func runSink(c *config, block kcp.BlockCrypt) int {
 				if n > 0 && !now.After(end) {
 					atomic.AddInt64(&bytes[id], int64(n))
 				}
-				if !end.IsZero() && now.After(end) {
+				// past the window, read on (uncounted) while
+				// the client still sends, as kbench does
+				if !end.IsZero() && now.After(end.Add(secs(c.grace+0.5))) {
 					return
 				}
 				if err != nil && !isTimeout(err) {
@@ -540,7 +542,7 @@ func main() {
 	fs.Float64Var(&c.rrgap, "rrgap", 10, "rr: ms between records")
 	fs.Float64Var(&c.drain, "drain", 5, "rr: seconds to wait for answers")
 	fs.Float64Var(&c.time, "time", 5, "measurement window, s")
-	fs.Float64Var(&c.grace, "grace", 1, "sender: seconds past -time")
+	fs.Float64Var(&c.grace, "grace", 1, "sender: seconds past -time; sink: reads on that long (+0.5 s) uncounted")
 	fs.Float64Var(&c.timeout, "timeout", 30, "server: wait for sessions, s")
 	fs.Float64Var(&c.idle, "idle", 10, "echo: end a session idle this long, s")
 	fs.Parse(os.Args[2:])
