@@ -135,7 +135,8 @@ static int kcp_tick_verdict(struct kcp_sock *ks, u32 now)
 
 	if (ks->kcp.state == KCP_STATE_DEAD) {
 		KCP_INC_STATS(net, KCP_MIB_DEAD_LINK);
-		return -ETIMEDOUT;
+		/* as TCP: a remembered ICMP error says more than a timeout */
+		return -(READ_ONCE(ks->sk.sk_err_soft) ?: ETIMEDOUT);
 	}
 	if (ks->opts.idle_ms && (s32)(now - ks->last_rx) >= (s32)ks->opts.idle_ms)
 		return -ETIMEDOUT;

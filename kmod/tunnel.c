@@ -72,14 +72,19 @@ static void kcp_icmp_deliver(struct kcp_tunnel *tun, const struct kcp_key *peer,
 	sk = &ks->sk;
 	bh_lock_sock(sk);
 	/*
-	 * A soft error: reported once through the next call (and EPOLLERR),
-	 * the session goes on, so no data is lost because of it. A closed
+	 * Before the peer was ever heard, as TCP in SYN-SENT: reported once
+	 * through the next call (and EPOLLERR); the session goes on, so no
+	 * data is lost because of it. Once the peer answered, an ICMP error
+	 * (forged, or a peer restarting) is only remembered for SO_ERROR and
+	 * for the reason a dead link gives, as TCP's soft errors. A closed
 	 * socket still sending its last data to a port that is gone has
 	 * nobody left to deliver to: it ends now instead of at dead link.
 	 */
-	if (sk->sk_state == KCP_ESTABLISHED) {
+	if (sk->sk_state == KCP_ESTABLISHED && !ks->st.in_pkts) {
 		WRITE_ONCE(sk->sk_err, err);
 		sk_error_report(sk);
+	} else if (sk->sk_state == KCP_ESTABLISHED) {
+		WRITE_ONCE(sk->sk_err_soft, err);
 	} else if (sk->sk_state == KCP_LINGER && err == ECONNREFUSED &&
 		   !sock_owned_by_user(sk)) {
 		kcp_sk_done(ks, 0);

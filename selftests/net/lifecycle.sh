@@ -28,6 +28,11 @@ settle() {
 }
 base=$(slab)
 diag "module refcount baseline: $base"
+# kernel memory: Slab (kB) and the AF_KCP socket cache's live objects
+meminfo_slab() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
+kcp_objs() { awk '$1 == "KCP" { print $2 }' /proc/slabinfo; }
+slab0=$(meminfo_slab)
+diag "Slab baseline: $slab0 kB; KCP cache objects: $(kcp_objs)"
 
 # close during a transfer (both ends killed mid-stream)
 start_server s1 in_a "$KCPT" server -a "$ADDR_A:0" -preset fast3 \
@@ -94,6 +99,7 @@ ip netns exec $NS_C "$KCPT" client -a 127.0.0.1:7777 -preset fast3 \
 	-sessions 300 -parallel 300 -bytes $((1 << 20)) -timeout 30 > /dev/null 2>&1 &
 cpid=$!
 sleep 2
+diag "sessions in the namespace before deleting it: $(ip netns exec $NS_C cat /proc/net/kcp | wc -l) lines in /proc/net/kcp, $(ip netns exec $NS_C awk '/^Sessions/ { print $2 }' /proc/net/kcp_snmp) counted"
 kill -9 $cpid $spid
 ip netns del $NS_C
 wait $cpid $spid 2>/dev/null
@@ -104,6 +110,7 @@ settle "$base" && ok "netns deleted with 300 live sessions: all freed" ||
 # still be lingering), then socket() fails, then load again
 ns_cleanup
 settle 0 || diag "$(slab) sockets still open before rmmod"
+diag "Slab after the lifecycle tests: $(meminfo_slab) kB ($(($(meminfo_slab) - slab0)) kB vs baseline), KCP cache objects $(kcp_objs)"
 if rmmod kcp; then
 	ok "rmmod after all sockets closed"
 else
