@@ -97,6 +97,7 @@ guest() {
 	date +%s >"$r/t-scan2"
 	[[ ! -w $km ]] || kmemleak_scan kmemleak-lifecycle.txt
 	date +%s >"$r/t-end"
+	dmesg >"$r/dmesg.txt"
 	return 0
 }
 
@@ -239,7 +240,7 @@ tv=$(date +%s)
 (cd "$TOP" && "$TOP/selftests/vm/run-vm.sh" --vmlinuz "$D/vmlinuz" \
 	--modroot "$D/modroot" --mem 2048 --timeout "$timeout" \
 	--log "$D/serial.log" --results "$RES" \
-	--append "panic_on_warn=0 kasan_multi_shot watchdog_thresh=60 slab_nomerge" \
+	--append "panic_on_warn=0 kasan_multi_shot watchdog_thresh=60 slab_nomerge log_buf_len=16M" \
 	--insmod "$KM/kcp.ko" --env "KCP_MODULE=$KM/kcp.ko" -- \
 	selftests/debug.sh --guest "$quick") >"$D/vm.tap" 2>"$D/vm.err"
 vrc=$?
@@ -278,6 +279,27 @@ else
 	*) why="a suite failed (exit $vrc)" ;;
 	esac
 	not_ok "VM run on $REL: $why (${tvm}s; build/debug-kernel/serial.log)"
+fi
+
+# --- the whole kernel log ---------------------------------------------
+
+# The console shows KERN_ERR and worse only (loglevel=4; reports of
+# KASAN, UBSAN and BUG()s are there, run-vm.sh checks them), but lockdep,
+# debug objects and WARN() report at KERN_WARNING and do not panic here:
+# check the guest's dmesg for them. kmemleak's "N new suspected memory
+# leaks" summaries are left to the kmemleak checks below.
+readonly DMESG_PROBLEMS='WARNING:|BUG:|BUG |Oops|general protection|refcount_t|list_add corruption|list_del corruption|hung_task|blocked for more than|Kernel panic|UBSAN|KASAN|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|ODEBUG|DEBUG_LOCKS_WARN_ON|Objects remaining|unreferenced object|leak detector disabled|kmemleak: Cannot|pool empty'
+if [[ -f $RES/dmesg.txt ]]; then
+	bad=$(grep -aE "$DMESG_PROBLEMS" "$RES/dmesg.txt" |
+		grep -avE '[Cc]ommand line: |kmemleak: [0-9]+ new suspected memory leaks')
+	if [[ -z $bad ]]; then
+		ok "guest dmesg (all levels): no lockdep, debug-objects, WARN, KASAN or UBSAN report"
+	else
+		not_ok "guest dmesg: $(wc -l <<<"$bad") problem lines (build/debug-kernel/results/dmesg.txt)"
+		sed 's/^/# /' <<<"$bad" | head -n 40
+	fi
+else
+	not_ok "guest dmesg: no copy (guest did not get there)"
 fi
 
 # --- kmemleak ----------------------------------------------------------
