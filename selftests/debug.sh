@@ -35,6 +35,11 @@ readonly HERE TOP D OBJ
 readonly KMEMLEAK_KNOWN=(
 )
 
+# Slab caches compared before and after the suite (the kernel boots with
+# slab_nomerge, so each has its own line in /proc/slabinfo): the AF_KCP
+# sockets, the UDP sockets under them, skb heads.
+readonly SLAB_CACHES=(KCP UDP UDPv6 skbuff_head_cache)
+
 # The guest half: run in the VM by the host half below.
 guest() {
 	local quick=$1 suites=() s r=$KCP_RESULTS km=/sys/kernel/debug/kmemleak
@@ -49,6 +54,32 @@ guest() {
 		echo scan >$km
 		cat $km >"$r/$1"
 	}
+	# Objects in use of the caches sockets live in: "NAME ACTIVE" lines.
+	# Per-cpu slabs count as in use until a shrink gives them back.
+	slab_snap() {
+		local c
+
+		for c in "${SLAB_CACHES[@]}"; do
+			[[ ! -w /sys/kernel/slab/$c/shrink ]] || echo 1 >"/sys/kernel/slab/$c/shrink"
+		done
+		awk -v want=" ${SLAB_CACHES[*]} " \
+			'index(want, " " $1 " ") { print $1, $2 }' /proc/slabinfo
+	}
+	# After the suite: wait (up to 60 s: time-wait tombstones, RCU) for
+	# the KCP cache to drain back to its count before the suite.
+	slab_settle() {
+		local base i n
+
+		base=$(awk '$1 == "KCP" { print $2 }' "$r/slab-before.txt")
+		for ((i = 0; i < 60; i++)); do
+			n=$(slab_snap | awk '$1 == "KCP" { print $2 }')
+			[[ -z $base || -z $n || $n -gt $base ]] || break
+			sleep 1
+		done
+		slab_snap >"$r/slab-after.txt"
+	}
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	slab_snap >"$r/slab-before.txt"
 	if [[ -w $km ]]; then
 		# Suspects from boot: keep, then mark them reported.
 		kmemleak_scan kmemleak-boot.txt
@@ -58,6 +89,7 @@ guest() {
 	fi
 	date +%s >"$r/t-suite"
 	selftests/net/run_all.sh ${quick:+"$quick"} "${suites[@]}"
+	slab_settle
 	date +%s >"$r/t-scan1"
 	[[ ! -w $km ]] || kmemleak_scan kmemleak-suite.txt
 	date +%s >"$r/t-lifecycle"
@@ -65,6 +97,7 @@ guest() {
 	date +%s >"$r/t-scan2"
 	[[ ! -w $km ]] || kmemleak_scan kmemleak-lifecycle.txt
 	date +%s >"$r/t-end"
+	dmesg >"$r/dmesg.txt"
 	return 0
 }
 
@@ -207,7 +240,7 @@ tv=$(date +%s)
 (cd "$TOP" && "$TOP/selftests/vm/run-vm.sh" --vmlinuz "$D/vmlinuz" \
 	--modroot "$D/modroot" --mem 2048 --timeout "$timeout" \
 	--log "$D/serial.log" --results "$RES" \
-	--append "panic_on_warn=0 kasan_multi_shot watchdog_thresh=60" \
+	--append "panic_on_warn=0 kasan_multi_shot watchdog_thresh=60 slab_nomerge log_buf_len=16M" \
 	--insmod "$KM/kcp.ko" --env "KCP_MODULE=$KM/kcp.ko" -- \
 	selftests/debug.sh --guest "$quick") >"$D/vm.tap" 2>"$D/vm.err"
 vrc=$?
@@ -246,6 +279,27 @@ else
 	*) why="a suite failed (exit $vrc)" ;;
 	esac
 	not_ok "VM run on $REL: $why (${tvm}s; build/debug-kernel/serial.log)"
+fi
+
+# --- the whole kernel log ---------------------------------------------
+
+# The console shows KERN_ERR and worse only (loglevel=4; reports of
+# KASAN, UBSAN and BUG()s are there, run-vm.sh checks them), but lockdep,
+# debug objects and WARN() report at KERN_WARNING and do not panic here:
+# check the guest's dmesg for them. kmemleak's "N new suspected memory
+# leaks" summaries are left to the kmemleak checks below.
+readonly DMESG_PROBLEMS='WARNING:|BUG:|BUG |Oops|general protection|refcount_t|list_add corruption|list_del corruption|hung_task|blocked for more than|Kernel panic|UBSAN|KASAN|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|ODEBUG|DEBUG_LOCKS_WARN_ON|Objects remaining|unreferenced object|leak detector disabled|kmemleak: Cannot|pool empty'
+if [[ -f $RES/dmesg.txt ]]; then
+	bad=$(grep -aE "$DMESG_PROBLEMS" "$RES/dmesg.txt" |
+		grep -avE '[Cc]ommand line: |kmemleak: [0-9]+ new suspected memory leaks')
+	if [[ -z $bad ]]; then
+		ok "guest dmesg (all levels): no lockdep, debug-objects, WARN, KASAN or UBSAN report"
+	else
+		not_ok "guest dmesg: $(wc -l <<<"$bad") problem lines (build/debug-kernel/results/dmesg.txt)"
+		sed 's/^/# /' <<<"$bad" | head -n 40
+	fi
+else
+	not_ok "guest dmesg: no copy (guest did not get there)"
 fi
 
 # --- kmemleak ----------------------------------------------------------
@@ -297,6 +351,26 @@ if [[ -f $RES/kmemleak-boot.txt ]]; then
 fi
 check_kmemleak kmemleak-suite.txt "the suite"
 check_kmemleak kmemleak-lifecycle.txt "lifecycle (module unloaded and reloaded)"
+
+# --- slab ---------------------------------------------------------------
+
+# Objects in use per cache before and after the suite (lifecycle unloads
+# the module, and with it the KCP cache, so it is not part of this).
+if [[ -s $RES/slab-before.txt && -s $RES/slab-after.txt ]]; then
+	deltas=$(awk 'NR == FNR { b[$1] = $2; next }
+		{ printf "%s%s %+d (%d -> %d)", sep, $1, $2 - b[$1], b[$1], $2; sep = ", " }' \
+		"$RES/slab-before.txt" "$RES/slab-after.txt")
+	stamp "slab objects in use, before -> after the suite: $deltas"
+	kb=$(awk '$1 == "KCP" { print $2 }' "$RES/slab-before.txt")
+	ka=$(awk '$1 == "KCP" { print $2 }' "$RES/slab-after.txt")
+	if [[ -n $kb && -n $ka ]] && ((ka <= kb)); then
+		ok "KCP sockets in the slab back to baseline after the suite ($kb -> $ka)"
+	else
+		not_ok "KCP sockets in the slab after the suite: ${ka:-?} (before ${kb:-?})"
+	fi
+else
+	not_ok "slab counts: no report (guest did not get there)"
+fi
 
 tg() { cat "$RES/t-$1" 2>/dev/null || echo 0; }
 if [[ -f $RES/t-end ]]; then
