@@ -129,6 +129,8 @@ n=0
 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+# shellcheck source=selftests/vm/tap-relay.sh
+. "$TOP/selftests/vm/tap-relay.sh"
 summary() {
 	echo "1..$n"
 	echo "$((n - failed)) passed, $failed failed"
@@ -251,37 +253,12 @@ tvm=$(($(date +%s) - tv))
 cat "$D/vm.err" >&2
 
 # The suites' TAP, renumbered into ours.
-while IFS= read -r line; do
-	case $line in
-	'# suite '*) suite=${line#'# suite '} ;;
-	'ok '*)
-		line=${line#ok }
-		line=${line#* }
-		ok "$suite: ${line#- }"
-		;;
-	'not ok '*)
-		line=${line#not ok }
-		line=${line#* }
-		if [[ $line == *'# '[Tt][Oo][Dd][Oo]* ]]; then
-			ok "$suite: ${line#- } (TODO)"
-		else
-			not_ok "$suite: ${line#- }"
-		fi
-		;;
-	esac
-done < <(grep -aE '^(# suite |ok |not ok )' "$D/vm.tap")
+tap_relay "" "$D/vm.tap"
 
 if ((vrc == 0)); then
 	ok "VM run on $REL: kernel log clean (${tvm}s)"
 else
-	case $vrc in
-	122) why="kernel problem in the serial log" ;;
-	123) why="guest died without reporting" ;;
-	124) why="timeout" ;;
-	125) why="harness failure" ;;
-	*) why="a suite failed (exit $vrc)" ;;
-	esac
-	not_ok "VM run on $REL: $why (${tvm}s; build/debug-kernel/serial.log)"
+	not_ok "VM run on $REL: $(vm_rc_why $vrc) (${tvm}s; build/debug-kernel/serial.log)"
 fi
 
 # --- the whole kernel log ---------------------------------------------

@@ -64,6 +64,8 @@ n=0
 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+# shellcheck source=selftests/vm/tap-relay.sh
+. "$TOP/selftests/vm/tap-relay.sh"
 
 for f in build/net/kcpt build/net/kcp_sock build/peers/kcppeer; do
 	[[ -x $TOP/$f ]] || { echo "kernels: $f missing (make userspace)" >&2; exit 1; }
@@ -86,7 +88,7 @@ copy_sources() {
 # run_suite NAME KVER KO RUN-VM-ARGS...: the VM suite on one kernel, its
 # TAP renumbered into ours with NAME in front.
 run_suite() {
-	local name=$1 kver=$2 ko=$3 line suite='' vrc tv why
+	local name=$1 kver=$2 ko=$3 vrc tv
 	shift 3
 
 	stamp "$name: VM suite ${quick:-full} on $kver (timeout ${timeout}s)"
@@ -98,36 +100,12 @@ run_suite() {
 	vrc=$?
 	tv=$(($(date +%s) - tv))
 	cat "$OUT/vm-$kver.err" >&2
-	while IFS= read -r line; do
-		case $line in
-		'# suite '*) suite=${line#'# suite '} ;;
-		'ok '*)
-			line=${line#ok }
-			ok "$name $suite: ${line#* - }"
-			;;
-		'not ok '*)
-			line=${line#not ok }
-			line=${line#* - }
-			if [[ $line == *'# '[Tt][Oo][Dd][Oo]* ]]; then
-				ok "$name $suite: $line"
-			else
-				not_ok "$name $suite: $line"
-			fi
-			;;
-		esac
-	done < <(grep -aE '^(# suite |ok |not ok )' "$OUT/vm-$kver.tap")
+	tap_relay "$name " "$OUT/vm-$kver.tap"
 	if ((vrc == 0)); then
 		ok "$name: VM run on $kver, kernel log clean (${tv}s)"
 		return
 	fi
-	case $vrc in
-	122) why="kernel problem in the serial log" ;;
-	123) why="guest died without reporting" ;;
-	124) why="timeout" ;;
-	125) why="harness failure" ;;
-	*) why="a suite failed (exit $vrc)" ;;
-	esac
-	not_ok "$name: VM run on $kver: $why (${tv}s; build/kernels/serial-$kver.log)"
+	not_ok "$name: VM run on $kver: $(vm_rc_why $vrc) (${tv}s; build/kernels/serial-$kver.log)"
 }
 
 # --- 6.12 PREEMPT_RT ---------------------------------------------------
