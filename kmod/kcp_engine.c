@@ -958,7 +958,6 @@ struct kcp_xmit_count {
 	u32 change, lost, fast, early;
 };
 
-/* Flush step 4's decision for one segment: send it now, and why. */
 /* Flush step 4's decision for one segment: send it now (and why), or 0. */
 static enum kcp_seg_event kcp_should_send(struct kcp_cb *kcp,
 					  struct kcp_seg *seg, u32 now,
