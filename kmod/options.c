@@ -39,6 +39,13 @@ static u32 kcp_rcv_wnd(const struct kcp_sock *ks)
 	return wnd;
 }
 
+/* Both windows, the receive one as SO_RCVBUF allows it now. */
+static void kcp_sk_set_wndsize(struct kcp_sock *ks)
+{
+	kcp_set_wndsize(&ks->kcp, ks->opts.snd_wnd, kcp_rcv_wnd(ks));
+	ks->rcvbuf_seen = ks->sk.sk_rcvbuf;
+}
+
 int kcp_opts_apply(struct kcp_sock *ks)
 {
 	struct kcp_opts *o = &ks->opts;
@@ -61,8 +68,7 @@ int kcp_opts_apply(struct kcp_sock *ks)
 	}
 	if (err)
 		return err;
-	kcp_set_wndsize(kcp, o->snd_wnd, kcp_rcv_wnd(ks));
-	ks->rcvbuf_seen = ks->sk.sk_rcvbuf;
+	kcp_sk_set_wndsize(ks);
 	kcp->stream = o->stream;
 	kcp->rcv_stream = ks->sk.sk_type == SOCK_STREAM;
 	kcp->dead_link = o->dead_link;
@@ -78,8 +84,7 @@ void kcp_opts_sync_rcvbuf(struct kcp_sock *ks)
 {
 	if (likely(READ_ONCE(ks->sk.sk_rcvbuf) == ks->rcvbuf_seen))
 		return;
-	kcp_set_wndsize(&ks->kcp, ks->opts.snd_wnd, kcp_rcv_wnd(ks));
-	ks->rcvbuf_seen = ks->sk.sk_rcvbuf;
+	kcp_sk_set_wndsize(ks);
 }
 
 static int kcp_set_nodelay_opt(struct kcp_opts *o, const struct kcp_nodelay *nd)
