@@ -108,11 +108,6 @@ struct kcp_sock {
 	u32 rate_stamp;			/* ms of the last refill */
 };
 
-static inline __be16 kcp_port_of(const union kcp_sockaddr *sa)
-{
-	return sa->family == AF_INET6 ? sa->v6.sin6_port : sa->v4.sin_port;
-}
-
 static inline struct kcp_sock *kcp_sk(const struct sock *sk)
 {
 	return (struct kcp_sock *)sk;

@@ -180,18 +180,6 @@ static void kcp_tunnel_unregister(struct kcp_tunnel *tun)
 	mutex_unlock(&kn->tun_lock);
 }
 
-static bool kcp_addr_same(const union kcp_sockaddr *a,
-			  const union kcp_sockaddr *b)
-{
-	if (a->family != b->family)
-		return false;
-	if (a->family == AF_INET)
-		return a->v4.sin_port == b->v4.sin_port &&
-		       a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
-	return a->v6.sin6_port == b->v6.sin6_port &&
-	       ipv6_addr_equal(&a->v6.sin6_addr, &b->v6.sin6_addr);
-}
-
 /* A listener-less tunnel bound to exactly @local, same owner; or NULL. */
 struct kcp_tunnel *kcp_tunnel_adopt(struct net *net, const struct sock *owner,
 				    const union kcp_sockaddr *local)
@@ -199,16 +187,22 @@ struct kcp_tunnel *kcp_tunnel_adopt(struct net *net, const struct sock *owner,
 	struct kcp_net *kn = kcp_pernet(net);
 	kuid_t uid = kcp_sk_uid((struct sock *)owner);
 	struct kcp_tunnel *tun, *found = NULL;
+	struct kcp_key want, have;
 	union kcp_sockaddr sa;
 
-	if (!kcp_port_of(local))
+	kcp_key_from_sockaddr(&want, local);
+	if (!want.port)
 		return NULL;
 	mutex_lock(&kn->tun_lock);
 	list_for_each_entry(tun, &kn->tunnels, node) {
 		if (tun->connected || rcu_access_pointer(tun->listener) ||
-		    !uid_eq(tun->uid, uid) || !tun->was_listener)
+		    !uid_eq(tun->uid, uid) || !tun->was_listener ||
+		    tun->port != want.port)
 			continue;
-		if (kcp_tunnel_local(tun, &sa) || !kcp_addr_same(&sa, local))
+		if (kcp_tunnel_local(tun, &sa))
+			continue;
+		kcp_key_from_sockaddr(&have, &sa);
+		if (memcmp(&have, &want, sizeof(want)))
 			continue;
 		if (refcount_inc_not_zero(&tun->refcnt))
 			found = tun;
