@@ -39,9 +39,6 @@
 #include <netinet/udp.h>
 #include <sys/uio.h>
 
-#define KCP_PUSH	81
-#define KCP_ACK		82
-
 static uint64_t rs = 0x2545F4914F6CDD1Dull;
 
 static uint32_t rnd(void)
@@ -58,26 +55,10 @@ static void rnd_fill(uint8_t *p, int n)
 		*p++ = rnd();
 }
 
-static void p32(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
 static int seg(uint8_t *b, uint32_t conv, uint8_t cmd, uint32_t sn,
 	       uint32_t una, uint32_t len, const void *data, uint32_t dlen)
 {
-	p32(b, conv);
-	b[4] = cmd;
-	b[5] = 0;
-	b[6] = 32;
-	b[7] = 0;
-	p32(b + 8, rnd());
-	p32(b + 12, sn);
-	p32(b + 16, una);
-	p32(b + 20, len);
+	kt_seg_hdr(b, conv, cmd, 0, 32, rnd(), sn, una, len);
 	if (dlen)
 		memcpy(b + 24, data, dlen);
 	return 24 + dlen;
@@ -521,7 +502,7 @@ static int cmd_flood(int argc, char **argv)
 			tgt = 1;
 			to = &plain;
 			p = spoof(&o, s, sport, to, 29);
-			seg(p, rnd(), KCP_PUSH, 0, 0, 5, "hello", 5);
+			seg(p, rnd(), KCP_CMD_PUSH, 0, 0, 5, "hello", 5);
 			break;
 		case K_BADCMD:
 			tgt = 1;
@@ -533,7 +514,7 @@ static int cmd_flood(int argc, char **argv)
 			tgt = 1;
 			to = &plain;
 			p = spoof(&o, s, sport, to, 27);
-			seg(p, rnd(), KCP_PUSH, 0, 0, 4 + rnd() % 100000, "abc", 3);
+			seg(p, rnd(), KCP_CMD_PUSH, 0, 0, 4 + rnd() % 100000, "abc", 3);
 			break;
 		case K_MIXEDCONV:
 			tgt = 1;
@@ -542,8 +523,8 @@ static int cmd_flood(int argc, char **argv)
 			{
 				uint32_t c = rnd();
 
-				seg(p, c, KCP_PUSH, 0, 0, 1, "a", 1);
-				seg(p + 25, c ^ 1, KCP_PUSH, 1, 0, 1, "b", 1);
+				seg(p, c, KCP_CMD_PUSH, 0, 0, 1, "a", 1);
+				seg(p + 25, c ^ 1, KCP_CMD_PUSH, 1, 0, 1, "b", 1);
 			}
 			break;
 		case K_FECPARITY:
@@ -551,7 +532,7 @@ static int cmd_flood(int argc, char **argv)
 			to = &plain;
 			p = spoof(&o, s, sport, to, 48);
 			memset(p, 0, 48);
-			p32(p, rnd() % 1000);
+			kt_p32(p, rnd() % 1000);
 			p[4] = 0xF2;
 			break;
 		case K_FECBAD:
@@ -567,7 +548,7 @@ static int cmd_flood(int argc, char **argv)
 			tgt = 1;
 			to = &plain;
 			p = spoof(&o, s, sport, to, 24);
-			seg(p, rnd(), KCP_ACK, 5, 1u << 30, 0, NULL, 0);
+			seg(p, rnd(), KCP_CMD_ACK, 5, 1u << 30, 0, NULL, 0);
 			break;
 		default:
 			goto skip;

@@ -32,36 +32,8 @@
 #define LO "127.0.0.1"
 
 /* KCP commands (kcp-go) */
-#define KCP_CMD_PUSH	81
-#define KCP_CMD_ACK	82
-#define KCP_CMD_WASK	83
-#define KCP_CMD_WINS	84
 
 /* ---- wire helpers ---- */
-
-static uint32_t g32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t g16(const uint8_t *p)
-{
-	return p[0] | p[1] << 8;
-}
-
-static void p32(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
-static void p16(uint8_t *p, uint16_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-}
 
 struct seg {
 	uint32_t conv;
@@ -77,14 +49,14 @@ static int segs_parse(const uint8_t *p, int n, struct seg *s, int max)
 	int k = 0;
 
 	while (n >= 24 && k < max) {
-		s[k].conv = g32(p);
+		s[k].conv = kt_g32(p);
 		s[k].cmd = p[4];
 		s[k].frg = p[5];
-		s[k].wnd = g16(p + 6);
-		s[k].ts = g32(p + 8);
-		s[k].sn = g32(p + 12);
-		s[k].una = g32(p + 16);
-		s[k].len = g32(p + 20);
+		s[k].wnd = kt_g16(p + 6);
+		s[k].ts = kt_g32(p + 8);
+		s[k].sn = kt_g32(p + 12);
+		s[k].una = kt_g32(p + 16);
+		s[k].len = kt_g32(p + 20);
 		s[k].data = p + 24;
 		if (s[k].len > (uint32_t)n - 24)
 			return -1;
@@ -99,14 +71,7 @@ static int seg_put(uint8_t *b, uint32_t conv, uint8_t cmd, uint16_t wnd,
 		   uint32_t ts, uint32_t sn, uint32_t una, const void *data,
 		   uint32_t len)
 {
-	p32(b, conv);
-	b[4] = cmd;
-	b[5] = 0;
-	p16(b + 6, wnd);
-	p32(b + 8, ts);
-	p32(b + 12, sn);
-	p32(b + 16, una);
-	p32(b + 20, len);
+	kt_seg_hdr(b, conv, cmd, 0, wnd, ts, sn, una, len);
 	if (len)
 		memcpy(b + 24, data, len);
 	return 24 + len;
@@ -822,8 +787,8 @@ static void test_info_opt(void)
 		memset(buf, 0xAA, sizeof(buf));
 		len = 8;
 		kt_result(getsockopt(fd, SOL_KCP, KCP_INFO, buf, &len) == 0 &&
-			  len == 8 && g32(buf) == KCP_INFO_VERSION &&
-			  g32(buf + 4) == sizeof(i) && buf[8] == 0xAA,
+			  len == 8 && kt_g32(buf) == KCP_INFO_VERSION &&
+			  kt_g32(buf + 4) == sizeof(i) && buf[8] == 0xAA,
 			  "KCP_INFO with optlen 8: 8 bytes (version, len), rest untouched");
 		len = 0;
 		kt_result(getsockopt(fd, SOL_KCP, KCP_INFO, buf, &len) == 0 &&
@@ -1487,15 +1452,15 @@ static void test_fec_wire(void)
 	 * (rto 200 ms) in between: FEC frames it like any data shard.
 	 */
 	n = dg_collect(p.u, ds, 10, 1000);
-	seq0 = n ? g32(ds[0].b) : 0;
+	seq0 = n ? kt_g32(ds[0].b) : 0;
 	for (int k = 0; k < n && k < 30; k++) {
-		uint16_t flag = g16(ds[k].b + 4);
+		uint16_t flag = kt_g16(ds[k].b + 4);
 
 		flags[k] = flag == 0xF1 ? 'D' : flag == 0xF2 ? 'P' : '?';
-		if (g32(ds[k].b) != seq0 + k)
+		if (kt_g32(ds[k].b) != seq0 + k)
 			bad++;
 		if (flag == 0xF1) {
-			if (g16(ds[k].b + 6) != ds[k].len - 6 ||
+			if (kt_g16(ds[k].b + 6) != ds[k].len - 6 ||
 			    segs_parse(ds[k].b + 8, ds[k].len - 8, s, 4) != 1 ||
 			    s[0].conv != p.conv || s[0].sn > 5)
 				sizebad++;
@@ -1527,7 +1492,7 @@ static void test_crypto_wire(void)
 	d.len = 0;
 	dg_recv(p.u, &d, 1000);
 	kt_result(d.len == 20 + 24 + 5 &&
-		  g32(d.b + 16) == crc32_ieee(d.b + 20, d.len - 20) &&
+		  kt_g32(d.b + 16) == crc32_ieee(d.b + 20, d.len - 20) &&
 		  segs_parse(d.b + 20, d.len - 20, s, 4) == 1 &&
 		  s[0].conv == p.conv && !memcmp(s[0].data, "hello", 5),
 		  "KCP_CRYPTO none: %d-byte datagram = 20-byte nonce+CRC32 header + segment, CRC matches",
@@ -1556,7 +1521,7 @@ static void test_crypto_wire(void)
 	dg_recv(p.u, &d, 1000);
 	d2.len = 0;
 	dg_recv(p.u, &d2, 600);	/* the retransmission, another nonce */
-	kt_result(d.len == 49 && g32(d.b + 20) != p.conv &&
+	kt_result(d.len == 49 && kt_g32(d.b + 20) != p.conv &&
 		  !memmem(d.b, d.len, "hello", 5) &&
 		  d2.len == 49 && memcmp(d.b, d2.b, 49),
 		  "KCP_CRYPTO aes: 49-byte datagrams, conv and payload not in clear, a retransmission differs");
@@ -1571,7 +1536,7 @@ static void test_crypto_wire(void)
 	d.len = 0;
 	dg_recv(p.u, &d, 1000);
 	kt_result(d.len == 20 + 8 + 24 + 1 &&
-		  g16(d.b + 24) == 0xF1 && g32(d.b + 28) == p.conv,
+		  kt_g16(d.b + 24) == 0xF1 && kt_g32(d.b + 28) == p.conv,
 		  "KCP_CRYPTO none + KCP_FEC: 20-byte crypto header, then FEC header 0xF1, then the segment (%d bytes)",
 		  d.len);
 	peer_close(&p);
@@ -2129,6 +2094,15 @@ static int cmd_seqsend(const char *ip, int port, int n, char **sz)
 
 /* ---- subcommands for options.sh ---- */
 
+/* " NAME=VALUE" of one int option, for a line options.sh takes apart. */
+static void print_int(int fd, int opt, const char *name)
+{
+	int v = -1;
+
+	getint(fd, opt, &v);
+	printf(" %s=%d", name, v);
+}
+
 static int cmd_defaults(void)
 {
 	int fd = kt_socket(SOCK_STREAM), sq = kt_socket(SOCK_SEQPACKET);
@@ -2136,7 +2110,6 @@ static int cmd_defaults(void)
 	struct kcp_wndsize w;
 	struct kcp_fec f;
 	socklen_t len;
-	int v;
 
 	if (fd < 0)
 		return 1;
@@ -2147,22 +2120,14 @@ static int cmd_defaults(void)
 	len = sizeof(w);
 	getsockopt(fd, SOL_KCP, KCP_WNDSIZE, &w, &len);
 	printf(" snd_wnd=%u rcv_wnd=%u", w.snd, w.rcv);
-	getint(fd, KCP_MTU, &v);
-	printf(" mtu=%d", v);
-	getint(fd, KCP_STREAM, &v);
-	printf(" stream=%d", v);
-	getint(sq, KCP_STREAM, &v);
-	printf(" seq_stream=%d", v);
-	getint(fd, KCP_ACK_NODELAY, &v);
-	printf(" ack_nodelay=%d", v);
-	getint(fd, KCP_DEADLINK, &v);
-	printf(" dead_link=%d", v);
-	getint(fd, KCP_MINRTO, &v);
-	printf(" min_rto=%d", v);
-	getint(fd, KCP_IDLE_TIMEOUT, &v);
-	printf(" idle_timeout_ms=%d", v);
-	getint(fd, KCP_LINGER_TIMEOUT, &v);
-	printf(" linger_ms=%d", v);
+	print_int(fd, KCP_MTU, "mtu");
+	print_int(fd, KCP_STREAM, "stream");
+	print_int(sq, KCP_STREAM, "seq_stream");
+	print_int(fd, KCP_ACK_NODELAY, "ack_nodelay");
+	print_int(fd, KCP_DEADLINK, "dead_link");
+	print_int(fd, KCP_MINRTO, "min_rto");
+	print_int(fd, KCP_IDLE_TIMEOUT, "idle_timeout_ms");
+	print_int(fd, KCP_LINGER_TIMEOUT, "linger_ms");
 	len = sizeof(f);
 	getsockopt(fd, SOL_KCP, KCP_FEC, &f, &len);
 	printf(" fec_data=%u fec_parity=%u\n", f.data_shards, f.parity_shards);

@@ -2,7 +2,7 @@
 /*
  * Helpers for the in-VM AF_KCP tests: TAP output, the family number in
  * use, address helpers, a deterministic data stream shared with the Go
- * peer (xorshift64*, see selftests/peers/kcppeer/main.go).
+ * peer (xorshift64*, see selftests/peers/kcppeer/main.go), KCP's wire format.
  */
 #ifndef _KCPTEST_H
 #define _KCPTEST_H
@@ -275,6 +275,54 @@ static inline long kt_recv_stream(int fd, uint64_t seed, size_t n, bool *same)
 		done += got;
 	}
 	return done;
+}
+
+/*
+ * KCP's wire format, for tests that hand-craft datagrams: little-endian
+ * integers and the 24-byte segment header (spec 2.1).
+ */
+#define KCP_CMD_PUSH	81
+#define KCP_CMD_ACK	82
+#define KCP_CMD_WASK	83
+#define KCP_CMD_WINS	84
+
+static inline uint32_t kt_g32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint16_t kt_g16(const uint8_t *p)
+{
+	return p[0] | p[1] << 8;
+}
+
+static inline void kt_p32(uint8_t *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+static inline void kt_p16(uint8_t *p, uint16_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+}
+
+/* A segment header; len is written as given, it may lie on purpose. */
+static inline void kt_seg_hdr(uint8_t *b, uint32_t conv, uint8_t cmd,
+			      uint8_t frg, uint16_t wnd, uint32_t ts,
+			      uint32_t sn, uint32_t una, uint32_t len)
+{
+	kt_p32(b, conv);
+	b[4] = cmd;
+	b[5] = frg;
+	kt_p16(b + 6, wnd);
+	kt_p32(b + 8, ts);
+	kt_p32(b + 12, sn);
+	kt_p32(b + 16, una);
+	kt_p32(b + 20, len);
 }
 
 #endif

@@ -140,6 +140,21 @@ if ! in_a test -d "$SYS"; then
 	tap_end
 	exit
 fi
+# rate_burst N WHAT: first packets from N new peers against a limit of
+# 5 new sessions per second (a burst of 5): 5..7 sessions, the rest counted
+rate_burst() {
+	local n=$1 what=$2 p r
+
+	snap
+	in_b "$OPTS" firsts $ADDR_A "$HOLD_PORT" "$n" > /dev/null
+	sleep 0.2
+	snmp_snap
+	p=$(delta PassiveOpens) r=$(delta SessionRateLimit)
+	[ "$p" -ge 5 ] && [ "$p" -le 7 ] && [ "$r" -eq $((n - p)) ] &&
+		ok "net.kcp.new_sessions_per_sec 5: $what $n new peers -> $p sessions, SessionRateLimit +$r" ||
+		not_ok "net.kcp.new_sessions_per_sec 5: $what $n new peers -> $p sessions, SessionRateLimit +$r"
+}
+
 t1=$(date +%s)
 
 # defaults, in both namespaces
@@ -272,23 +287,9 @@ if hold_start; then
 	sc_set a max_sessions 1048576
 
 	sc_set a new_sessions_per_sec 5
-	snap
-	in_b "$OPTS" firsts $ADDR_A "$HOLD_PORT" 40 > /dev/null
-	sleep 0.2
-	snmp_snap
-	p=$(delta PassiveOpens) r=$(delta SessionRateLimit)
-	[ "$p" -ge 5 ] && [ "$p" -le 7 ] && [ "$r" -eq $((40 - p)) ] &&
-		ok "net.kcp.new_sessions_per_sec 5: a burst of 40 new peers -> $p sessions, SessionRateLimit +$r" ||
-		not_ok "net.kcp.new_sessions_per_sec 5: a burst of 40 new peers -> $p sessions, SessionRateLimit +$r"
+	rate_burst 40 "a burst of"
 	sleep 1.2
-	snap
-	in_b "$OPTS" firsts $ADDR_A "$HOLD_PORT" 20 > /dev/null
-	sleep 0.2
-	snmp_snap
-	p=$(delta PassiveOpens) r=$(delta SessionRateLimit)
-	[ "$p" -ge 5 ] && [ "$p" -le 7 ] && [ "$r" -eq $((20 - p)) ] &&
-		ok "net.kcp.new_sessions_per_sec 5: 1.2 s later 20 more -> $p sessions (refilled), SessionRateLimit +$r" ||
-		not_ok "net.kcp.new_sessions_per_sec 5: 1.2 s later 20 more -> $p sessions, SessionRateLimit +$r"
+	rate_burst 20 "1.2 s later (refilled), a burst of"
 	sc_set a new_sessions_per_sec 0
 	hold_stop
 else
