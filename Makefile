@@ -64,7 +64,7 @@ $(B)/net/%: selftests/net/%.c selftests/net/kcptest.h uapi/linux/kcp.h
 	@mkdir -p $(B)/net
 	$(CC) $(USER_CFLAGS) -o $@ $< $(if $(filter kcpt,$*),tools/kcpctl/kcpkey.c -lcrypto)
 
-$(B)/net/kcpt: tools/kcpctl/kcpkey.c tools/kcpctl/kcpkey.h
+$(B)/net/kcpt: tools/kcpctl/kcpkey.c tools/kcpctl/kcpkey.h tools/kcpctl/kcpnames.h
 
 $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 	O=$(B)/peers selftests/peers/build.sh

@@ -32,7 +32,8 @@ newer() {
 
 hdrs=("$top/selftests/net/kcptest.h" "$top/uapi/linux/kcp.h")
 if newer "$out/kbench" "$here/kbench.c" "${hdrs[@]}" \
-	"$top/tools/kcpctl/kcpkey.c" "$top/tools/kcpctl/kcpkey.h"; then
+	"$top/tools/kcpctl/kcpkey.c" "$top/tools/kcpctl/kcpkey.h" \
+	"$top/tools/kcpctl/kcpnames.h"; then
 	echo "build.sh: kbench"
 	"$CC" "${CFLAGS[@]}" -o "$out/kbench" "$here/kbench.c" \
 		"$top/tools/kcpctl/kcpkey.c" -lcrypto -lm

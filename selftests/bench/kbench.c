@@ -40,12 +40,12 @@
  */
 #include "../net/kcptest.h"
 #include "../../tools/kcpctl/kcpkey.h"
+#include "../../tools/kcpctl/kcpnames.h"
 #include <math.h>
 #include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/resource.h>
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define RR_MAGIC	0x6b62726bu	/* "krbk" */
 #define RR_BYE		0xffffffffu
 #define BULK_CHUNK	65536
@@ -81,55 +81,6 @@ static const char *proto_name(void)
 
 	return names[C.proto];
 }
-
-static int parse_addr(const char *s, struct sockaddr_storage *ss,
-		      socklen_t *len)
-{
-	const char *colon = strrchr(s, ':');
-	char host[128];
-	int port;
-
-	if (!colon)
-		return -1;
-	port = atoi(colon + 1);
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
-	if (host[0] == '[') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = 0;
-	}
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(host, ':')) {
-		struct sockaddr_in6 *a = (void *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		if (inet_pton(AF_INET6, host[0] ? host : "::", &a->sin6_addr) != 1)
-			return -1;
-		*len = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (void *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &a->sin_addr) != 1)
-			return -1;
-		*len = sizeof(*a);
-	}
-	return 0;
-}
-
-static const struct { const char *name; int v; } presets[] = {
-	{ "normal", KCP_PRESET_NORMAL }, { "fast", KCP_PRESET_FAST },
-	{ "fast2", KCP_PRESET_FAST2 }, { "fast3", KCP_PRESET_FAST3 },
-};
-
-/* kcptun's --crypt names in enum kcp_cipher order, with key bytes used */
-static const struct { const char *name; unsigned int keylen; } ciphers[] = {
-	{ "null", 0 }, { "none", 0 }, { "aes", 32 }, { "aes-128", 16 },
-	{ "aes-192", 24 }, { "salsa20", 32 }, { "blowfish", 32 },
-	{ "twofish", 32 }, { "cast5", 16 }, { "3des", 24 }, { "tea", 16 },
-	{ "xtea", 16 }, { "sm4", 16 }, { "xor", 32 },
-};
 
 /* setsockopt that exits 3 on ENOPROTOOPT: "not supported (yet)" */
 static void kcp_opt_or_exit(int fd, int opt, const void *v, socklen_t len,
@@ -175,20 +126,13 @@ static void tune_early(int fd)
 		kcp_opt_or_exit(fd, KCP_FEC, &f, sizeof(f), "KCP_FEC");
 	}
 	if (C.crypt && strcmp(C.crypt, "nil")) {
-		unsigned char pass[KCPTUN_PASS_LEN];
-		struct kcp_crypto kc = { 0 };
-		size_t i;
+		int c = kcp_cipher_by_name(C.crypt);
+		struct kcp_crypto kc;
 
-		for (i = 0; i < ARRAY_SIZE(ciphers); i++)
-			if (!strcmp(ciphers[i].name, C.crypt))
-				break;
-		if (i == ARRAY_SIZE(ciphers))
+		if (c < 0)
 			die("unknown -crypt");
-		if (kcptun_derive(C.key ? C.key : "it's a secrect", pass))
+		if (kcptun_crypto(c, C.key ? C.key : "it's a secrect", &kc))
 			die("kcptun_derive");
-		kc.cipher = i;
-		kc.key_len = ciphers[i].keylen;
-		memcpy(kc.key, pass, kc.key_len);
 		kcp_opt_or_exit(fd, KCP_CRYPTO, &kc, sizeof(kc), "KCP_CRYPTO");
 	}
 }
@@ -205,13 +149,9 @@ static void tune(int fd)
 	if (C.proto != P_KCP)
 		return;
 	if (C.preset) {
-		size_t i;
+		int v = kcp_preset_by_name(C.preset);
 
-		for (i = 0; i < ARRAY_SIZE(presets); i++)
-			if (!strcmp(presets[i].name, C.preset))
-				break;
-		if (i == ARRAY_SIZE(presets) ||
-		    kt_setint(fd, KCP_PRESET, presets[i].v))
+		if (!v || kt_setint(fd, KCP_PRESET, v))
 			die("KCP_PRESET");
 	}
 	if (C.nodelay[0] != -2 &&
@@ -374,7 +314,7 @@ static int listen_socket(void)
 	socklen_t len;
 	int fd, one = 1;
 
-	if (parse_addr(C.addr, &ss, &len))
+	if (kt_parse_addr(C.addr, &ss, &len))
 		die("bad -a");
 	fd = new_socket(ss.ss_family);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -564,7 +504,7 @@ static int connect_one(void)
 	socklen_t len;
 	int fd;
 
-	if (parse_addr(C.addr, &ss, &len))
+	if (kt_parse_addr(C.addr, &ss, &len))
 		die("bad -a");
 	fd = new_socket(ss.ss_family);
 	tune_early(fd);

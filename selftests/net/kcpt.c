@@ -18,6 +18,7 @@
  */
 #include "kcptest.h"
 #include "../../tools/kcpctl/kcpkey.h"
+#include "../../tools/kcpctl/kcpnames.h"
 #include <netdb.h>
 #include <sys/resource.h>
 
@@ -51,74 +52,6 @@ static void die(const char *msg)
 	exit(2);
 }
 
-static int parse_addr(const char *s, struct sockaddr_storage *ss,
-		      socklen_t *len)
-{
-	char host[128];
-	const char *colon = strrchr(s, ':');
-	int port;
-
-	if (!colon)
-		return -1;
-	port = atoi(colon + 1);
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
-	if (host[0] == '[') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = 0;
-	}
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(host, ':')) {
-		struct sockaddr_in6 *a = (void *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		if (inet_pton(AF_INET6, host[0] ? host : "::", &a->sin6_addr) != 1)
-			return -1;
-		*len = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (void *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &a->sin_addr) != 1)
-			return -1;
-		*len = sizeof(*a);
-	}
-	return 0;
-}
-
-static const struct { const char *name; int v; } presets[] = {
-	{ "normal", KCP_PRESET_NORMAL }, { "fast", KCP_PRESET_FAST },
-	{ "fast2", KCP_PRESET_FAST2 }, { "fast3", KCP_PRESET_FAST3 },
-};
-
-/* kcptun's --crypt names in enum kcp_cipher order, with key bytes used */
-static const struct { const char *name; unsigned int keylen; } ciphers[] = {
-	{ "null", 0 }, { "none", 0 }, { "aes", 32 }, { "aes-128", 16 },
-	{ "aes-192", 24 }, { "salsa20", 32 }, { "blowfish", 32 },
-	{ "twofish", 32 }, { "cast5", 16 }, { "3des", 24 }, { "tea", 16 },
-	{ "xtea", 16 }, { "sm4", 16 }, { "xor", 32 },
-};
-
-static int kcpt_key_for(const char *crypt, const char *pass,
-			struct kcp_crypto *kc)
-{
-	unsigned char derived[KCPTUN_PASS_LEN];
-
-	memset(kc, 0, sizeof(*kc));
-	for (unsigned int i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++) {
-		if (strcmp(ciphers[i].name, crypt))
-			continue;
-		if (kcptun_derive(pass, derived))
-			return -1;
-		kc->cipher = i;
-		kc->key_len = ciphers[i].keylen;
-		memcpy(kc->key, derived, kc->key_len);
-		return 0;
-	}
-	return -1;
-}
-
 /* Per-socket settings, before connect/listen (or on accepted sockets). */
 static void tune(int fd)
 {
@@ -129,10 +62,10 @@ static void tune(int fd)
 		return;
 	}
 	if (C.preset) {
-		for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
-			if (!strcmp(presets[i].name, C.preset) &&
-			    kt_setint(fd, KCP_PRESET, presets[i].v))
-				die("KCP_PRESET");
+		int v = kcp_preset_by_name(C.preset);
+
+		if (v && kt_setint(fd, KCP_PRESET, v))
+			die("KCP_PRESET");
 	}
 	if (C.nodelay[0] != -2 &&
 	    kt_nodelay(fd, C.nodelay[0], C.nodelay[1], C.nodelay[2], C.nodelay[3]))
@@ -167,7 +100,7 @@ static void tune_early(int fd)
 	if (C.crypt && strcmp(C.crypt, "nil")) {
 		struct kcp_crypto kc;
 
-		if (kcpt_key_for(C.crypt, C.key ? C.key : "it's a secrect", &kc))
+		if (kcptun_crypto(kcp_cipher_by_name(C.crypt), C.key ? C.key : "it's a secrect", &kc))
 			die("unknown -crypt");
 		if (kt_setopt(fd, KCP_CRYPTO, &kc, sizeof(kc)))
 			die("KCP_CRYPTO");
@@ -387,7 +320,8 @@ static void *client_session(void *p)
 	bool ok = false, same = false;
 	int fd;
 
-	parse_addr(C.addr, &ss, &len);
+	if (kt_parse_addr(C.addr, &ss, &len))
+		die("bad -a");
 	fd = new_socket(ss.ss_family);
 	tune_early(fd);
 	set_timeout(fd, C.timeout);
@@ -545,7 +479,7 @@ static int run_server(void)
 	int lfd, n = 0;
 	pthread_t *t = calloc(C.sessions ? C.sessions : 1, sizeof(*t));
 
-	if (parse_addr(C.addr, &ss, &len))
+	if (kt_parse_addr(C.addr, &ss, &len))
 		die("bad -a");
 	lfd = new_socket(ss.ss_family);
 	if (C.tcp) {

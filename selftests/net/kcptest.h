@@ -109,6 +109,43 @@ static inline struct sockaddr_in6 kt_addr6(const char *ip, int port)
 	return a;
 }
 
+/* "HOST:PORT", "[V6]:PORT" or ":PORT" (wildcard); 0 or -1 */
+static inline int kt_parse_addr(const char *s, struct sockaddr_storage *ss,
+				socklen_t *len)
+{
+	const char *colon = strrchr(s, ':');
+	char host[128];
+	int port;
+
+	if (!colon)
+		return -1;
+	port = atoi(colon + 1);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = 0;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(host, ':')) {
+		struct sockaddr_in6 *a = (void *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, host[0] ? host : "::", &a->sin6_addr) != 1)
+			return -1;
+		*len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (void *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &a->sin_addr) != 1)
+			return -1;
+		*len = sizeof(*a);
+	}
+	return 0;
+}
+
 static inline int kt_port_of(int fd)
 {
 	struct sockaddr_in6 a;

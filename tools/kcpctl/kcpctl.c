@@ -35,6 +35,7 @@
 
 #include "../../uapi/linux/kcp.h"
 #include "kcpkey.h"
+#include "kcpnames.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -210,11 +211,6 @@ static char *trim(char *s)
 
 /* ---- names ---- */
 
-static const char *const preset_names[] = {
-	[KCP_PRESET_NORMAL] = "normal", [KCP_PRESET_FAST] = "fast",
-	[KCP_PRESET_FAST2] = "fast2", [KCP_PRESET_FAST3] = "fast3",
-};
-
 /* kcptun's --mode presets: nodelay, interval, resend, nc */
 static const int preset_values[][4] = {
 	[KCP_PRESET_NORMAL] = { 0, 40, 2, 1 },
@@ -223,48 +219,12 @@ static const int preset_values[][4] = {
 	[KCP_PRESET_FAST3] = { 1, 10, 2, 1 },
 };
 
-static int preset_by_name(const char *s)
-{
-	int i;
-
-	for (i = KCP_PRESET_NORMAL; i <= KCP_PRESET_FAST3; i++)
-		if (!strcmp(s, preset_names[i]))
-			return i;
-	return 0;
-}
-
-/* kcptun --crypt names in enum kcp_cipher order; key bytes of "pass" */
-static const struct {
-	const char *name;
-	unsigned int key_len;
-} ciphers[__KCP_CIPHER_MAX] = {
-	{ "null", 0 }, { "none", 0 }, { "aes", 32 }, { "aes-128", 16 },
-	{ "aes-192", 24 }, { "salsa20", 32 }, { "blowfish", 32 },
-	{ "twofish", 32 }, { "cast5", 16 }, { "3des", 24 }, { "tea", 16 },
-	{ "xtea", 16 }, { "sm4", 16 }, { "xor", 32 },
-};
-
-static int cipher_by_name(const char *s)
-{
-	int i;
-
-	for (i = 0; i < __KCP_CIPHER_MAX; i++)
-		if (!strcmp(s, ciphers[i].name))
-			return i;
-	return -1;
-}
-
-static const char *cipher_name(long v)
-{
-	return v >= 0 && v < __KCP_CIPHER_MAX ? ciphers[v].name : "?";
-}
-
 static void list_ciphers(FILE *f)
 {
 	int i;
 
 	for (i = 0; i < __KCP_CIPHER_MAX; i++)
-		fprintf(f, "%s%s", i ? ", " : "", ciphers[i].name);
+		fprintf(f, "%s%s", i ? ", " : "", kcp_cipher_names[i].name);
 	fputc('\n', f);
 }
 
@@ -281,20 +241,6 @@ static const char *state_name(long st)
 		return "LISTEN";
 	}
 	return "UNKNOWN";
-}
-
-/* The kcptun-derived key for @cipher: @out gets ciphers[].key_len bytes. */
-static int derive_key(int cipher, const char *pass, struct kcp_crypto *kc)
-{
-	unsigned char derived[KCPTUN_PASS_LEN];
-
-	memset(kc, 0, sizeof(*kc));
-	kc->cipher = cipher;
-	kc->key_len = ciphers[cipher].key_len;
-	if (kcptun_derive(pass, derived))
-		return -1;
-	memcpy(kc->key, derived, kc->key_len);
-	return 0;
 }
 
 /* ---- aligned tables ---- */
@@ -708,7 +654,7 @@ static const char *mode_name(long nd, long iv, long rs, long nc)
 	for (i = KCP_PRESET_NORMAL; i <= KCP_PRESET_FAST3; i++)
 		if (preset_values[i][0] == nd && preset_values[i][1] == iv &&
 		    preset_values[i][2] == rs && preset_values[i][3] == nc)
-			return preset_names[i];
+			return kcp_preset_names[i];
 	return NULL;
 }
 
@@ -718,7 +664,7 @@ static const char *ks_cipher(const struct ksock *k)
 
 	if (!s)
 		return "?";
-	return is_number(s) ? cipher_name(strtol(s, NULL, 10)) : s;
+	return is_number(s) ? kcp_cipher_name(strtol(s, NULL, 10)) : s;
 }
 
 /* Columns shown otherwise than as name:value. */
@@ -1060,7 +1006,7 @@ static int sysctl_set(char **args, int n)
 			return errorf("set: '%s' is not NAME=VALUE", args[i]);
 		*eq = 0;
 		if (!strcmp(args[i], "preset")) {
-			vals[i] = preset_by_name(eq + 1);
+			vals[i] = kcp_preset_by_name(eq + 1);
 			*eq = '=';
 			if (!vals[i])
 				return errorf("set: unknown preset '%s' (normal, "
@@ -1238,7 +1184,7 @@ static int remote_get(long pid, long fd, bool json)
 		fputs(", \"peer\": ", stdout);
 		json_str(peer);
 		printf(", \"state_name\": \"%s\", \"cipher_name\": \"%s\"",
-		       state_name(ki.kcpi_state), cipher_name(ki.kcpi_cipher));
+		       state_name(ki.kcpi_state), kcp_cipher_name(ki.kcpi_cipher));
 	} else {
 		char *c1[2] = { "local", local }, *c2[2] = { "peer", peer };
 
@@ -1268,7 +1214,7 @@ static int remote_get(long pid, long fd, bool json)
 				 state_name(ki.kcpi_state));
 		else if (!strcmp(info_fields[i].name, "cipher"))
 			snprintf(val, sizeof(val), "%s",
-				 cipher_name(ki.kcpi_cipher));
+				 kcp_cipher_name(ki.kcpi_cipher));
 		else if (!strcmp(info_fields[i].name, "conv"))
 			snprintf(val, sizeof(val), "0x%08x", ki.kcpi_conv);
 		{
@@ -1403,7 +1349,7 @@ static bool parse_sockset(char *arg, struct sockset *s)
 		s->len = sizeof(s->u.ws);
 		return true;
 	case O_PRESET:
-		s->u.val = preset_by_name(v);
+		s->u.val = kcp_preset_by_name(v);
 		if (!s->u.val)
 			goto bad;
 		s->len = sizeof(int);
@@ -1519,7 +1465,7 @@ static int cmd_key(int argc, char **argv)
 		else
 			return errorf("key: one PASSPHRASE only (quote it)");
 	}
-	c = cipher_by_name(crypt);
+	c = kcp_cipher_by_name(crypt);
 	if (c < 0) {
 		errorf("key: unknown cipher '%s'; known:", crypt);
 		list_ciphers(stderr);
@@ -1527,7 +1473,7 @@ static int cmd_key(int argc, char **argv)
 	}
 	if (!pass)
 		pass = kcptun_default_key;
-	if (derive_key(c, pass, &kc))
+	if (kcptun_crypto(c, pass, &kc))
 		return errorf("key: PBKDF2 failed");
 	for (i = 0; i < (int)kc.key_len; i++)
 		printf("%02x", kc.key[i]);
@@ -1664,7 +1610,7 @@ static int cmd_run(int argc, char **argv)
 	if (ports && !valid_ports(ports))
 		return errorf("run: --ports '%s': expected PORT or LO-HI, comma "
 			      "separated, 1..65535", ports);
-	if (preset && !preset_by_name(preset))
+	if (preset && !kcp_preset_by_name(preset))
 		return errorf("run: unknown preset '%s' (normal, fast, fast2, "
 			      "fast3)", preset);
 	if (nodelay && (!parse_list(nodelay, w, 4, 4, -1) || w[0] < 0 ||
@@ -1688,14 +1634,14 @@ static int cmd_run(int argc, char **argv)
 	keyhex[0] = 0;
 	if (crypt) {
 		struct kcp_crypto kc;
-		int c = cipher_by_name(crypt), j;
+		int c = kcp_cipher_by_name(crypt), j;
 
 		if (c < 0) {
 			errorf("run: unknown cipher '%s'; known:", crypt);
 			list_ciphers(stderr);
 			return 1;
 		}
-		if (derive_key(c, key ? key : kcptun_default_key, &kc))
+		if (kcptun_crypto(c, key ? key : kcptun_default_key, &kc))
 			return errorf("run: PBKDF2 failed");
 		for (j = 0; j < (int)kc.key_len; j++)
 			sprintf(keyhex + 2 * j, "%02x", kc.key[j]);

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include "kcpkey.h"
+#include "kcpnames.h"
 
 /* kcptun's SALT constant and kcp-go's salt for the xor pad. */
 static const char kcptun_salt[] = "kcp-go";
@@ -39,5 +40,18 @@ int kcptun_xor_table(const unsigned char pass[KCPTUN_PASS_LEN],
 				    (int)strlen(kcptun_xor_salt), 32,
 				    KCPTUN_XOR_TABLE_LEN, out))
 		return -1;
+	return 0;
+}
+
+int kcptun_crypto(int cipher, const char *key, struct kcp_crypto *kc)
+{
+	unsigned char pass[KCPTUN_PASS_LEN];
+
+	if (cipher < 0 || cipher >= __KCP_CIPHER_MAX || kcptun_derive(key, pass))
+		return -1;
+	memset(kc, 0, sizeof(*kc));
+	kc->cipher = cipher;
+	kc->key_len = kcp_cipher_names[cipher].key_len;
+	memcpy(kc->key, pass, kc->key_len);
 	return 0;
 }

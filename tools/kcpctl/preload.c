@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "../../uapi/linux/kcp.h"
+#include "kcpnames.h"
 
 #define KP_MAX_PORTS	64
 #define KP_MAX_OPTS	12
@@ -233,16 +234,6 @@ static int kp_hex(char c)
 	return -1;
 }
 
-static const char *const kp_cipher_names[__KCP_CIPHER_MAX] = {
-	"null", "none", "aes", "aes-128", "aes-192", "salsa20", "blowfish",
-	"twofish", "cast5", "3des", "tea", "xtea", "sm4", "xor",
-};
-
-static const char *const kp_preset_names[] = {
-	[KCP_PRESET_NORMAL] = "normal", [KCP_PRESET_FAST] = "fast",
-	[KCP_PRESET_FAST2] = "fast2", [KCP_PRESET_FAST3] = "fast3",
-};
-
 static int kp_read_int_file(const char *path, int dflt)
 {
 	char buf[32];
@@ -274,9 +265,7 @@ static void kp_config(void)
 		cfg.bad_env = "bad KCPCTL_PORTS";
 	s = getenv("KCPCTL_PRESET");
 	if (s && *s) {
-		for (v[0] = KCP_PRESET_NORMAL; v[0] <= KCP_PRESET_FAST3; v[0]++)
-			if (!strcmp(s, kp_preset_names[v[0]]))
-				cfg.preset = v[0];
+		cfg.preset = kcp_preset_by_name(s);
 		if (!cfg.preset)
 			cfg.bad_env = "bad KCPCTL_PRESET";
 	}
@@ -316,11 +305,8 @@ static void kp_config(void)
 		size_t i, n = k ? strlen(k) : 0;
 
 		cfg.has_crypt = true;
-		cfg.crypt.cipher = __KCP_CIPHER_MAX;
-		for (i = 0; i < __KCP_CIPHER_MAX; i++)
-			if (!strcmp(s, kp_cipher_names[i]))
-				cfg.crypt.cipher = i;
-		if (cfg.crypt.cipher == __KCP_CIPHER_MAX || n % 2 ||
+		cfg.crypt.cipher = kcp_cipher_by_name(s);
+		if (cfg.crypt.cipher >= __KCP_CIPHER_MAX || n % 2 ||
 		    n / 2 > KCP_KEY_MAX)
 			cfg.bad_env = "bad KCPCTL_CRYPT/KCPCTL_KEY";
 		for (i = 0; !cfg.bad_env && i < n / 2; i++) {
