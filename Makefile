@@ -66,11 +66,17 @@ $(B)/net/%: selftests/net/%.c selftests/net/kcptest.h uapi/linux/kcp.h
 
 $(B)/net/kcpt: tools/kcpctl/kcpkey.c tools/kcpctl/kcpkey.h tools/kcpctl/kcpnames.h
 
+# lifecycle.sh holds its 1000 sessions with the scale benchmark's tool
+$(B)/bench/kcpscale: selftests/bench/kcpscale.c selftests/net/kcptest.h \
+		uapi/linux/kcp.h
+	@mkdir -p $(B)/bench
+	$(CC) $(USER_CFLAGS) -o $@ $< -lm
+
 $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 	O=$(B)/peers selftests/peers/build.sh
 
 userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/kcp_opts \
-	$(B)/net/attack_flood $(B)/peers/kcppeer
+	$(B)/net/attack_flood $(B)/bench/kcpscale $(B)/peers/kcppeer
 	$(MAKE) -C tools/kcpctl O=$(B)/tools
 
 unit:
