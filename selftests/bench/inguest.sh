@@ -83,11 +83,6 @@ set_mode() {
 
 # ---------------------------------------------------------- fork-free bits
 
-# sleep without a process: a read with timeout on a FIFO nobody writes
-snooze() {
-	read -rt "$1" -u "$SNOOZE_FD" _ || true
-}
-
 progress() {
 	local s=$((EPOCHSECONDS - T_START))
 
@@ -205,16 +200,6 @@ parse_result() {
 	for w in $last; do
 		[[ $w == *=* ]] && R[${w%%=*}]=${w#*=}
 	done
-}
-
-# alive PID: running (a zombie is not: bash reaps late when it runs only
-# builtins)
-alive() {
-	local line=
-
-	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-	line=${line##*) }
-	[[ $line != Z* && $line != X* ]]
 }
 
 # copy FROM TO without a process

@@ -176,20 +176,6 @@ to_int() {
 
 # ------------------------------------------------------- fork-free waits
 
-# sleep without a process: a read with a timeout on a FIFO nobody writes
-snooze() {
-	read -rt "$1" -u "$SNOOZE_FD" _ || true
-}
-
-# alive PID: running (a zombie is not)
-alive() {
-	local line=
-
-	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-	line=${line##*) }
-	[[ $line != Z* && $line != X* ]]
-}
-
 # stop PID: TERM, then KILL, then reap
 stop() {
 	kill "$1" 2>/dev/null

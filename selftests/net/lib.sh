@@ -87,6 +87,25 @@ netem_set() {
 	done
 }
 
+# Fork-free helpers for scripts that measure (bench, demo), where a
+# process per sleep or check would show up in the numbers.
+
+# snooze SECS: sleep without a process, a read with a timeout on a FIFO
+# nobody writes; the caller opens it: exec {SNOOZE_FD}<>"$WORK/snooze"
+snooze() {
+	read -rt "$1" -u "$SNOOZE_FD" _ || true
+}
+
+# alive PID: running (a zombie is not: bash reaps late when it runs only
+# builtins)
+alive() {
+	local line=
+
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	line=${line##*) }
+	[[ $line != Z* && $line != X* ]]
+}
+
 in_a() { ip netns exec "$NS_A" "$@"; }
 in_b() { ip netns exec "$NS_B" "$@"; }
 # For background jobs: "$!" must be the program itself, not a subshell
