@@ -188,20 +188,6 @@ snmp_delta() {
 	done
 }
 
-# R[key]=value of the last RESULT line of file $1
-declare -A R
-parse_result() {
-	local line last='' w
-
-	R=()
-	while read -r line; do
-		[[ $line == RESULT* ]] && last=$line
-	done <"$1"
-	for w in $last; do
-		[[ $w == *=* ]] && R[${w%%=*}]=${w#*=}
-	done
-}
-
 # copy FROM TO without a process
 copy() {
 	local l

@@ -202,20 +202,6 @@ wait_listen() {
 	return 1
 }
 
-# R[key]=value of the last RESULT line of FILE
-declare -A R
-parse_result() {
-	local line last='' w
-
-	R=()
-	while read -r line; do
-		[[ $line == RESULT* ]] && last=$line
-	done <"$1" 2>/dev/null
-	for w in $last; do
-		[[ $w == *=* ]] && R[${w%%=*}]=${w#*=}
-	done
-}
-
 # sha256 VAR FILE
 sha256() {
 	local -n _h=$1

@@ -106,6 +106,20 @@ alive() {
 	[[ $line != Z* && $line != X* ]]
 }
 
+# parse_result FILE: R[key]=value of the last "RESULT k=v ..." line of FILE
+declare -A R
+parse_result() {
+	local line last='' w
+
+	R=()
+	while read -r line; do
+		[[ $line == RESULT* ]] && last=$line
+	done <"$1" 2>/dev/null
+	for w in $last; do
+		[[ $w == *=* ]] && R[${w%%=*}]=${w#*=}
+	done
+}
+
 in_a() { ip netns exec "$NS_A" "$@"; }
 in_b() { ip netns exec "$NS_B" "$@"; }
 # For background jobs: "$!" must be the program itself, not a subshell
