@@ -5,7 +5,7 @@
 # fast3 session (attack_flood client in b -> attack_flood server in a,
 # echo, 40 ms of netem delay on a's side) streams data until the flood
 # is over, then checks that every byte came back intact (byte compare
-# with the test stream and FNV-1a 64). Meanwhile attack_flood sends a
+# with the test stream). Meanwhile attack_flood sends a
 # bounded flood from namespace b at the aes listener and at a plain
 # listener that never accepts: truncated, oversized, random, wrong-key,
 # replayed (captured from the live session; from thousands of spoofed
@@ -15,7 +15,7 @@
 # sessions the flood made stay within net.kcp.max_listener_sessions /
 # max_sessions and peak kernel memory within what those limits allow;
 # every dropped datagram is counted in /proc/net/kcp_snmp; all sockets
-# are freed afterwards; the kernel log stays clean.
+# are freed afterwards; the kernel log stays clean (run-vm.sh checks it).
 # Usage: attack.sh [quick] [N [PPS]]
 
 . "$(dirname "$0")/lib.sh"
@@ -121,7 +121,7 @@ legit=$(grep '^LEGIT' "$WORK/legit.out")
 diag "legit: $legit"
 sent_b=$(kv "$legit" sent)
 if [ $lrc -eq 0 ] && [ "$(kv "$legit" ok)" = 1 ]; then
-	ok "legitimate aes session: $sent_b bytes echoed intact through the flood (FNV-1a $(kv "$legit" fnv_echoed)) in $legit_s s; flood $flood_s s"
+	ok "legitimate aes session: $sent_b bytes echoed intact through the flood (byte compare) in $legit_s s; flood $flood_s s"
 else
 	not_ok "legitimate aes session (exit $lrc): ${legit:-no result}"
 	sed 's/^/#   /' "$WORK/legit.out" "$WORK/aes.out" | tail -n 8
@@ -264,8 +264,5 @@ ref1=$(refcnt)
 	ok "every session freed afterwards (Sessions 0, /proc/net/kcp empty, module refcnt $ref1 as before)" ||
 	not_ok "after everything closed: Sessions $sess_left, $lines lines in /proc/net/kcp, module refcnt $ref1 (was $ref0)"
 
-dmesg | grep -qE 'BUG|WARNING|Oops|refcount|corruption' &&
-	{ not_ok "kernel log complains"; dmesg | grep -E 'BUG|WARNING|Oops|refcount|corruption' | head -5 | sed 's/^/#   /'; } ||
-	ok "nothing bad in the kernel log"
 diag "attack.sh took $(($(date +%s) - t0)) s"
 tap_end
