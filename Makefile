@@ -65,10 +65,11 @@ $(B)/net/%: selftests/net/%.c selftests/net/kcptest.h uapi/linux/kcp.h
 	$(CC) $(USER_CFLAGS) -o $@ $< $(if $(filter kcpt,$*),tools/kcpctl/kcpkey.c -lcrypto)
 
 $(B)/net/kcpt: tools/kcpctl/kcpkey.c tools/kcpctl/kcpkey.h tools/kcpctl/kcpnames.h
+$(B)/net/kcp_opts: tools/kcpctl/kcpnames.h
 
 # lifecycle.sh holds its 1000 sessions with the scale benchmark's tool
 $(B)/bench/kcpscale: selftests/bench/kcpscale.c selftests/net/kcptest.h \
-		uapi/linux/kcp.h
+		tools/kcpctl/kcpnames.h uapi/linux/kcp.h
 	@mkdir -p $(B)/bench
 	$(CC) $(USER_CFLAGS) -o $@ $< -lm
 

@@ -38,7 +38,8 @@ if newer "$out/kbench" "$here/kbench.c" "${hdrs[@]}" \
 	"$CC" "${CFLAGS[@]}" -o "$out/kbench" "$here/kbench.c" \
 		"$top/tools/kcpctl/kcpkey.c" -lcrypto -lm
 fi
-if newer "$out/kcpscale" "$here/kcpscale.c" "${hdrs[@]}"; then
+if newer "$out/kcpscale" "$here/kcpscale.c" "${hdrs[@]}" \
+	"$top/tools/kcpctl/kcpnames.h"; then
 	echo "build.sh: kcpscale"
 	"$CC" "${CFLAGS[@]}" -o "$out/kcpscale" "$here/kcpscale.c" -lm
 fi

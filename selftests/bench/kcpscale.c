@@ -31,16 +31,12 @@
  *   Both take -netns NAME: run in network namespace /run/netns/NAME.
  */
 #include "../net/kcptest.h"
+#include "../../tools/kcpctl/kcpnames.h"
 #include <math.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define KCP_CMD_PUSH	81
-#define KCP_CMD_ACK	82
-#define KCP_CMD_WASK	83
-#define KCP_CMD_WINS	84
 #define KCP_HDR		24
 #define MSG_MAGIC	0x6b637363u	/* "cscc" */
 #define RTX_MS		1000
@@ -89,32 +85,15 @@ static uint32_t now_ms(void)
 	return (uint32_t)(uint64_t)(kt_now() * 1000);
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
+/* The generator speaks IPv4 only: its sources are IPv4 addresses. */
 static void parse_addr4(const char *s, struct sockaddr_in *a)
 {
-	const char *colon = strrchr(s, ':');
-	char host[64];
+	struct sockaddr_storage ss;
+	socklen_t len;
 
-	if (!colon)
+	if (kt_parse_addr(s, &ss, &len) || ss.ss_family != AF_INET)
 		die("bad address");
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_port = htons(atoi(colon + 1));
-	if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &a->sin_addr) != 1)
-		die("bad address");
+	memcpy(a, &ss, sizeof(*a));
 }
 
 static void raise_nofile(long n)
@@ -127,21 +106,12 @@ static void raise_nofile(long n)
 
 /* -------------------------------------------------------------- server */
 
-static const struct { const char *name; int v; } presets[] = {
-	{ "normal", KCP_PRESET_NORMAL }, { "fast", KCP_PRESET_FAST },
-	{ "fast2", KCP_PRESET_FAST2 }, { "fast3", KCP_PRESET_FAST3 },
-};
-
 static void tune(int fd)
 {
-	size_t i;
-
 	if (C.preset) {
-		for (i = 0; i < ARRAY_SIZE(presets); i++)
-			if (!strcmp(presets[i].name, C.preset))
-				break;
-		if (i == ARRAY_SIZE(presets) ||
-		    kt_setint(fd, KCP_PRESET, presets[i].v))
+		int v = kcp_preset_by_name(C.preset);
+
+		if (!v || kt_setint(fd, KCP_PRESET, v))
 			die("KCP_PRESET");
 	}
 	if (C.wnd[0] && kt_wnd(fd, C.wnd[0], C.wnd[1]))
@@ -266,15 +236,7 @@ static long long tx_pkts, rx_pkts, rtx, echo_msgs, msgs_sent, stalled;
 static void seg_hdr(uint8_t *p, struct csess *s, uint8_t cmd, uint32_t ts,
 		    uint32_t sn, uint32_t len)
 {
-	put32(p, s->conv);
-	p[4] = cmd;
-	p[5] = 0;
-	p[6] = snd_wnd_adv & 0xff;
-	p[7] = snd_wnd_adv >> 8;
-	put32(p + 8, ts);
-	put32(p + 12, sn);
-	put32(p + 16, s->rcv_nxt);
-	put32(p + 20, len);
+	kt_seg_hdr(p, s->conv, cmd, 0, snd_wnd_adv, ts, sn, s->rcv_nxt, len);
 }
 
 /* Send (or resend) segment sn of session s. */
@@ -288,7 +250,7 @@ static void send_push(struct csess *s, uint32_t sn, bool resend)
 	if (len >= 16) {
 		double t = kt_now();
 
-		put32(pkt + KCP_HDR, MSG_MAGIC);
+		kt_p32(pkt + KCP_HDR, MSG_MAGIC);
 		memcpy(pkt + KCP_HDR + 8, &t, sizeof(t));
 	}
 	s->sent_ms[i] = ts;
@@ -341,8 +303,8 @@ static void gen_input(struct csess *s, const uint8_t *p, ssize_t n)
 
 	rx_pkts++;
 	while (n >= KCP_HDR) {
-		uint32_t conv = get32(p), ts = get32(p + 8), sn = get32(p + 12);
-		uint32_t una = get32(p + 16), len = get32(p + 20);
+		uint32_t conv = kt_g32(p), ts = kt_g32(p + 8), sn = kt_g32(p + 12);
+		uint32_t una = kt_g32(p + 16), len = kt_g32(p + 20);
 		uint8_t cmd = p[4];
 
 		if (conv != s->conv || len > n - KCP_HDR)
@@ -356,7 +318,7 @@ static void gen_input(struct csess *s, const uint8_t *p, ssize_t n)
 			if (sn == s->rcv_nxt) {
 				s->rcv_nxt++;
 				s->echoed += len;
-				if (len >= 16 && get32(p + KCP_HDR) == MSG_MAGIC &&
+				if (len >= 16 && kt_g32(p + KCP_HDR) == MSG_MAGIC &&
 				    nlat < maxlat) {
 					double t;
 
@@ -382,7 +344,7 @@ static void gen_input(struct csess *s, const uint8_t *p, ssize_t n)
 	}
 	/* the una of the acks must be the final rcv_nxt */
 	for (int i = 0; i < nack; i++)
-		put32(acks + i * KCP_HDR + 16, s->rcv_nxt);
+		kt_p32(acks + i * KCP_HDR + 16, s->rcv_nxt);
 	if (nack && send(s->fd, acks, nack * KCP_HDR, MSG_DONTWAIT) > 0)
 		tx_pkts++;
 	check_up(s);

@@ -707,7 +707,6 @@ static void test_reuseport(void)
 		port = ntohs(sa.sin_port);
 		fcntl(l[i], F_SETFL, O_NONBLOCK);
 	}
-	kt_result(1, "two SO_REUSEPORT listeners bound to port %d", port);
 	for (i = 0; i < 24; i++) {
 		cs[i] = kt_connect(SOCK_STREAM, LO4, port);
 		send(cs[i], "r", 1, 0);
@@ -722,8 +721,8 @@ static void test_reuseport(void)
 		}
 	}
 	kt_result(got[0] + got[1] == 24 && got[0] && got[1],
-		  "24 peers spread over both listeners (%d + %d)", got[0],
-		  got[1]);
+		  "24 peers spread over two SO_REUSEPORT listeners on port %d (%d + %d)",
+		  port, got[0], got[1]);
 	for (i = 0; i < 24; i++)
 		close(cs[i]);
 	close(l[0]);
