@@ -94,15 +94,11 @@ NS_C=kcp-c-$$
 NSESS=1000
 ip netns add $NS_C
 ip -n $NS_C link set lo up
-ip netns exec $NS_C "$KCPSCALE" server -a 127.0.0.1:0 -preset fast \
-	-time 120 > "$WORK/ssrv.out" 2>&1 &
-spid=$!
-port=
-for i in $(seq 1 100); do
-	port=$(awk '$1 == "LISTEN" { print $2; exit }' "$WORK/ssrv.out")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
+start_server ssrv ip netns exec $NS_C "$KCPSCALE" server -a 127.0.0.1:0 \
+	-preset fast -time 120
+spid=$SERVER_PID
+SERVER_PID=
+port=$SERVER_PORT
 ip netns exec $NS_C "$KCPSCALE" gen -a "127.0.0.1:${port:-0}" -src 127.0.0.1 \
 	-port0 2000 -n $NSESS -active 0.05 -rate 20 -size 64 -time 120 \
 	> "$WORK/sgen.out" 2>&1 &

@@ -98,7 +98,6 @@ snmp_snap() {
 	SN=()
 	while read -r k v; do SN[$k]=$v; done <<< "$(in_a cat /proc/net/kcp_snmp)"
 }
-snmp() { in_a awk -v k="$1" '$1 == k { print $2 }' /proc/net/kcp_snmp; }
 # field LINE NAME: NAME's value in a "k=v k=v" line (no process spawned)
 field() {
 	local l=" $1 "
@@ -295,9 +294,7 @@ if hold_start; then
 else
 	not_ok "kcpt hold server did not start"
 fi
-sc_set a timewait_ms 3000
 diag "session limits took $(($(date +%s) - t1)) s"
-t1=$(date +%s)
 
 # ---- SO_MARK and SO_BINDTODEVICE reach the UDP datagrams ----
 t1=$(date +%s)
@@ -362,9 +359,6 @@ fi
 diag "kcp-go message mode took $(($(date +%s) - t1)) s"
 
 if [ -n "$quick" ]; then
-	dmesg | grep -qE 'BUG|WARNING|Oops' &&
-		{ not_ok "kernel log complains"; dmesg | tail -5; } ||
-		ok "nothing bad in the kernel log"
 	diag "options.sh took $(($(date +%s) - t0)) s"
 	tap_end
 	exit
@@ -398,8 +392,5 @@ done
 sc_set a linger_ms 30000
 diag "timewait/linger took $(($(date +%s) - t1)) s"
 
-dmesg | grep -qE 'BUG|WARNING|Oops' &&
-	{ not_ok "kernel log complains"; dmesg | tail -5; } ||
-	ok "nothing bad in the kernel log"
 diag "options.sh took $(($(date +%s) - t0)) s"
 tap_end
