@@ -63,11 +63,6 @@ load() {
 	while read -r k v; do arr[$k]=$v; done <<< "$(counters)"
 }
 d() { echo $((${C1[$1]:-0} - ${C0[$1]:-0})); }
-# value of KEY= in a line
-kv() {
-	local l=" $1 "
-	case $l in *" $2="*) l=${l#* $2=}; echo "${l%% *}" ;; *) echo 0 ;; esac
-}
 refcnt() { cat /sys/module/kcp/refcnt 2>/dev/null || echo 0; }
 
 in_a sysctl -qw net.kcp.max_listener_sessions=$LSESS net.kcp.max_sessions=$MAXSESS ||
@@ -119,15 +114,15 @@ flood_s=$(echo "$tfe - $tf" | bc)
 legit_s=$(echo "$tle - $tl" | bc)
 legit=$(grep '^LEGIT' "$WORK/legit.out")
 diag "legit: $legit"
-sent_b=$(kv "$legit" sent)
-if [ $lrc -eq 0 ] && [ "$(kv "$legit" ok)" = 1 ]; then
+sent_b=$(kv "$legit" sent 0)
+if [ $lrc -eq 0 ] && [ "$(kv "$legit" ok 0)" = 1 ]; then
 	ok "legitimate aes session: $sent_b bytes echoed intact through the flood (byte compare) in $legit_s s; flood $flood_s s"
 else
 	not_ok "legitimate aes session (exit $lrc): ${legit:-no result}"
 	sed 's/^/#   /' "$WORK/legit.out" "$WORK/aes.out" | tail -n 8
 fi
 # the writer only stops once the flood is over (or on an error)
-ws=$(kv "$legit" write_secs)
+ws=$(kv "$legit" write_secs 0)
 [ "$(echo "$ws + 0.5 >= $flood_s" | bc)" = 1 ] &&
 	ok "the session was sending during the whole flood (writes for $ws s, flood $flood_s s)" ||
 	not_ok "the session stopped sending after $ws s, before the flood ended ($flood_s s)"
@@ -226,15 +221,15 @@ base=$(grep '^BASE' "$WORK/sample.out")
 peak=$(grep '^PEAK' "$WORK/sample.out")
 last=$(grep '^LAST' "$WORK/sample.out")
 samples=$(awk '$1 == "SAMPLES" { print $2 }' "$WORK/sample.out")
-psess=$(kv "$peak" sessions)
+psess=$(kv "$peak" sessions 0)
 [ "$psess" -le "$MAXSESS" ] && [ "$psess" -ge $((MAXSESS / 2)) ] &&
 	ok "net.kcp.max_sessions $MAXSESS: peak $psess sessions in the namespace ($created made by the flood, $(d SessionReplaced) of them replacing an earlier one from the same port)" ||
 	not_ok "net.kcp.max_sessions $MAXSESS: peak $psess sessions in the namespace ($created made by the flood)"
-obj_b=$(kv "$peak" kcp_objsize)
-slab_d=$(($(kv "$peak" slab_kb) - $(kv "$base" slab_kb)))
-kmalloc_d=$(($(kv "$peak" kmalloc_kb) - $(kv "$base" kmalloc_kb)))
-skb_d=$(($(kv "$peak" skbuff_kb) - $(kv "$base" skbuff_kb)))
-avail_d=$(($(kv "$base" mem_available_kb) - $(kv "$peak" mem_available_kb)))
+obj_b=$(kv "$peak" kcp_objsize 0)
+slab_d=$(($(kv "$peak" slab_kb 0) - $(kv "$base" slab_kb 0)))
+kmalloc_d=$(($(kv "$peak" kmalloc_kb 0) - $(kv "$base" kmalloc_kb 0)))
+skb_d=$(($(kv "$peak" skbuff_kb 0) - $(kv "$base" skbuff_kb 0)))
+avail_d=$(($(kv "$base" mem_available_kb 0) - $(kv "$peak" mem_available_kb 0)))
 # What the limits allow: max_sessions sessions plus our own few, each
 # its socket and a full receive window (32 segments of <= 2 KiB) and
 # send window (32) of segments, 8 KiB of ACK list; the per-CPU input

@@ -159,6 +159,12 @@ stop_server() {
 	SERVER_PID=
 }
 
+# kv LINE KEY [DEFAULT]: KEY's value in a "k=v k=v" line (no process)
+kv() {
+	local l=" $1 "
+	case $l in *" $2="*) l=${l#* $2=}; echo "${l%% *}" ;; *) echo "${3:-}" ;; esac
+}
+
 # The RESULT line's key=value, e.g. result_field "$out" goodput_kbps
 result_field() {
 	echo "$1" | grep '^RESULT' | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p"

@@ -98,11 +98,6 @@ snmp_snap() {
 	SN=()
 	while read -r k v; do SN[$k]=$v; done <<< "$(in_a cat /proc/net/kcp_snmp)"
 }
-# field LINE NAME: NAME's value in a "k=v k=v" line (no process spawned)
-field() {
-	local l=" $1 "
-	case $l in *" $2="*) l=${l#* $2=}; echo "${l%% *}" ;; esac
-}
 # dump_get DUMP NAME: NAME's value in "name value" lines
 dump_get() {
 	local k v
@@ -198,12 +193,12 @@ DEFAULTS_A=$(in_a "$OPTS" defaults)
 diag "new socket in a: $DEFAULTS_A"
 for kv in $SET_A; do
 	k=${kv%%=*}
-	got=$(field "$DEFAULTS_A" "$k")
+	got=$(kv "$DEFAULTS_A" "$k")
 	[ "$got" = "${kv#*=}" ] &&
 		ok "net.kcp.$kv in a: a new socket in a starts with $k $got" ||
 		not_ok "net.kcp.$kv in a: a new socket in a has $k $got"
 done
-got=$(field "$DEFAULTS_A" seq_stream)
+got=$(kv "$DEFAULTS_A" seq_stream)
 [ "$got" = 0 ] && ok "SOCK_SEQPACKET stays message mode (stream $got)" ||
 	not_ok "SOCK_SEQPACKET stream $got"
 DEFAULTS_B2=$(in_b "$OPTS" defaults)
@@ -216,7 +211,7 @@ done
 	ok "namespace b sees none of it: its sysctls and new sockets keep the defaults" ||
 	not_ok "namespace b affected:$bad / $DEFAULTS_B2"
 diag "new socket in b: $DEFAULTS_B2"
-[ "$(field "$DEFAULTS_B2" interval)/$(field "$DEFAULTS_B2" mtu)/$(field "$DEFAULTS_B2" rcv_wnd)" = 100/1400/32 ] &&
+[ "$(kv "$DEFAULTS_B2" interval)/$(kv "$DEFAULTS_B2" mtu)/$(kv "$DEFAULTS_B2" rcv_wnd)" = 100/1400/32 ] &&
 	ok "a new socket in b: interval 100, mtu 1400, rcv_wnd 32 (kcp-go)" ||
 	not_ok "a new socket in b: $DEFAULTS_B2"
 ip netns add "kcp-c-$$"
@@ -309,7 +304,7 @@ in_a ip rule add fwmark 0x77 lookup 77 &&
 out=$(in_a "$OPTS" sendopts $ADDR_B 9 "$NS_B" vx0)
 mapfile -t SO <<< "$out"
 for l in "${SO[@]}"; do diag "$l"; done
-at() { field "${SO[$1]}" "$2"; }
+at() { kv "${SO[$1]}" "$2"; }
 [ "$(at 0 at_b)" -ge 1 ] && [ "$(at 0 noroute)" = 0 ] &&
 	[ "$(at 1 connect)" = EHOSTUNREACH ] && [ "$(at 1 at_b)" = 0 ] &&
 	[ "$(at 2 at_b)" = 0 ] && [ "$(at 2 noroute)" -ge 1 ] &&
@@ -334,7 +329,7 @@ if start_server gosink in_a "$KCPPEER" -mode server -addr "$ADDR_A:0" \
 	SERVER_PID=
 	got=$(awk '$1 == "MSGSIZES" { print $3 }' "$WORK/gosink.out")
 	res=$(grep '^RESULT' "$WORK/gosink.out")
-	[ "$got" = "$want" ] && [ "$(field "$res" ok)" = 1 ] &&
+	[ "$got" = "$want" ] && [ "$(kv "$res" ok)" = 1 ] &&
 		ok "SOCK_SEQPACKET -> kcp-go message mode: $(echo $SIZES | wc -w) messages of 1 .. 44032 bytes (32 fragments), one kcp-go Read each, stream intact ($snd)" ||
 		not_ok "SOCK_SEQPACKET -> kcp-go: kcp-go read $got, want $want ($snd; ${res:-no RESULT})"
 else
@@ -349,8 +344,8 @@ if start_server kseq in_a "$OPTS" seqrecv $ADDR_A 22000; then
 	got=$(awk '$1 == "SIZES" { print $2 }' "$WORK/kseq.out")
 	recv=$(grep '^RECV' "$WORK/kseq.out")
 	want="1376x3,872x1,1376x3,872x1,1376x3,872x1,1376x3,872x1,1376x1,624x1"
-	[ "$got" = "$want" ] && [ "$(field "$recv" intact)" = 1 ] &&
-		[ "$(field "$recv" bytes)" = 22000 ] &&
+	[ "$got" = "$want" ] && [ "$(kv "$recv" intact)" = 1 ] &&
+		[ "$(kv "$recv" bytes)" = 22000 ] &&
 		ok "kcp-go message mode -> SOCK_SEQPACKET: 5000-byte Writes arrive as messages $got (kcp-go splits at mss 1376), 22000 bytes intact" ||
 		not_ok "kcp-go -> SOCK_SEQPACKET: messages $got, want $want ($recv; kcp-go ${gout:-no RESULT})"
 else
@@ -368,13 +363,13 @@ t1=$(date +%s)
 # how long a closed session stays in /proc/net/kcp
 sc_set a timewait_ms 1500
 out=$(in_a "$OPTS" timewait)
-ms=$(field "$out" visible_ms)
-[ "${ms%.*}" -ge 1300 ] && [ "${ms%.*}" -le 3500 ] && [ "$(field "$out" state)" = 07 ] &&
+ms=$(kv "$out" visible_ms)
+[ "${ms%.*}" -ge 1300 ] && [ "${ms%.*}" -le 3500 ] && [ "$(kv "$out" state)" = 07 ] &&
 	ok "net.kcp.timewait_ms 1500: a closed listener child stays in /proc/net/kcp as 07 for $ms ms" ||
 	not_ok "net.kcp.timewait_ms 1500: $out"
 sc_set a timewait_ms 0
 out=$(in_a "$OPTS" timewait)
-ms=$(field "$out" visible_ms)
+ms=$(kv "$out" visible_ms)
 [ "${ms%.*}" -ge 0 ] && [ "${ms%.*}" -le 1000 ] &&
 	ok "net.kcp.timewait_ms 0: the closed child is gone after $ms ms" ||
 	not_ok "net.kcp.timewait_ms 0: $out"
@@ -383,9 +378,9 @@ sc_set a timewait_ms 3000
 for l in 300 1500; do
 	sc_set a linger_ms $l
 	out=$(in_a "$OPTS" lingervis)
-	ms=$(field "$out" visible_ms)
+	ms=$(kv "$out" visible_ms)
 	[ "${ms%.*}" -ge $((l - 150)) ] && [ "${ms%.*}" -le $((l + 1200)) ] &&
-		[ "$(field "$out" state)" = 04 ] &&
+		[ "$(kv "$out" state)" = 04 ] &&
 		ok "net.kcp.linger_ms $l: a closed socket with unacked data lingers (04) for $ms ms" ||
 		not_ok "net.kcp.linger_ms $l: $out"
 done
