@@ -226,7 +226,7 @@ else
 	summary
 fi
 
-for f in build/net/kcpt build/net/kcp_sock build/peers/kcppeer; do
+for f in "${VM_SUITE_TOOLS[@]}"; do
 	[[ -x $TOP/$f ]] || { not_ok "$f missing (make userspace)"; summary; }
 done
 
@@ -255,11 +255,7 @@ cat "$D/vm.err" >&2
 # The suites' TAP, renumbered into ours.
 tap_relay "" "$D/vm.tap"
 
-if ((vrc == 0)); then
-	ok "VM run on $REL: kernel log clean (${tvm}s)"
-else
-	not_ok "VM run on $REL: $(vm_rc_why $vrc) (${tvm}s; build/debug-kernel/serial.log)"
-fi
+vm_verdict "VM run on $REL" $vrc $tvm build/debug-kernel/serial.log
 
 # --- the whole kernel log ---------------------------------------------
 

@@ -1,8 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Sourced by selftests/debug.sh and selftests/kernels.sh: relay the TAP of
-# a VM run (selftests/net/run_all.sh under run-vm.sh) into the caller's
-# own numbering, through the caller's ok() and not_ok().
+# Sourced by selftests/debug.sh and selftests/kernels.sh, which run the VM
+# suite (selftests/net/run_all.sh under run-vm.sh) on other kernels: the
+# programs it needs, and its TAP relayed into the caller's own numbering
+# through the caller's ok() and not_ok().
+
+# What the suites run from the host's build/ ('make userspace').
+readonly VM_SUITE_TOOLS=(build/net/kcpt build/net/kcp_sock build/net/kcp_opts
+	build/net/attack_flood build/bench/kcpscale build/peers/kcppeer)
 
 # Why run-vm.sh exited with RC (its RC_* codes), for a "not ok" line.
 vm_rc_why() {
@@ -39,4 +44,13 @@ tap_relay() {
 			;;
 		esac
 	done < <(grep -aE '^(# suite |ok |not ok )' "$file")
+}
+
+# vm_verdict WHAT RC SECS LOG: the run itself, clean or why not.
+vm_verdict() {
+	if (($2 == 0)); then
+		ok "$1: kernel log clean (${3}s)"
+	else
+		not_ok "$1: $(vm_rc_why "$2") (${3}s; $4)"
+	fi
 }
