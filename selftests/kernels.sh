@@ -67,7 +67,7 @@ not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 # shellcheck source=selftests/vm/tap-relay.sh
 . "$TOP/selftests/vm/tap-relay.sh"
 
-for f in build/net/kcpt build/net/kcp_sock build/peers/kcppeer; do
+for f in "${VM_SUITE_TOOLS[@]}"; do
 	[[ -x $TOP/$f ]] || { echo "kernels: $f missing (make userspace)" >&2; exit 1; }
 done
 
@@ -101,11 +101,8 @@ run_suite() {
 	tv=$(($(date +%s) - tv))
 	cat "$OUT/vm-$kver.err" >&2
 	tap_relay "$name " "$OUT/vm-$kver.tap"
-	if ((vrc == 0)); then
-		ok "$name: VM run on $kver, kernel log clean (${tv}s)"
-		return
-	fi
-	not_ok "$name: VM run on $kver: $(vm_rc_why $vrc) (${tv}s; build/kernels/serial-$kver.log)"
+	vm_verdict "$name: VM run on $kver" $vrc $tv \
+		"build/kernels/serial-$kver.log"
 }
 
 # --- 6.12 PREEMPT_RT ---------------------------------------------------
