@@ -246,7 +246,8 @@ tv=$(date +%s)
 	--modroot "$D/modroot" --mem 2048 --timeout "$timeout" \
 	--log "$D/serial.log" --results "$RES" \
 	--append "panic_on_warn=0 kasan_multi_shot watchdog_thresh=60 slab_nomerge log_buf_len=16M acpi=noirq" \
-	--insmod "$KM/kcp.ko" --env "KCP_MODULE=$KM/kcp.ko" -- \
+	--insmod "$KM/kcp.ko" --env "KCP_MODULE=$KM/kcp.ko" \
+	--env ATTACK_SECS=600 -- \
 	selftests/debug.sh --guest "$quick") >"$D/vm.tap" 2>"$D/vm.err"
 vrc=$?
 tvm=$(($(date +%s) - tv))
