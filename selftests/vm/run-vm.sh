@@ -299,6 +299,12 @@ mount -t devtmpfs devtmpfs $nr/dev
 mkdir -p $nr/dev/pts $nr/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts $nr/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs $nr/dev/shm
+# what udev makes on any system: without /dev/fd, bash's process
+# substitution <(...) reads nothing, silently
+ln -sf /proc/self/fd $nr/dev/fd
+ln -sf /proc/self/fd/0 $nr/dev/stdin
+ln -sf /proc/self/fd/1 $nr/dev/stdout
+ln -sf /proc/self/fd/2 $nr/dev/stderr
 mount -t debugfs debugfs $nr/sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs $nr/sys/kernel/tracing 2>/dev/null
 mount -t cgroup2 cgroup2 $nr/sys/fs/cgroup 2>/dev/null
