@@ -46,12 +46,13 @@ make -s -C selftests/unit check 2>&1 | tee "$OUT/unit.tap" |
 	grep -E '^not ok|^# suite' | grep -v '# TODO' || true
 
 # Every parser of network input under libFuzzer: the regression inputs of
-# past findings, then a short run per target (make -C selftests/fuzz run
-# FUZZ_SECONDS=N fuzzes longer).
-stamp "fuzz: regressions and ${FUZZ_SECONDS:=20}s per target"
+# past findings, then a 60 s smoke run per target, two at a time (one per
+# core; FUZZ_SECONDS=N, FUZZ_JOBS=N change it).
+stamp "fuzz: regressions and ${FUZZ_SECONDS:=60}s per target"
 if make -s -C selftests/fuzz all > "$OUT/fuzz-build.log" 2>&1; then
 	{ make -s -C selftests/fuzz regress
-	  make -s -C selftests/fuzz run FUZZ_SECONDS="$FUZZ_SECONDS"; } \
+	  make -s -C selftests/fuzz run FUZZ_SECONDS="$FUZZ_SECONDS" \
+		FUZZ_JOBS="${FUZZ_JOBS:-2}"; } \
 		2>&1 | sed -n 's/^FUZZ /# FUZZ /; /^\(ok\|not ok\|#\)/p' > "$OUT/fuzz.tap"
 	grep -E '^not ok' "$OUT/fuzz.tap"
 else
