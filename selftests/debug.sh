@@ -161,8 +161,11 @@ SRC=$(ksrc) || { echo "debug: no linux-source-6.1 (apt-get install linux-source-
 BASE=$(find /boot -maxdepth 1 -name 'config-6.1.*-amd64' 2>/dev/null | sort -V | tail -n 1)
 [[ -n $BASE ]] || { echo "debug: no /boot/config-6.1.*-amd64" >&2; exit 1; }
 
+# (contents and names, not paths: another checkout reuses the kernel)
 want_stamp=$({
-	sha256sum "$HERE/debug-config.sh" "$BASE"
+	sha256sum <"$HERE/debug-config.sh"
+	echo "${BASE##*/}"
+	sha256sum <"$BASE"
 	head -c 4096 "$SRC/Makefile" | sha256sum
 	stat -c '%n %s %Y' "$SRC/Makefile"
 	gcc --version | head -n 1
