@@ -28,9 +28,11 @@ grew() {
 	else not_ok "$1 counted $d, expected >= $2 $3"; fi
 }
 
-# a listener that never accepts, with a small backlog
+# a listener that never accepts, with a small backlog; killed at the end,
+# its own time limit (kcpt closes a hold listener after it) only guards
+# against a stuck suite: 100 s was too short for a debug kernel under load
 start_server hold in_a "$KCPT" server -a "$ADDR_A:0" -role hold \
-	-backlog 64 -timeout 100 || exit 1
+	-backlog 64 -timeout 900 || exit 1
 HOLD_PORT=$SERVER_PORT
 HOLD_PID=$SERVER_PID
 SERVER_PID=
@@ -50,8 +52,13 @@ snap
 in_b python3 "$BAD" firsts $ADDR_A "$HOLD_PORT" 1000 > "$WORK/firsts.out"
 sleep 1
 d=$(($(snmp PassiveOpens) - ${before[PassiveOpens]}))
-[ "$d" -le 66 ] && [ "$d" -ge 60 ] && ok "1000 new peers, backlog 64: $d sessions made" ||
+if [ "$d" -le 66 ] && [ "$d" -ge 60 ]; then
+	ok "1000 new peers, backlog 64: $d sessions made"
+else
 	not_ok "1000 new peers, backlog 64: $d sessions made"
+	kill -0 "$HOLD_PID" 2>/dev/null || diag "the listener (kcpt hold) is gone"
+	sed 's/^/#   /' "$WORK/firsts.out" "$WORK/hold.out" | tail -n 6
+fi
 grew AcceptOverflow 900 "(new peers beyond the backlog)"
 objs=$(slab)
 [ $((objs - slab0)) -le 80 ] && ok "KCP slab grew by $((objs - slab0)) objects only" ||
