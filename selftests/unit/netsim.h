@@ -60,6 +60,23 @@ static inline bool ns_ppm(struct ns_rng *r, u32 ppm)
 }
 
 /* Byte @pos of the pseudo-random application stream @seed (random access). */
+/*
+ * A KCP segment header written by hand (spec 2.1), independent of the
+ * engine's encoder: tests feed it to the engine as a peer would.
+ */
+static inline void ns_seg_hdr(u8 *p, u32 conv, u8 cmd, u8 frg, u16 wnd,
+			      u32 ts, u32 sn, u32 una, u32 len)
+{
+	kcp_put_le32(p, conv);
+	p[4] = cmd;
+	p[5] = frg;
+	kcp_put_le16(p + 6, wnd);
+	kcp_put_le32(p + 8, ts);
+	kcp_put_le32(p + 12, sn);
+	kcp_put_le32(p + 16, una);
+	kcp_put_le32(p + 20, len);
+}
+
 static inline u8 ns_stream_byte(u64 seed, u64 pos)
 {
 	return (u8)(ns_mix64(seed + (pos >> 3) * 0x9e3779b97f4a7c15ULL) >>

@@ -613,14 +613,7 @@ static u32 put_seg(u8 *p, u32 conv, u8 cmd, u8 frg, u16 wnd, u32 ts, u32 sn,
 {
 	u32 i;
 
-	kcp_put_le32(p, conv);
-	p[4] = cmd;
-	p[5] = frg;
-	kcp_put_le16(p + 6, wnd);
-	kcp_put_le32(p + 8, ts);
-	kcp_put_le32(p + 12, sn);
-	kcp_put_le32(p + 16, una);
-	kcp_put_le32(p + 20, len);
+	ns_seg_hdr(p, conv, cmd, frg, wnd, ts, sn, una, len);
 	for (i = 0; i < len; i++)
 		p[KCP_OVERHEAD + i] = (u8)ns_next(r);
 	return KCP_OVERHEAD + len;
