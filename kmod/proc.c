@@ -71,31 +71,49 @@ void kcp_sock_unregister(struct kcp_sock *ks)
 	ks->id = 0;
 }
 
-/* The socket at index >= *@idx of the file's family, under RCU. */
+/*
+ * The socket at index >= *@idx of the file's family, with a reference.
+ *
+ * A socket leaves the xarray only in its destructor, which runs after
+ * the last reference is gone and (SOCK_RCU_FREE) one grace period later;
+ * the memory is freed right after it. An RCU walk could thus still find
+ * a socket whose free is imminent. The xarray lock orders the lookup
+ * against the erase, and a zero refcount marks a socket on its way out,
+ * so a reader never touches one after it was erased (as TCP's lookups
+ * use refcount_inc_not_zero).
+ */
 static struct kcp_sock *kcp_seq_find(struct seq_file *seq, unsigned long *idx)
 {
 	bool v6 = (uintptr_t)pde_data(file_inode(seq->file)) == AF_INET6;
 	struct kcp_net *kn = kcp_pernet(seq_file_net(seq));
 	struct kcp_sock *ks;
 
+	xa_lock_bh(&kn->socks);
 	for (;;) {
 		ks = xa_find(&kn->socks, idx, ULONG_MAX, XA_PRESENT);
 		if (!ks)
-			return NULL;
-		if ((READ_ONCE(ks->af) == AF_INET6) == v6)
-			return ks;
+			break;
+		if ((READ_ONCE(ks->af) == AF_INET6) == v6 &&
+		    refcount_inc_not_zero(&ks->sk.sk_refcnt))
+			break;
 		(*idx)++;
 	}
+	xa_unlock_bh(&kn->socks);
+	return ks;
+}
+
+static void kcp_seq_put(void *v)
+{
+	if (v && v != SEQ_START_TOKEN)
+		sock_put(&kcp_sk(v)->sk);
 }
 
 /* *pos is 0 for the header, else 1 + the xarray index to resume at. */
 static void *kcp_seq_start(struct seq_file *seq, loff_t *pos)
-	__acquires(RCU)
 {
 	unsigned long idx;
 	struct kcp_sock *ks;
 
-	rcu_read_lock();
 	if (!*pos)
 		return SEQ_START_TOKEN;
 	idx = *pos - 1;
@@ -111,14 +129,14 @@ static void *kcp_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 			    kcp_sk(v)->id + 1UL;
 	struct kcp_sock *ks = kcp_seq_find(seq, &idx);
 
+	kcp_seq_put(v);
 	*pos = ks ? idx + 1 : *pos + 1;
 	return ks;
 }
 
 static void kcp_seq_stop(struct seq_file *seq, void *v)
-	__releases(RCU)
 {
-	rcu_read_unlock();
+	kcp_seq_put(v);
 }
 
 static void kcp_seq_addr(struct seq_file *seq, const union kcp_sockaddr *sa)
