@@ -49,10 +49,15 @@ static int kcp_send_room(const struct kcp_sock *ks)
 	return room;
 }
 
+/*
+ * Lockless (poll, the first test of a wait condition): only published
+ * scalars, never the receive queue that recvmsg or softirq may be
+ * freeing at this moment.
+ */
 static bool kcp_readable_now(const struct kcp_sock *ks)
 {
 	if (ks->sk.sk_type == SOCK_SEQPACKET)
-		return kcp_peeksize(&ks->kcp) >= 0;
+		return READ_ONCE(ks->kcp.peek_size) >= 0;
 	return READ_ONCE(ks->kcp.rcv_bytes) > 0;
 }
 

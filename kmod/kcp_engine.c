@@ -130,6 +130,13 @@ void kcp_init(struct kcp_cb *kcp, u32 conv, const struct kcp_ops *ops)
 	 */
 	kcp->cwnd = 1;
 	kcp->incr = kcp->mss;
+	kcp->peek_size = -1;
+}
+
+/* rcv_queue may have changed: publish what a whole-message read gets. */
+static void kcp_publish_peek(struct kcp_cb *kcp)
+{
+	kcp_env_publish(kcp->peek_size, kcp_peeksize(kcp));
 }
 
 void kcp_release(struct kcp_cb *kcp)
@@ -149,6 +156,7 @@ void kcp_release(struct kcp_cb *kcp)
 	kcp->acklist = NULL;
 	kcp->ackcount = 0;
 	kcp->ackcap = 0;
+	kcp_publish_peek(kcp);
 }
 
 void kcp_shrink(struct kcp_cb *kcp)
@@ -499,6 +507,7 @@ int kcp_recv(struct kcp_cb *kcp, u32 len, kcp_copy_t copy, void *arg,
 	if (ret < 0 || (flags & KCP_RECV_PEEK))
 		return ret;
 	kcp_move_rcv(kcp);
+	kcp_publish_peek(kcp);
 	/* The queue was full and is not now: tell the peer (WINS). */
 	if (kcp->nrcv_que < kcp->rcv_wnd && fast_recover)
 		kcp->probe |= KCP_ASK_TELL;
@@ -709,8 +718,8 @@ static void kcp_grow_cwnd(struct kcp_cb *kcp)
 	}
 }
 
-int kcp_input(struct kcp_cb *kcp, const u8 *data, u32 len, bool regular,
-	      bool ack_nodelay)
+static int kcp_input_segs(struct kcp_cb *kcp, const u8 *data, u32 len,
+			  bool regular, bool ack_nodelay)
 {
 	u32 prev_una = kcp->snd_una, latest = 0, in_segs = 0;
 	bool acked = false, slid = false;
@@ -798,6 +807,16 @@ int kcp_input(struct kcp_cb *kcp, const u8 *data, u32 len, bool regular,
 err_short:
 	kcp_stat(kcp, KCP_STAT_IN_ERRORS, 1);
 	return KCP_IN_ESHORT;
+}
+
+int kcp_input(struct kcp_cb *kcp, const u8 *data, u32 len, bool regular,
+	      bool ack_nodelay)
+{
+	int ret = kcp_input_segs(kcp, data, len, regular, ack_nodelay);
+
+	/* segments before a bad one were taken: publish even on error */
+	kcp_publish_peek(kcp);
+	return ret;
 }
 
 bool kcp_input_valid(const u8 *data, u32 len, u32 conv)

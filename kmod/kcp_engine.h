@@ -159,6 +159,13 @@ struct kcp_cb {
 	u32 nsnd_que, nsnd_buf, nrcv_que, nrcv_buf;
 	struct kcp_list snd_queue, snd_buf, rcv_queue, rcv_buf;
 	u32 rcv_off;		/* bytes consumed from the rcv_queue head */
+	/*
+	 * kcp_peeksize() as of the end of the last kcp_input(), kcp_recv()
+	 * or kcp_release(): a caller that does not serialise with those
+	 * (poll, a wait condition) reads this instead of walking rcv_queue,
+	 * which they may be freeing at that moment.
+	 */
+	s32 peek_size;
 	u32 rcv_bytes;		/* unread payload bytes in rcv_queue */
 	u32 snd_bytes;		/* payload bytes in snd_queue + snd_buf */
 

@@ -40,6 +40,9 @@ static inline void kcp_env_free_sensitive(void *p)
 
 #define kcp_env_wipe(p, n)	memzero_explicit(p, n)
 
+/* A store that lockless readers (READ_ONCE) may see at any time. */
+#define kcp_env_publish(x, v)	WRITE_ONCE(x, v)
+
 /* Non-zero while the kcp:kcp_segment tracepoint is enabled (trace.c). */
 extern int kcp_trace_users;
 
@@ -121,6 +124,7 @@ static inline void kcp_env_free_sensitive(void *p)
 }
 
 #define kcp_env_wipe(p, n)	memset(p, 0, n)
+#define kcp_env_publish(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
 
 /* Tests may turn the engine's segment events on. */
 extern bool kcp_env_trace_on;

@@ -57,6 +57,9 @@ static inline ENG_NOCOV void eng_check(const struct kcp_cb *kcp,
 	u32 n, sn;
 	size_t mem;
 
+	/* poll reads the published size without the lock: it must be true */
+	FUZZ_CHECK(kcp->peek_size == kcp_peeksize(kcp),
+		   "published peek_size differs from kcp_peeksize()");
 	FUZZ_CHECK(eng_list_len(&kcp->snd_queue) == kcp->nsnd_que,
 		   "nsnd_que %u", kcp->nsnd_que);
 	FUZZ_CHECK(eng_list_len(&kcp->snd_buf) == kcp->nsnd_buf,
