@@ -215,10 +215,18 @@ static int kcp_sk_crypto(struct kcp_sock *ks)
 		return tun->cipher == ks->opts.cipher &&
 		       !crypto_memneq(tun->key, ks->opts.key, KCP_KEY_MAX) ?
 		       0 : -EADDRINUSE;
-	if (ks->opts.cipher != KCP_CIPHER_NULL)
-		err = kcp_crypto_new(&ks->opts, &tun->crypt);
-	if (err)
-		return err;
+	if (ks->opts.cipher != KCP_CIPHER_NULL) {
+		struct kcp_crypto_ctx *ctx;
+
+		err = kcp_crypto_new(&ks->opts, &ctx);
+		if (err)
+			return err;
+		/*
+		 * The receive hook is live since bind(): it must see the
+		 * context whole, and it reads the pointer locklessly.
+		 */
+		smp_store_release(&tun->crypt, ctx);
+	}
 	tun->keyed = true;
 	tun->cipher = ks->opts.cipher;
 	memcpy(tun->key, ks->opts.key, KCP_KEY_MAX);

@@ -71,10 +71,12 @@ static u8 *kcp_op_dgram_begin(struct kcp_cb *kcp)
 /* Encrypt (if the socket has a cipher) and send one datagram. */
 static void kcp_xmit_one(struct kcp_sock *ks, struct sk_buff *skb)
 {
+	/* set before the session could send, by the socket's own thread */
+	struct kcp_crypto_ctx *crypt = READ_ONCE(ks->tun->crypt);
 	struct net *net = sock_net(&ks->sk);
 
-	if (ks->tun->crypt)
-		kcp_crypto_seal(ks->tun->crypt, skb);
+	if (crypt)
+		kcp_crypto_seal(crypt, skb);
 	ks->st.out_pkts++;
 	KCP_INC_STATS(net, KCP_MIB_OUT_PKTS);
 	KCP_ADD_STATS(net, KCP_MIB_OUT_BYTES, skb->len);
@@ -116,11 +118,12 @@ const struct kcp_ops kcp_engine_ops = {
 };
 
 /* Decrypt before demux, as kcp-go does: one cipher per UDP socket. */
-static bool kcp_rx_decrypt(struct kcp_tunnel *tun, struct sk_buff *skb,
-			   const struct kcp_key *from)
+static bool kcp_rx_decrypt(struct kcp_tunnel *tun,
+			   const struct kcp_crypto_ctx *crypt,
+			   struct sk_buff *skb, const struct kcp_key *from)
 {
 	struct kcp_sock *ks;
-	int err = kcp_crypto_open(tun->crypt, skb);
+	int err = kcp_crypto_open(crypt, skb);
 
 	if (!err)
 		return true;
@@ -146,6 +149,9 @@ static bool kcp_rx_decrypt(struct kcp_tunnel *tun, struct sk_buff *skb,
 bool kcp_rx_prepare(struct kcp_tunnel *tun, struct sk_buff *skb,
 		    const struct kcp_key *from)
 {
+	/* pairs with the release in kcp_sk_crypto(): a whole context */
+	const struct kcp_crypto_ctx *crypt = smp_load_acquire(&tun->crypt);
+
 	/* kcp-go reads into 1500-byte buffers; a longer datagram is bogus */
 	if (skb->len > KCP_MTU_MAX) {
 		KCP_INC_STATS(tun->net, KCP_MIB_IN_OVERSIZE);
@@ -155,7 +161,7 @@ bool kcp_rx_prepare(struct kcp_tunnel *tun, struct sk_buff *skb,
 		KCP_INC_STATS(tun->net, KCP_MIB_NO_MEM);
 		goto drop;
 	}
-	if (tun->crypt && !kcp_rx_decrypt(tun, skb, from))
+	if (crypt && !kcp_rx_decrypt(tun, crypt, skb, from))
 		goto drop;
 	if (skb->len < KCP_OVERHEAD) {
 		KCP_INC_STATS(tun->net, KCP_MIB_IN_TRUNCATED);
