@@ -381,10 +381,13 @@ static int kcp_listen(struct socket *sock, int backlog)
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
 	sk->sk_ack_backlog = 0;
 	clear_bit(KCP_F_LISTEN_CLOSED, &ks->flags);
-	ks->tun->was_listener = true;
 	kcp_set_state(sk, KCP_LISTEN);
-	rcu_assign_pointer(ks->tun->listener, ks);
-	err = 0;
+	err = kcp_tunnel_set_listener(ks->tun, ks);
+	if (err) {
+		kcp_set_state(sk, KCP_CLOSE);
+		goto out;
+	}
+	ks->tun->was_listener = true;
 out:
 	release_sock(sk);
 	return err;

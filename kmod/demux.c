@@ -143,13 +143,18 @@ void kcp_listen_stop(struct kcp_sock *lks)
 	WRITE_ONCE(lks->sk.sk_ack_backlog, 0);
 	spin_unlock_bh(&lks->accept_lock);
 	if (lks->tun)
-		RCU_INIT_POINTER(lks->tun->listener, NULL);
+		kcp_tunnel_clear_listener(lks->tun, lks);
 
 	list_for_each_entry_safe(child, tmp, &orphans, accept_node) {
 		struct sock *sk = &child->sk;
 
 		list_del_init(&child->accept_node);
-		lock_sock(sk);
+		/*
+		 * shutdown() calls this with the listener locked: a child is
+		 * always locked after its listener (as in accept), never the
+		 * other way round, so this nesting is an order, not a cycle.
+		 */
+		lock_sock_nested(sk, SINGLE_DEPTH_NESTING);
 		sock_set_flag(sk, SOCK_DEAD);
 		kcp_sk_done(child, 0);
 		release_sock(sk);

@@ -271,6 +271,8 @@ int kcp_tunnel_create(struct net *net, const struct sock *owner,
 		      const union kcp_sockaddr *local,
 		      struct kcp_tunnel **tunp);
 void kcp_tunnel_register(struct kcp_tunnel *tun);
+int kcp_tunnel_set_listener(struct kcp_tunnel *tun, struct kcp_sock *ks);
+void kcp_tunnel_clear_listener(struct kcp_tunnel *tun, struct kcp_sock *ks);
 struct kcp_tunnel *kcp_tunnel_adopt(struct net *net, const struct sock *owner,
 				    const union kcp_sockaddr *local);
 int kcp_tunnel_connect(struct kcp_tunnel *tun, const union kcp_sockaddr *peer);

@@ -180,6 +180,41 @@ static void kcp_tunnel_unregister(struct kcp_tunnel *tun)
 	mutex_unlock(&kn->tun_lock);
 }
 
+/*
+ * One listener per UDP socket. Two sockets may have adopted the same
+ * tunnel (SO_REUSEADDR, both bound before either listened): the second
+ * listen() fails instead of silently taking the first one's children.
+ * Taken and dropped under tun_lock, which also orders them against
+ * kcp_tunnel_adopt()'s test for a listener.
+ */
+int kcp_tunnel_set_listener(struct kcp_tunnel *tun, struct kcp_sock *ks)
+{
+	struct kcp_net *kn = kcp_pernet(tun->net);
+	struct kcp_sock *cur;
+	int err = 0;
+
+	mutex_lock(&kn->tun_lock);
+	cur = rcu_dereference_protected(tun->listener,
+					lockdep_is_held(&kn->tun_lock));
+	if (cur && cur != ks)
+		err = -EADDRINUSE;
+	else
+		rcu_assign_pointer(tun->listener, ks);
+	mutex_unlock(&kn->tun_lock);
+	return err;
+}
+
+/* @ks stops listening: unhook it, unless another socket is the listener. */
+void kcp_tunnel_clear_listener(struct kcp_tunnel *tun, struct kcp_sock *ks)
+{
+	struct kcp_net *kn = kcp_pernet(tun->net);
+
+	mutex_lock(&kn->tun_lock);
+	if (rcu_access_pointer(tun->listener) == ks)
+		RCU_INIT_POINTER(tun->listener, NULL);
+	mutex_unlock(&kn->tun_lock);
+}
+
 /* A listener-less tunnel bound to exactly @local, same owner; or NULL. */
 struct kcp_tunnel *kcp_tunnel_adopt(struct net *net, const struct sock *owner,
 				    const union kcp_sockaddr *local)
