@@ -35,7 +35,9 @@ static u32 kcp_fec_paws(unsigned int n)
 
 int kcp_fec_check_shards(unsigned int d, unsigned int p)
 {
-	if (d < 1 || p < 1 || d + p > KCP_RS_MAX_SHARDS)
+	/* each alone first: d + p must not wrap ({0xffffffff, 2} is 1) */
+	if (d < 1 || p < 1 || d > KCP_RS_MAX_SHARDS ||
+	    p > KCP_RS_MAX_SHARDS - d)
 		return -EINVAL;
 	return 0;
 }

@@ -261,8 +261,12 @@ static void test_rows(void)
 		   kcp_fec_check_shards(1, 0) == -EINVAL &&
 		   kcp_fec_check_shards(128, 128) == -EINVAL &&
 		   kcp_fec_check_shards(1, 254) == 0 &&
-		   kcp_fec_check_shards(10, 3) == 0,
-		   "shard counts: d >= 1, p >= 1, d + p <= 255");
+		   kcp_fec_check_shards(10, 3) == 0 &&
+		   /* setsockopt passes u32s: the sum must not wrap */
+		   kcp_fec_check_shards(0xffffffffu, 2) == -EINVAL &&
+		   kcp_fec_check_shards(2, 0xffffffffu) == -EINVAL &&
+		   kcp_fec_check_shards(300, 3) == -EINVAL,
+		   "shard counts: d >= 1, p >= 1, d + p <= 255, no wrap");
 	rd_close(&r);
 	free(rows);
 }
