@@ -821,6 +821,13 @@ static int kcp_recvmsg_locked(struct sock *sk, struct msghdr *msg,
 			break;
 		if (n < 0)
 			return copied ? copied : n;
+		/*
+		 * MSG_WAITALL or SO_RCVLOWAT: what was read so far reopened
+		 * the window, and the peer waits for that news (WINS) while
+		 * we sleep; otherwise it would only probe after seconds.
+		 */
+		if (copied && !(flags & MSG_PEEK))
+			kcp_sk_read_done(ks);
 		kcp_wait_data(sk, &timeo);
 	}
 	if (!(flags & MSG_PEEK)) {
