@@ -639,6 +639,29 @@ static int kcp_send_check(struct sock *sk)
 	return 0;
 }
 
+/*
+ * Queue @len bytes of a byte-stream write. With KCP_STREAM off the wire
+ * carries messages: kcp-go's Write sends one message per mss bytes, so
+ * that a message never needs more of the peer's window than one
+ * segment (a kcp-go reader waits for all fragments of a message).
+ */
+static int kcp_send_bytes(struct kcp_sock *ks, struct msghdr *msg, size_t len)
+{
+	size_t done = 0;
+	int n;
+
+	if (ks->kcp.stream)
+		return kcp_send(&ks->kcp, len, kcp_copy_from_msg, msg, true);
+	while (done < len) {
+		n = kcp_send(&ks->kcp, min_t(size_t, len - done, ks->kcp.mss),
+			     kcp_copy_from_msg, msg, true);
+		if (n < 0)
+			return done ? done : n;
+		done += n;
+	}
+	return done;
+}
+
 static int kcp_sendmsg_stream(struct sock *sk, struct msghdr *msg, size_t len)
 {
 	struct kcp_sock *ks = kcp_sk(sk);
@@ -663,7 +686,7 @@ static int kcp_sendmsg_stream(struct sock *sk, struct msghdr *msg, size_t len)
 		chunk = min_t(size_t, msg_data_left(msg),
 			      (size_t)room * ks->kcp.mss);
 		chunk = min_t(size_t, chunk, INT_MAX);
-		n = kcp_send(&ks->kcp, chunk, kcp_copy_from_msg, msg, true);
+		n = kcp_send_bytes(ks, msg, chunk);
 		if (n < 0) {
 			err = n;
 			break;
