@@ -86,11 +86,12 @@ static inline void kcp_setup_udp_tunnel_sock(struct net *net,
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 #define KCP_ENCAP_ERR_RCV_ARGS	struct sock *sk, struct sk_buff *skb, int err, \
 				__be16 port, u32 info, u8 *payload
-#define KCP_ENCAP_ERR_NEW	1
+/* the quoted UDP header, found by the caller past any IPv6 extensions */
+#define KCP_ENCAP_ERR_UDPHDR	((struct udphdr *)(payload - sizeof(struct udphdr)))
 #else
 #define KCP_ENCAP_ERR_RCV_ARGS	struct sock *sk, struct sk_buff *skb, \
 				unsigned int udp_offset
-#define KCP_ENCAP_ERR_NEW	0
+#define KCP_ENCAP_ERR_UDPHDR	((struct udphdr *)(skb->data + udp_offset))
 #endif
 
 /*

@@ -194,6 +194,22 @@ int kcp_crypto_open(const struct kcp_crypto_ctx *ctx, struct sk_buff *skb)
 	return 0;
 }
 
+/*
+ * Decrypt a copy of the first @len bytes of a datagram we sent (quoted
+ * in an ICMP error) into @out. The CFB and stream ciphers decrypt a
+ * prefix without the rest; the CRC, which covers the whole datagram,
+ * cannot be checked. Returns the offset of the KCP bytes in @out.
+ */
+int kcp_crypto_peek(const struct kcp_crypto_ctx *ctx, const u8 *in, u32 len,
+		    u8 *out)
+{
+	if (len < KCP_CRYPT_HDR_LEN)
+		return -EINVAL;
+	memcpy(out, in, len);
+	kcp_crypt_decrypt(ctx->c, out, len);
+	return KCP_CRYPT_HDR_LEN;
+}
+
 /* Send: @skb->data has the crypto header room in front of the payload. */
 void kcp_crypto_seal(const struct kcp_crypto_ctx *ctx, struct sk_buff *skb)
 {

@@ -183,6 +183,7 @@ enum {
 	KCP_MIB_LINGER_EXPIRED,		/* closed sockets that gave up */
 	KCP_MIB_TIME_WAIT_DROP,		/* late datagram of an ended session */
 	KCP_MIB_FEC_MALFORMED,		/* bad FEC header or seqid, dropped */
+	KCP_MIB_ICMP_UNVERIFIED,	/* ICMP error not quoting our conv */
 	__KCP_MIB_MAX
 };
 
@@ -324,6 +325,8 @@ int kcp_crypto_new(const struct kcp_opts *o, struct kcp_crypto_ctx **out);
 void kcp_crypto_free(struct kcp_crypto_ctx *ctx);
 int kcp_crypto_open(const struct kcp_crypto_ctx *ctx, struct sk_buff *skb);
 void kcp_crypto_seal(const struct kcp_crypto_ctx *ctx, struct sk_buff *skb);
+int kcp_crypto_peek(const struct kcp_crypto_ctx *ctx, const u8 *in, u32 len,
+		    u8 *out);
 
 /* sysctl.c */
 void kcp_sysctl_defaults(struct kcp_sysctl *s);

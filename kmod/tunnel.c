@@ -55,15 +55,72 @@ static int kcp_encap_rcv(struct sock *usk, struct sk_buff *skb)
 	return 0;
 }
 
+/* The peer of a datagram of ours quoted in an ICMP error. */
+static void kcp_key_from_quote(struct kcp_key *key, const void *nh,
+			       const struct udphdr *uh)
+{
+	const struct iphdr *iph = nh;
+
+	memset(key, 0, sizeof(*key));
+	key->port = uh->dest;
+	if (iph->version == 4) {
+		key->family = AF_INET;
+		key->addr[0] = iph->daddr;
+	} else {
+		key->family = AF_INET6;
+		memcpy(key->addr, &((const struct ipv6hdr *)nh)->daddr,
+		       sizeof(key->addr));
+	}
+}
+
+/* Quoted bytes that name a session: crypto header, FEC header, conv. */
+#define KCP_ICMP_QUOTE	(KCP_CRYPT_HDR_LEN + KCP_FEC_HDR + sizeof(u32))
+
 /*
- * ICMP unreachable for a datagram we sent. A connected (client) socket
- * has one session; for a listener the embedded header names the peer.
+ * Whether the datagram quoted at @off in @skb was sent by @ks. Anyone who
+ * knows a session's addresses and ports can forge an ICMP error around
+ * them; the random conv (under the tunnel's cipher) is what an attacker
+ * off the path does not know. A parity shard, or a quote too short to
+ * reach the conv (RFC 792 asks for 8 bytes only), proves nothing.
+ */
+static bool kcp_icmp_quotes(struct kcp_sock *ks, struct sk_buff *skb, int off)
+{
+	const struct kcp_crypto_ctx *crypt = smp_load_acquire(&ks->tun->crypt);
+	u32 len = kcp_sk_header_len(ks) + sizeof(u32);
+	u8 buf[KCP_ICMP_QUOTE], plain[KCP_ICMP_QUOTE];
+	const u8 *p;
+	int hdr;
+
+	if (off < 0 || len > sizeof(buf) || skb->len < off + len)
+		return false;
+	p = skb_header_pointer(skb, off, len, buf);
+	if (!p)
+		return false;
+	if (crypt) {
+		hdr = kcp_crypto_peek(crypt, p, len, plain);
+		if (hdr < 0)
+			return false;
+		p = plain + hdr;
+	}
+	if (ks->opts.fec_data && ks->opts.fec_parity) {
+		if (kcp_get_le16(p + 4) != KCP_FEC_TYPE_DATA)
+			return false;
+		p += KCP_FEC_HDR;
+	}
+	return kcp_get_le32(p) == ks->kcp.conv;
+}
+
+/*
+ * ICMP unreachable for a datagram we sent to @peer, quoted at @off. A
+ * connected (client) socket has one session; for a listener the quoted
+ * header names the peer.
  */
 static void kcp_icmp_deliver(struct kcp_tunnel *tun, const struct kcp_key *peer,
-			     int err)
+			     int err, struct sk_buff *skb, int off)
 {
 	struct kcp_sock *ks;
 	struct sock *sk;
+	bool ours;
 
 	KCP_INC_STATS(tun->net, KCP_MIB_ICMP_ERRORS);
 	ks = kcp_demux_lookup(tun, peer);
@@ -71,6 +128,9 @@ static void kcp_icmp_deliver(struct kcp_tunnel *tun, const struct kcp_key *peer,
 		return;
 	sk = &ks->sk;
 	bh_lock_sock(sk);
+	ours = kcp_icmp_quotes(ks, skb, off);
+	if (!ours)
+		KCP_INC_STATS(tun->net, KCP_MIB_ICMP_UNVERIFIED);
 	/*
 	 * Before the peer was ever heard, as TCP in SYN-SENT: reported once
 	 * through the next call (and EPOLLERR); the session goes on, so no
@@ -79,13 +139,15 @@ static void kcp_icmp_deliver(struct kcp_tunnel *tun, const struct kcp_key *peer,
 	 * for the reason a dead link gives, as TCP's soft errors. A closed
 	 * socket still sending its last data to a port that is gone has
 	 * nobody left to deliver to: it ends now instead of at dead link.
+	 * Only an error that quotes the session's own datagram is more than
+	 * a soft error.
 	 */
-	if (sk->sk_state == KCP_ESTABLISHED && !ks->st.in_pkts) {
+	if (sk->sk_state == KCP_ESTABLISHED && !ks->st.in_pkts && ours) {
 		WRITE_ONCE(sk->sk_err, err);
 		sk_error_report(sk);
 	} else if (sk->sk_state == KCP_ESTABLISHED) {
 		WRITE_ONCE(sk->sk_err_soft, err);
-	} else if (sk->sk_state == KCP_LINGER && err == ECONNREFUSED &&
+	} else if (sk->sk_state == KCP_LINGER && err == ECONNREFUSED && ours &&
 		   !sock_owned_by_user(sk)) {
 		kcp_sk_done(ks, 0);
 	}
@@ -118,41 +180,48 @@ static int kcp_icmp6_errno(struct sk_buff *skb)
 
 /*
  * Called with skb->data at the IP header we sent (inside the ICMP
- * message); the transport header still points at the ICMP header.
+ * message), the transport header still at the ICMP header. The UDP
+ * layer located the quoted UDP header (past IPv6 extension headers).
  */
 static void kcp_encap_err_rcv(KCP_ENCAP_ERR_RCV_ARGS)
 {
 	struct kcp_tunnel *tun = rcu_dereference_sk_user_data(sk);
+	const struct udphdr *uh = KCP_ENCAP_ERR_UDPHDR;
 	struct kcp_key peer;
 	int e;
 
 	if (!tun)
 		return;
-	memset(&peer, 0, sizeof(peer));
-	if (((struct iphdr *)skb->data)->version == 4) {
-		const struct iphdr *iph = (const struct iphdr *)skb->data;
-
+	if (((struct iphdr *)skb->data)->version == 4)
 		e = kcp_icmp4_errno(skb);
-		peer.family = AF_INET;
-		peer.addr[0] = iph->daddr;
-		peer.port = ((struct udphdr *)(skb->data + iph->ihl * 4))->dest;
-	} else {
-		const struct ipv6hdr *ip6h = (const struct ipv6hdr *)skb->data;
-
+	else
 		e = kcp_icmp6_errno(skb);
-		peer.family = AF_INET6;
-		memcpy(peer.addr, &ip6h->daddr, sizeof(peer.addr));
-		/* the UDP header follows a fixed header we built ourselves */
-		peer.port = ((struct udphdr *)(ip6h + 1))->dest;
-	}
+	kcp_key_from_quote(&peer, skb->data, uh);
 	if (e)
-		kcp_icmp_deliver(tun, &peer, -e);
+		kcp_icmp_deliver(tun, &peer, -e, skb,
+				 (const u8 *)(uh + 1) - skb->data);
 }
 
-/* Accept ICMP errors for datagrams of this socket (return 0 = ours). */
+/*
+ * Claim an ICMP error (return 0) only for a datagram to one of our
+ * sessions' peers; otherwise the UDP layer offers it to other tunnels.
+ * The network header is at the quoted IP header, the transport header
+ * at the quoted UDP header.
+ */
 static int kcp_encap_err_lookup(struct sock *sk, struct sk_buff *skb)
 {
-	return rcu_dereference_sk_user_data(sk) ? 0 : -ENOENT;
+	struct kcp_tunnel *tun = rcu_dereference_sk_user_data(sk);
+	struct kcp_sock *ks;
+	struct kcp_key peer;
+
+	if (!tun)
+		return -ENOENT;
+	kcp_key_from_quote(&peer, skb_network_header(skb), udp_hdr(skb));
+	ks = kcp_demux_lookup(tun, &peer);
+	if (!ks)
+		return -ENOENT;
+	sock_put(&ks->sk);
+	return 0;
 }
 
 /*
