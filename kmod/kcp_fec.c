@@ -15,9 +15,11 @@
  * decoder proves the peer's counts from the stream instead
  * (kcp_fec_verify()) and only rebuilds once every other (d', p') a kcp-go
  * sender could use has been refuted by an observed flag; a flag
- * contradicting our own (d, p) at any time stops rebuilding for good
- * (this also catches kcp-go 5.6.6..5.6.15, whose skipped parity shifts
- * later groups off seqid alignment). Rebuilt shards must still pass the
+ * contradicting our own (d, p) at any time stops rebuilding and restarts
+ * the proof, which a peer with other counts never completes (this also
+ * catches kcp-go 5.6.6..5.6.15, whose skipped parity shifts later groups
+ * off seqid alignment) and a single forged shard only delays. Rebuilt
+ * shards must still pass the
  * size and zero-padding checks, which catch other corruption.
  */
 #include "kcp_fec.h"
@@ -26,6 +28,13 @@
 #define KCP_FEC_WINDOW		65536	/* seqids a shard may lie from the newest */
 #define KCP_FEC_RESYNC		4	/* far datagrams in a row: peer moved on */
 #define KCP_FEC_DONE		8	/* finished groups remembered */
+/*
+ * After a contradicting flag, agreeing shards needed before rebuilding
+ * resumes, in groups. A stream shifted off seqid alignment (kcp-go
+ * 5.6.6..15) puts at least two contradicting flags in every group, so it
+ * passes only if each of those 16 or more is lost: 1.5e-5 at 50 % loss.
+ */
+#define KCP_FEC_REPROOF		8
 
 static u32 kcp_fec_paws(unsigned int n)
 {
@@ -356,10 +365,19 @@ void kcp_fec_dec_shrink(struct kcp_fec_dec *dec, u32 now)
 		kcp_fec_win_free(dec);
 }
 
-/* A flag our (d, p) does not expect: the peer's counts differ, for good. */
+/*
+ * A flag our (d, p) does not expect: the peer's counts differ, or the
+ * datagram was forged (a parity shard carries no conv: anyone who knows
+ * the addresses can send one). Stop rebuilding and drop what is stored,
+ * then prove the counts again from scratch: a peer with other counts
+ * contradicts us again within a group and is never confirmed (its own
+ * (d', p') always stays a candidate), while one forged datagram costs a
+ * matching stream only the time to prove it anew.
+ */
 static void kcp_fec_mismatch(struct kcp_fec_dec *dec)
 {
 	dec->state = KCP_FEC_MISMATCH;
+	dec->clean = 0;
 	dec->st.mismatch++;
 	kcp_fec_win_free(dec);
 	kcp_env_free(dec->verify);
@@ -419,6 +437,8 @@ static void kcp_fec_verify(struct kcp_fec_dec *dec, u32 seq, bool data,
 		}
 	}
 	i = dec->n - 2;
+	if (dec->st.mismatch && dec->clean < KCP_FEC_REPROOF * dec->n)
+		return;
 	if (v->alive == 1 && v->lo[i] == dec->d && v->hi[i] == dec->d) {
 		dec->state = KCP_FEC_CONFIRMED;
 		kcp_env_free(v);
@@ -726,10 +746,6 @@ int kcp_fec_decode(struct kcp_fec_dec *dec, const u8 *pkt, size_t len,
 		return -EBADMSG;
 	}
 	dec->st.parity_shards += !data;
-	if (dec->state == KCP_FEC_MISMATCH) {
-		dec->st.mismatch++;
-		return 0;
-	}
 	seq = kcp_get_le32(pkt);
 	if (seq >= dec->paws) {		/* never sent with our n */
 		dec->st.out_of_window++;
@@ -739,7 +755,9 @@ int kcp_fec_decode(struct kcp_fec_dec *dec, const u8 *pkt, size_t len,
 		kcp_fec_mismatch(dec);
 		return 0;
 	}
-	if (dec->state == KCP_FEC_UNVERIFIED)
+	if (dec->clean != 0xFFFFFFFFu)
+		dec->clean++;
+	if (dec->state != KCP_FEC_CONFIRMED)
 		kcp_fec_verify(dec, seq, data, may_sleep);
 	if (!dec->win && !kcp_fec_win_alloc(dec, may_sleep)) {
 		dec->st.nomem++;

@@ -129,7 +129,7 @@ struct kcp_fec_stats {
 enum kcp_fec_dec_state {
 	KCP_FEC_UNVERIFIED,	/* collecting proof of the peer's (d, p) */
 	KCP_FEC_CONFIRMED,	/* peer proven to use our (d, p): rebuild */
-	KCP_FEC_MISMATCH,	/* peer's (d, p) differ: never rebuild */
+	KCP_FEC_MISMATCH,	/* a flag contradicted our (d, p): proving again */
 };
 
 struct kcp_fec_win;
@@ -140,8 +140,9 @@ struct kcp_fec_dec {
 	u16 rxlimit;		/* KCP_FEC_RX_MULTI * n shards */
 	u32 paws;
 	u8 state;		/* enum kcp_fec_dec_state */
+	u32 clean;		/* shards agreeing with (d, p) since a mismatch */
 	struct kcp_fec_win *win;	/* NULL until the first FEC datagram */
-	struct kcp_fec_verify *verify;	/* only while UNVERIFIED */
+	struct kcp_fec_verify *verify;	/* only until CONFIRMED */
 	struct kcp_fec_stats st;
 };
 

@@ -1117,10 +1117,50 @@ static void test_dec_malformed(void)
 	feed(&dec, &s, &f, &(struct dgram){ .b = b, .len = s.v[66].len }, 0);
 	tap_result(dec.state == KCP_FEC_MISMATCH && dec.st.mismatch == 1 && !dec.win,
 		   "data flag at a parity position: mismatch, window freed");
+	c = f.recovered;
 	feed(&dec, &s, &f, &s.v[66], 0);
 	feed(&dec, &s, &f, &s.v[67], 0);
-	tap_result(dec.st.mismatch == 3 && !dec.win && !f.recovered,
-		   "after a mismatch nothing is stored or rebuilt, every datagram counted");
+	tap_result(dec.state == KCP_FEC_MISMATCH && f.recovered == c,
+		   "after a mismatch nothing is rebuilt until the counts are proven again");
+	kcp_fec_dec_destroy(&dec);
+	free(f.seen);
+	st_free(&s);
+}
+
+/*
+ * One forged shard (a parity shard carries no conv, so anyone who knows
+ * the addresses can send one) must not end FEC for good: the genuine
+ * stream proves the counts anew and lost shards are rebuilt again.
+ */
+static void test_dec_forged(void)
+{
+	struct kcp_fec_dec dec;
+	struct stream s;
+	struct feed f;
+	unsigned int i, n = 13, at = 0;
+	u64 c;
+	u8 b[1600];
+
+	st_make(&s, 10, 3, 0, 40, 0);
+	kcp_fec_dec_init(&dec, 10, 3);
+	feed_init(&f, &s);
+	confirm(&dec, &s, &f, 0);
+	memcpy(b, s.v[2 * n + 11].b, s.v[2 * n + 11].len);
+	kcp_put_le32(b, 2 * n + 1);	/* parity at a data position */
+	feed(&dec, &s, &f, &(struct dgram){ .b = b, .len = s.v[2 * n + 11].len }, 0);
+	c = f.recovered;
+	for (i = 2 * n; i < s.n; i++) {
+		if (i % n == 4) {	/* one data shard of each group lost */
+			if (dec.state == KCP_FEC_CONFIRMED && !at)
+				at = i / n;
+			continue;
+		}
+		feed(&dec, &s, &f, &s.v[i], 0);
+	}
+	tap_result(dec.state == KCP_FEC_CONFIRMED && dec.st.mismatch == 1 &&
+		   f.recovered > c && !f.garbage,
+		   "a forged contradicting shard: counts proven again (group %u), rebuilding resumes (%llu rebuilt)",
+		   at, (unsigned long long)(f.recovered - c));
 	kcp_fec_dec_destroy(&dec);
 	free(f.seen);
 	st_free(&s);
@@ -1262,8 +1302,8 @@ static void test_dec_shifted(void)
 		st_free(&s);
 	}
 	tap_result(!garbage && mism == 8,
-		   "stream misaligned by skipped parity seqids (kcp-go 5.6.6-15): detected, nothing bogus returned (%u rebuilt before)",
-		   rebuilt);
+		   "stream misaligned by skipped parity seqids (kcp-go 5.6.6-15): detected, nothing bogus returned (%u rebuilt before, %u garbage, %u/8 mismatch)",
+		   rebuilt, garbage, mism);
 }
 
 /* how fast matching streams get proven, with loss */
@@ -1601,6 +1641,7 @@ int main(void)
 	test_dec_overflow();
 	test_dec_malformed();
 	test_dec_resync();
+	test_dec_forged();
 	test_dec_wrap(10, 3);
 	test_dec_wrap(3, 2);
 	test_dec_wrap(1, 1);
