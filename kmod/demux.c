@@ -339,7 +339,10 @@ void kcp_demux_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 			kfree_skb(skb);
 		} else if (!known || conv == ks->kcp.conv || tun->connected) {
 			kcp_deliver(ks, skb);
-		} else if (sn == 0 && kcp_replace(ks)) {
+		} else if (sn == 0 &&
+			   kcp_input_valid(skb->data + off, skb->len - off,
+					   conv) &&
+			   kcp_replace(ks)) {
 			KCP_INC_STATS(tun->net, KCP_MIB_SESSION_REPLACED);
 			kcp_child_rcv(tun, skb, from, conv, off);
 		} else {
