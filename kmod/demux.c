@@ -218,12 +218,13 @@ static bool kcp_child_allowed(struct kcp_tunnel *tun, struct kcp_sock *lks)
 		KCP_INC_STATS(tun->net, KCP_MIB_SESSION_LIMIT);
 		return false;
 	}
-	if (!kcp_rate_ok(lks, READ_ONCE(kn->sysctl.new_sessions_per_sec))) {
-		KCP_INC_STATS(tun->net, KCP_MIB_SESSION_RATE);
-		return false;
-	}
+	/* a datagram refused anyway must not spend a token */
 	if (sk_acceptq_is_full(&lks->sk)) {
 		KCP_INC_STATS(tun->net, KCP_MIB_ACCEPT_OVERFLOW);
+		return false;
+	}
+	if (!kcp_rate_ok(lks, READ_ONCE(kn->sysctl.new_sessions_per_sec))) {
+		KCP_INC_STATS(tun->net, KCP_MIB_SESSION_RATE);
 		return false;
 	}
 	return true;
