@@ -334,6 +334,8 @@ static int kcp_connect(struct socket *sock, KCP_SOCKADDR *uaddr, int len,
 	kcp_key_from_sockaddr(&ks->key, &sa);
 	if (!test_bit(KCP_F_CONV_SET, &ks->flags))
 		ks->kcp.conv = get_random_u32();
+	/* the user chose this peer: never expired as unconfirmed */
+	set_bit(KCP_F_CONFIRMED, &ks->flags);
 	err = kcp_sk_init_session(ks, ks->kcp.conv, GFP_KERNEL);
 	if (err)
 		goto out;

@@ -230,6 +230,10 @@ int kcp_sk_rcv(struct kcp_sock *ks, struct sk_buff *skb)
 	else
 		kcp_input(&ks->kcp, data, len, true, ks->opts.ack_nodelay);
 	consume_skb(skb);
+	/* an answer to our WASK, or an ACK of our data: a peer that hears us */
+	if (unlikely(!test_bit(KCP_F_CONFIRMED, &ks->flags)) &&
+	    (ks->kcp.wins_in || ks->kcp.snd_una))
+		set_bit(KCP_F_CONFIRMED, &ks->flags);
 	kcp_sk_after_rx(ks);
 	return 0;
 }

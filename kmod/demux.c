@@ -276,6 +276,12 @@ static void kcp_child_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 		KCP_INC_STATS(tun->net, KCP_MIB_NO_MEM);
 		goto err_child;
 	}
+	/*
+	 * Ask for the peer's window with our first ACK: kcp-go (and any
+	 * KCP) answers a WASK with a WINS, which confirms that the source
+	 * of the first datagram exists (kcp_idle_limit()).
+	 */
+	ks->kcp.probe |= KCP_ASK_SEND;
 	if (kcp_demux_hash(tun, ks))
 		goto err_child;
 	/* the accept queue owns the first reference, we use a second */

@@ -63,6 +63,7 @@ enum {
 	KCP_F_HASHED,		/* in its tunnel's session table */
 	KCP_F_ORPHAN_LINGER,	/* closed by the app, still sending */
 	KCP_F_LISTEN_CLOSED,	/* listener: accepts no more children */
+	KCP_F_CONFIRMED,	/* made by connect(), or the peer acked our data */
 };
 
 /* Per-socket datagram counters kept beside the engine's segment ones. */
@@ -184,6 +185,7 @@ enum {
 	KCP_MIB_TIME_WAIT_DROP,		/* late datagram of an ended session */
 	KCP_MIB_FEC_MALFORMED,		/* bad FEC header or seqid, dropped */
 	KCP_MIB_ICMP_UNVERIFIED,	/* ICMP error not quoting our conv */
+	KCP_MIB_UNCONFIRMED_EXPIRED,	/* peer never confirmed, went silent */
 	__KCP_MIB_MAX
 };
 
@@ -197,6 +199,7 @@ struct kcp_sysctl {
 	int snd_wnd, rcv_wnd, wnd_max;
 	int mtu, stream, ack_nodelay, dead_link, min_rto;
 	int idle_timeout_ms, linger_ms, timewait_ms;
+	int unconfirmed_ms;		/* silence ending an unconfirmed child */
 	int fec_data, fec_parity;
 	int max_sessions;		/* per namespace */
 	int max_listener_sessions;	/* per listening socket */

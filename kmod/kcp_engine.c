@@ -781,6 +781,8 @@ static int kcp_input_segs(struct kcp_cb *kcp, const u8 *data, u32 len,
 				kcp_stat(kcp, KCP_STAT_REPEAT, 1);
 		} else if (cmd == KCP_CMD_WASK) {
 			kcp->probe |= KCP_ASK_TELL;
+		} else if (kcp->wins_in != 0xFFFFFFFFu) {
+			kcp->wins_in++;		/* KCP_CMD_WINS */
 		}
 		in_segs++;
 		data += length;

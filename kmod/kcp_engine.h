@@ -172,6 +172,8 @@ struct kcp_cb {
 	struct kcp_ack *acklist;
 	u32 ackcount, ackcap;
 
+	u32 wins_in;		/* WINS segments received: answers to WASK */
+
 	u64 stats[KCP_STAT_MAX];
 };
 

@@ -56,6 +56,7 @@ static const char *const kcp_mib_names[__KCP_MIB_MAX] = {
 	[KCP_MIB_TIME_WAIT_DROP] = "TimeWaitDrop",
 	[KCP_MIB_FEC_MALFORMED] = "FECMalformed",
 	[KCP_MIB_ICMP_UNVERIFIED] = "IcmpUnverified",
+	[KCP_MIB_UNCONFIRMED_EXPIRED] = "UnconfirmedExpired",
 };
 
 int kcp_sock_register(struct kcp_sock *ks, gfp_t gfp)

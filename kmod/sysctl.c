@@ -52,6 +52,7 @@ static const struct ctl_table kcp_sysctl_tmpl[] = {
 	KCP_SYSCTL("idle_timeout_ms", idle_timeout_ms, &zero, &ms_max),
 	KCP_SYSCTL("linger_ms", linger_ms, &zero, &ms_max),
 	KCP_SYSCTL("timewait_ms", timewait_ms, &zero, &ms_max),
+	KCP_SYSCTL("unconfirmed_timeout_ms", unconfirmed_ms, &zero, &ms_max),
 	KCP_SYSCTL("fec_data", fec_data, &zero, &shards_max),
 	KCP_SYSCTL("fec_parity", fec_parity, &zero, &shards_max),
 	KCP_SYSCTL("max_sessions", max_sessions, &zero, &sessions_max),
@@ -74,8 +75,11 @@ void kcp_sysctl_defaults(struct kcp_sysctl *s)
 	s->dead_link = KCP_DEADLINK_DEF;
 	s->linger_ms = 30000;
 	s->timewait_ms = 3000;
+	s->unconfirmed_ms = 10000;
 	s->max_sessions = 1 << 20;
 	s->max_listener_sessions = 1 << 20;
+	/* with unconfirmed_ms: about 11000 spoofed sessions per listener */
+	s->new_sessions_per_sec = 1000;
 }
 
 /* A new socket's settings from its namespace's defaults. */

@@ -105,14 +105,32 @@ void kcp_timer_stop(struct kcp_sock *ks)
 	spin_unlock_bh(&ks->timer_lock);
 }
 
+/*
+ * How long the peer may stay silent, in ms (0: forever): KCP_IDLE_TIMEOUT,
+ * and for a session a listener made that its peer never confirmed, at
+ * most net.kcp.unconfirmed_timeout_ms. No handshake proves that the
+ * source of a first datagram exists (it may be spoofed): like TCP's
+ * SYN_RECV, such a session is not kept for long on its word alone.
+ */
+static u32 kcp_idle_limit(const struct kcp_sock *ks)
+{
+	u32 idle = ks->opts.idle_ms, unc;
+
+	if (test_bit(KCP_F_CONFIRMED, &ks->flags))
+		return idle;
+	unc = READ_ONCE(kcp_pernet(sock_net(&ks->sk))->sysctl.unconfirmed_ms);
+	return unc && (!idle || unc < idle) ? unc : idle;
+}
+
 /* Nothing to send, but an idle timeout still needs a wake-up. */
 void kcp_timer_idle(struct kcp_sock *ks)
 {
+	u32 limit = kcp_idle_limit(ks);
 	s32 idle;
 
-	if (!ks->opts.idle_ms)
+	if (!limit)
 		return;
-	idle = (s32)(ks->last_rx + ks->opts.idle_ms - kcp_clock_ms());
+	idle = (s32)(ks->last_rx + limit - kcp_clock_ms());
 	kcp_timer_after(ks, idle > 0 ? idle : 1);
 }
 
@@ -132,14 +150,19 @@ static void kcp_timer_rearm(struct kcp_sock *ks, u32 delay)
 static int kcp_tick_verdict(struct kcp_sock *ks, u32 now)
 {
 	struct net *net = sock_net(&ks->sk);
+	u32 limit;
 
 	if (ks->kcp.state == KCP_STATE_DEAD) {
 		KCP_INC_STATS(net, KCP_MIB_DEAD_LINK);
 		/* as TCP: a remembered ICMP error says more than a timeout */
 		return -(READ_ONCE(ks->sk.sk_err_soft) ?: ETIMEDOUT);
 	}
-	if (ks->opts.idle_ms && (s32)(now - ks->last_rx) >= (s32)ks->opts.idle_ms)
+	limit = kcp_idle_limit(ks);
+	if (limit && (s32)(now - ks->last_rx) >= (s32)limit) {
+		if (!test_bit(KCP_F_CONFIRMED, &ks->flags))
+			KCP_INC_STATS(net, KCP_MIB_UNCONFIRMED_EXPIRED);
 		return -ETIMEDOUT;
+	}
 	if (!test_bit(KCP_F_ORPHAN_LINGER, &ks->flags))
 		return 0;
 	if (!kcp_waitsnd(&ks->kcp))

@@ -662,6 +662,8 @@ NSPID_B=$!
 for ns in "$NS_A" "$NS_B"; do
 	ip netns exec "$ns" sysctl -qw net.core.somaxconn=65535 \
 		net.core.rmem_max=8388608 net.core.wmem_max=8388608 2>/dev/null
+	# the scale test opens 100K sessions as fast as it can
+	ip netns exec "$ns" sysctl -qw net.kcp.new_sessions_per_sec=0
 done
 sysctl -qw net.core.rmem_max=8388608 net.core.wmem_max=8388608 2>/dev/null
 

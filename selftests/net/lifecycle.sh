@@ -94,6 +94,8 @@ NS_C=kcp-c-$$
 NSESS=1000
 ip netns add $NS_C
 ip -n $NS_C link set lo up
+# all 1000 at once: beyond the default new-session rate (1000/s)
+ip netns exec $NS_C sysctl -qw net.kcp.new_sessions_per_sec=0
 start_server ssrv ip netns exec $NS_C "$KCPSCALE" server -a 127.0.0.1:0 \
 	-preset fast -time 120
 spid=$SERVER_PID
