@@ -504,7 +504,11 @@ int kcp_recv(struct kcp_cb *kcp, u32 len, kcp_copy_t copy, void *arg,
 		ret = kcp_recv_msg(kcp, len, copy, arg, flags, msglen);
 	else
 		ret = kcp_recv_stream(kcp, len, copy, arg, flags);
-	if (ret < 0 || (flags & KCP_RECV_PEEK))
+	if (flags & KCP_RECV_PEEK)
+		return ret;
+	/* a failed copy may follow empty segments already popped */
+	kcp_publish_peek(kcp);
+	if (ret < 0)
 		return ret;
 	kcp_move_rcv(kcp);
 	kcp_publish_peek(kcp);

@@ -59,7 +59,8 @@ static inline ENG_NOCOV void eng_check(const struct kcp_cb *kcp,
 
 	/* poll reads the published size without the lock: it must be true */
 	FUZZ_CHECK(kcp->peek_size == kcp_peeksize(kcp),
-		   "published peek_size differs from kcp_peeksize()");
+		   "published peek_size %d differs from kcp_peeksize() %d (que %u)",
+		   kcp->peek_size, kcp_peeksize(kcp), kcp->nrcv_que);
 	FUZZ_CHECK(eng_list_len(&kcp->snd_queue) == kcp->nsnd_que,
 		   "nsnd_que %u", kcp->nsnd_que);
 	FUZZ_CHECK(eng_list_len(&kcp->snd_buf) == kcp->nsnd_buf,
