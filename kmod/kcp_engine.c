@@ -81,26 +81,45 @@ static inline void kcp_stat(struct kcp_cb *kcp, enum kcp_stat idx, u32 n)
 		kcp->ops->stat(kcp, idx, n);
 }
 
-static struct kcp_seg *kcp_seg_new(u32 cap, bool may_sleep)
+/* A segment for the send (@rcv false) or receive side, charged to it. */
+static struct kcp_seg *kcp_seg_new(struct kcp_cb *kcp, u32 cap, bool rcv,
+				   bool may_sleep)
 {
+	u32 size = sizeof(struct kcp_seg) + cap;
 	struct kcp_seg *seg;
 
-	seg = kcp_env_alloc(sizeof(*seg) + cap, may_sleep);
-	if (!seg)
+	if (kcp->ops->mem_charge && !kcp->ops->mem_charge(kcp, rcv, size))
 		return NULL;
+	seg = kcp_env_alloc(size, may_sleep);
+	if (!seg) {
+		if (kcp->ops->mem_uncharge)
+			kcp->ops->mem_uncharge(kcp, rcv, size);
+		return NULL;
+	}
 	memset(seg, 0, sizeof(*seg));
 	kcp_list_init(&seg->node);
 	seg->cap = (u16)cap;
+	seg->rcv = rcv;
 	return seg;
 }
 
-static void kcp_free_list(struct kcp_list *h)
+static void kcp_seg_free(struct kcp_cb *kcp, struct kcp_seg *seg)
+{
+	if (!seg)
+		return;
+	if (kcp->ops->mem_uncharge)
+		kcp->ops->mem_uncharge(kcp, seg->rcv,
+				       sizeof(struct kcp_seg) + seg->cap);
+	kcp_env_free(seg);
+}
+
+static void kcp_free_list(struct kcp_cb *kcp, struct kcp_list *h)
 {
 	while (!kcp_list_empty(h)) {
 		struct kcp_seg *seg = kcp_first(h);
 
 		kcp_list_del(&seg->node);
-		kcp_env_free(seg);
+		kcp_seg_free(kcp, seg);
 	}
 }
 
@@ -141,10 +160,10 @@ static void kcp_publish_peek(struct kcp_cb *kcp)
 
 void kcp_release(struct kcp_cb *kcp)
 {
-	kcp_free_list(&kcp->snd_queue);
-	kcp_free_list(&kcp->snd_buf);
-	kcp_free_list(&kcp->rcv_queue);
-	kcp_free_list(&kcp->rcv_buf);
+	kcp_free_list(kcp, &kcp->snd_queue);
+	kcp_free_list(kcp, &kcp->snd_buf);
+	kcp_free_list(kcp, &kcp->rcv_queue);
+	kcp_free_list(kcp, &kcp->rcv_buf);
 	kcp->nsnd_que = 0;
 	kcp->nsnd_buf = 0;
 	kcp->nrcv_que = 0;
@@ -271,14 +290,15 @@ static int kcp_send_stream(struct kcp_cb *kcp, u32 len, kcp_copy_t copy,
 	done = (u32)n;
 	while (done < len) {
 		u32 size = min_t(u32, len - done, kcp->mss);
-		struct kcp_seg *seg = kcp_seg_new(kcp->mss, may_sleep);
+		struct kcp_seg *seg = kcp_seg_new(kcp, kcp->mss, false,
+						  may_sleep);
 		int err;
 
 		if (!seg)
 			return done ? (int)done : -ENOMEM;
 		err = copy(arg, seg->data, size);
 		if (err) {
-			kcp_env_free(seg);
+			kcp_seg_free(kcp, seg);
 			return done ? (int)done : err;
 		}
 		seg->len = (u16)size;
@@ -302,7 +322,7 @@ static int kcp_send_msg(struct kcp_cb *kcp, u32 len, kcp_copy_t copy,
 	kcp_list_init(&frags);
 	for (i = 0; i < count; i++) {
 		u32 size = min_t(u32, len - off, kcp->mss);
-		struct kcp_seg *seg = kcp_seg_new(size, may_sleep);
+		struct kcp_seg *seg = kcp_seg_new(kcp, size, false, may_sleep);
 
 		if (!seg) {
 			err = -ENOMEM;
@@ -324,7 +344,7 @@ static int kcp_send_msg(struct kcp_cb *kcp, u32 len, kcp_copy_t copy,
 	}
 	return (int)len;
 fail:
-	kcp_free_list(&frags);
+	kcp_free_list(kcp, &frags);
 	return err;
 }
 
@@ -399,7 +419,7 @@ static void kcp_move_rcv(struct kcp_cb *kcp)
 		kcp->nrcv_buf--;
 		kcp->rcv_nxt++;
 		if (kcp_rcv_drop(kcp, seg)) {
-			kcp_env_free(seg);
+			kcp_seg_free(kcp, seg);
 			continue;
 		}
 		kcp_list_add_tail(&seg->node, &kcp->rcv_queue);
@@ -416,7 +436,7 @@ static void kcp_pop_rcv(struct kcp_cb *kcp)
 	kcp->nrcv_que--;
 	kcp->rcv_bytes -= seg->len - kcp->rcv_off;
 	kcp->rcv_off = 0;
-	kcp_env_free(seg);
+	kcp_seg_free(kcp, seg);
 }
 
 /* One whole message, as kcp-go's Recv; the part beyond @len is dropped. */
@@ -555,7 +575,7 @@ static void kcp_drop_snd(struct kcp_cb *kcp, struct kcp_seg *seg)
 	kcp_list_del(&seg->node);
 	kcp->nsnd_buf--;
 	kcp->snd_bytes -= seg->len;
-	kcp_env_free(seg);
+	kcp_seg_free(kcp, seg);
 }
 
 static void kcp_parse_ack(struct kcp_cb *kcp, u32 sn)
@@ -671,7 +691,7 @@ static void kcp_input_push(struct kcp_cb *kcp, u32 sn, u32 ts, u8 frg,
 	if (fresh) {
 		slot = kcp_rcv_slot(kcp, sn);
 		if (slot) {
-			seg = kcp_seg_new(len, false);
+			seg = kcp_seg_new(kcp, len, true, false);
 			if (!seg) {
 				kcp_stat(kcp, KCP_STAT_NOMEM, 1);
 				return;
@@ -684,7 +704,7 @@ static void kcp_input_push(struct kcp_cb *kcp, u32 sn, u32 ts, u8 frg,
 		}
 	}
 	if (!kcp_ack_push(kcp, sn, ts)) {
-		kcp_env_free(seg);
+		kcp_seg_free(kcp, seg);
 		kcp_stat(kcp, KCP_STAT_NOMEM, 1);
 		return;
 	}

@@ -72,6 +72,7 @@ struct kcp_seg {
 	u16 cap;		/* room in data[] (stream mode tops up to mss) */
 	u8 frg;
 	u8 acked;		/* acked out of order; freed when una passes */
+	u8 rcv;			/* charged as received (else as sent) memory */
 	u8 data[];
 };
 
@@ -119,6 +120,14 @@ struct kcp_ops {
 	void (*dgram_end)(struct kcp_cb *kcp, u8 *buf, u32 len);
 	/* Optional: mirror counters into the caller's aggregate statistics. */
 	void (*stat)(struct kcp_cb *kcp, enum kcp_stat idx, u32 n);
+	/*
+	 * Optional: charge a segment of @size bytes to the owner's receive
+	 * (@rcv) or send memory before it is kept; false refuses it (the
+	 * engine then treats it as lost, or fails the send). Every charge
+	 * is returned through mem_uncharge() when the segment is freed.
+	 */
+	bool (*mem_charge)(struct kcp_cb *kcp, bool rcv, u32 size);
+	void (*mem_uncharge)(struct kcp_cb *kcp, bool rcv, u32 size);
 	/* Optional, called only while kcp_env_trace(): one segment event. */
 	void (*seg)(struct kcp_cb *kcp, enum kcp_seg_event ev, u32 sn,
 		    u32 len);

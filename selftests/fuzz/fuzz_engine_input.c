@@ -52,6 +52,9 @@ struct eng {
 	u64 stats[KCP_STAT_MAX];	/* what the stat callback was told */
 	struct eng_limits lim;
 	u8 flags;
+	/* memory charged through mem_charge, per side; refused beyond cap */
+	u64 charged[2];
+	u64 mem_cap;
 };
 
 static u8 rdbuf[RDBUF], rdbuf2[RDBUF];
@@ -95,11 +98,63 @@ static void op_stat(struct kcp_cb *kcp, enum kcp_stat idx, u32 n)
 	e->stats[idx] += n;
 }
 
+/* As the kernel's socket accounting: refuse beyond a budget per side. */
+static bool op_charge(struct kcp_cb *kcp, bool rcv, u32 size)
+{
+	struct eng *e = (struct eng *)kcp;
+
+	FUZZ_CHECK(size >= sizeof(struct kcp_seg) &&
+		   size <= sizeof(struct kcp_seg) + KCP_MTU_MAX,
+		   "charge of %u bytes", size);
+	if (e->charged[rcv] + size > e->mem_cap)
+		return false;
+	e->charged[rcv] += size;
+	return true;
+}
+
+static void op_uncharge(struct kcp_cb *kcp, bool rcv, u32 size)
+{
+	struct eng *e = (struct eng *)kcp;
+
+	FUZZ_CHECK(e->charged[rcv] >= size, "uncharge %u of %llu (%s)", size,
+		   (unsigned long long)e->charged[rcv], rcv ? "rcv" : "snd");
+	e->charged[rcv] -= size;
+}
+
+static ENG_NOCOV u64 seg_bytes(const struct kcp_list *h, bool rcv)
+{
+	const struct kcp_list *pos;
+	u64 n = 0;
+
+	for (pos = h->next; pos != h; pos = pos->next) {
+		FUZZ_CHECK(eng_seg(pos)->rcv == rcv, "segment of the wrong side");
+		n += sizeof(struct kcp_seg) + eng_seg(pos)->cap;
+	}
+	return n;
+}
+
+/* What is charged is exactly what the four queues hold. */
+static ENG_NOCOV void check_charges(const struct eng *e)
+{
+	const struct kcp_cb *kcp = &e->kcp;
+
+	FUZZ_CHECK(e->charged[0] == seg_bytes(&kcp->snd_queue, false) +
+				    seg_bytes(&kcp->snd_buf, false),
+		   "send charges %llu differ from the send queues",
+		   (unsigned long long)e->charged[0]);
+	FUZZ_CHECK(e->charged[1] == seg_bytes(&kcp->rcv_queue, true) +
+				    seg_bytes(&kcp->rcv_buf, true),
+		   "receive charges %llu differ from the receive queues",
+		   (unsigned long long)e->charged[1]);
+}
+
 static const struct kcp_ops ops = {
 	.clock = op_clock,
 	.dgram_begin = op_begin,
 	.dgram_end = op_end,
 	.stat = op_stat,
+	.mem_charge = op_charge,
+	.mem_uncharge = op_uncharge,
 };
 
 /* Copies in and out of the harness's buffers, with optional -EFAULT. */
@@ -421,6 +476,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		fuzz_alloc.fail_mask = mask;
 	if (e.flags & F_FAILBEGIN)
 		e.begin_mask = mask >> 7 | mask << 57;
+	/* a small budget with F_FAILALLOC: the buffers fill before windows */
+	e.mem_cap = e.flags & F_FAILALLOC ? 4096 + (mask & 0xffff) : ~0ULL;
 	eng_check(kcp, &e.lim);
 
 	while (!fin_empty(&f) && nops++ < MAX_OPS) {
@@ -516,11 +573,16 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 				   (unsigned long long)kcp->stats[k]);
 		FUZZ_CHECK(!e.pending, "datagram begun but never ended");
 		eng_check(kcp, &e.lim);
+		check_charges(&e);
 	}
 
 	/* whatever state it is in, release frees everything */
 	fuzz_alloc.fail_mask = 0;
 	kcp_release(kcp);
+	FUZZ_CHECK(!e.charged[0] && !e.charged[1],
+		   "charges not returned after kcp_release: snd %llu rcv %llu",
+		   (unsigned long long)e.charged[0],
+		   (unsigned long long)e.charged[1]);
 	FUZZ_CHECK(fuzz_alloc.live == e.lim.base_live,
 		   "%zu bytes still held after kcp_release",
 		   fuzz_alloc.live - e.lim.base_live);
