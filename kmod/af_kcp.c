@@ -39,14 +39,8 @@ static int kcp_send_room(const struct kcp_sock *ks)
 	u32 wnd = min(READ_ONCE(kcp->snd_wnd), READ_ONCE(kcp->rmt_wnd));
 	int room = (int)wnd - (int)kcp_waitsnd(kcp);
 
-	/* an explicit SO_SNDBUF also caps queued bytes */
-	if (room > 0 && (ks->sk.sk_userlocks & SOCK_SNDBUF_LOCK)) {
-		int bytes = READ_ONCE(ks->sk.sk_sndbuf) -
-			    (int)READ_ONCE(kcp->snd_bytes);
-
-		room = min_t(int, room, bytes / (int)kcp->mss);
-	}
-	return room;
+	/* and what SO_SNDBUF still holds (charged memory, mem.c) */
+	return min(room, kcp_mem_snd_room(ks));
 }
 
 /*
@@ -121,6 +115,8 @@ static void __kcp_sk_done(struct kcp_sock *ks, int err, bool timewait)
 	}
 	kcp_set_state(sk, KCP_CLOSE);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	if (test_and_clear_bit(KCP_F_ORPHAN_LINGER, &ks->flags))
+		atomic_dec(&kcp_pernet(sock_net(sk))->orphans);
 	kcp_trace_session(sk, ks->kcp.conv, false, err);
 	kcp_timer_stop(ks);
 	if (!timewait || !kcp_sk_timewait(ks))
@@ -151,6 +147,7 @@ static void kcp_sk_destruct(struct sock *sk)
 
 	kcp_sock_unregister(ks);
 	kcp_release(&ks->kcp);
+	kcp_mem_sock_destroy(sk);
 	kcp_fec_detach(ks);
 	kfree_skb(ks->tx_skb);
 	sk_dst_reset(sk);
@@ -159,8 +156,8 @@ static void kcp_sk_destruct(struct sock *sk)
 	memzero_explicit(ks->opts.key, sizeof(ks->opts.key));
 }
 
-/* Common setup of user-created and listener-created sockets. */
-static void kcp_sk_setup(struct sock *sk, int type)
+/* Common setup of user-created and listener-created (@parent) sockets. */
+static void kcp_sk_setup(struct sock *sk, int type, const struct sock *parent)
 {
 	struct kcp_sock *ks = kcp_sk(sk);
 
@@ -181,6 +178,7 @@ static void kcp_sk_setup(struct sock *sk, int type)
 	spin_lock_init(&ks->accept_lock);
 	kcp_timer_init(ks);
 	kcp_init(&ks->kcp, 0, &kcp_engine_ops);
+	kcp_mem_sock_init(sk, parent);
 }
 
 /* A session starts talking: engine configured, counted, conv chosen. */
@@ -597,6 +595,30 @@ static int kcp_wait_room(struct sock *sk, long *timeo)
 	return err;
 }
 
+/*
+ * net.kcp.mem or the memory cgroup refused a segment although the send
+ * buffer has room: as TCP's sk_stream_wait_memory(), wait a little (an
+ * ACK may free memory sooner and wakes us) and try again.
+ */
+static int kcp_wait_mem(struct sock *sk, long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	long slice = min_t(long, *timeo, HZ / 10 + 1), left = slice;
+
+	if (!*timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(*timeo);
+	add_wait_queue(sk_sleep(sk), &wait);
+	sk_wait_event(sk, &left, sk->sk_err ||
+		      (sk->sk_shutdown & SEND_SHUTDOWN) ||
+		      !kcp_session_state(sk), &wait);
+	remove_wait_queue(sk_sleep(sk), &wait);
+	if (*timeo != MAX_SCHEDULE_TIMEOUT)
+		*timeo -= slice - left;
+	return 0;
+}
+
 static int kcp_copy_from_msg(void *arg, u8 *dst, u32 len)
 {
 	struct msghdr *msg = arg;
@@ -689,6 +711,12 @@ static int kcp_sendmsg_stream(struct sock *sk, struct msghdr *msg, size_t len)
 			      (size_t)room * ks->kcp.mss);
 		chunk = min_t(size_t, chunk, INT_MAX);
 		n = kcp_send_bytes(ks, msg, chunk);
+		if (n == -ENOMEM) {
+			err = kcp_wait_mem(sk, &timeo);
+			if (err)
+				break;
+			continue;
+		}
 		if (n < 0) {
 			err = n;
 			break;
@@ -711,6 +739,7 @@ static int kcp_sendmsg_stream(struct sock *sk, struct msghdr *msg, size_t len)
 static int kcp_sendmsg_seq(struct sock *sk, struct msghdr *msg, size_t len)
 {
 	struct kcp_sock *ks = kcp_sk(sk);
+	struct iov_iter_state iter;
 	long timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
 	u32 segs;
 	int err, n;
@@ -725,13 +754,22 @@ static int kcp_sendmsg_seq(struct sock *sk, struct msghdr *msg, size_t len)
 		err = kcp_send_check(sk);
 		if (err)
 			return err;
-		if (kcp_send_room(ks) > 0)
+		if (kcp_send_room(ks) <= 0) {
+			err = kcp_wait_room(sk, &timeo);
+			if (err)
+				return err;
+			continue;
+		}
+		/* all fragments or none: the copy starts over on failure */
+		iov_iter_save_state(&msg->msg_iter, &iter);
+		n = kcp_send(&ks->kcp, len, kcp_copy_from_msg, msg, true);
+		if (n != -ENOMEM)
 			break;
-		err = kcp_wait_room(sk, &timeo);
+		iov_iter_restore(&msg->msg_iter, &iter);
+		err = kcp_wait_mem(sk, &timeo);
 		if (err)
 			return err;
 	}
-	n = kcp_send(&ks->kcp, len, kcp_copy_from_msg, msg, true);
 	if (n < 0)
 		return n;
 	ks->st.bytes_out += n;
@@ -911,6 +949,7 @@ static void kcp_close_wait(struct sock *sk, long timeo)
  */
 static void kcp_close_session(struct sock *sk)
 {
+	struct kcp_net *kn = kcp_pernet(sock_net(sk));
 	struct kcp_sock *ks = kcp_sk(sk);
 
 	if (!kcp_session_state(sk))
@@ -927,6 +966,17 @@ static void kcp_close_session(struct sock *sk)
 		kcp_sk_done(ks, 0);
 		return;
 	}
+	/*
+	 * Nobody holds an orphan to account: their number and the memory
+	 * of all sockets bound them (TCP's tcp_max_orphans and tcp_mem).
+	 */
+	if (atomic_read(&kn->orphans) >= READ_ONCE(kn->sysctl.max_orphans) ||
+	    sk_memory_allocated(sk) > sk_prot_mem_limits(sk, 2)) {
+		KCP_INC_STATS(sock_net(sk), KCP_MIB_ORPHAN_OVERFLOW);
+		kcp_sk_done(ks, 0);
+		return;
+	}
+	atomic_inc(&kn->orphans);
 	set_bit(KCP_F_ORPHAN_LINGER, &ks->flags);
 	ks->close_deadline = kcp_clock_ms() + ks->opts.linger_ms;
 	kcp_sk_discard_rx(ks);
@@ -984,6 +1034,7 @@ static const struct proto_ops kcp_ops = {
 	KCP_PROTO_OPS_SENDPAGE
 };
 
+/* memory accounting fields: kcp_mem_proto() (mem.c), before registering */
 struct proto kcp_proto = {
 	.name = "KCP",
 	.owner = THIS_MODULE,
@@ -1008,7 +1059,7 @@ static int kcp_create(struct net *net, struct socket *sock, int protocol,
 	sock->ops = &kcp_ops;
 	sock->state = SS_UNCONNECTED;
 	sock_init_data(sock, sk);
-	kcp_sk_setup(sk, sock->type);
+	kcp_sk_setup(sk, sock->type, NULL);
 	ks = kcp_sk(sk);
 	if (kcp_sock_register(ks, GFP_KERNEL)) {
 		sk_free(sk);
@@ -1035,7 +1086,7 @@ struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp)
 	if (!sk)
 		return NULL;
 	sock_init_data(NULL, sk);
-	kcp_sk_setup(sk, lsk->sk_type);
+	kcp_sk_setup(sk, lsk->sk_type, lsk);
 	ks = kcp_sk(sk);
 	if (kcp_sock_register(ks, gfp)) {
 		sk_free(sk);

@@ -13,6 +13,11 @@
 #include <net/sock.h>
 #include <net/udp_tunnel.h>
 
+/* sk_memory_allocated() and friends moved out of sock.h in 6.10 */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#include <net/proto_memory.h>
+#endif
+
 /* proto_ops->accept: flags/kern arguments became struct proto_accept_arg */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
 #define KCP_ACCEPT_ARGS		struct proto_accept_arg *arg

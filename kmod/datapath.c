@@ -114,6 +114,8 @@ const struct kcp_ops kcp_engine_ops = {
 	.dgram_begin = kcp_op_dgram_begin,
 	.dgram_end = kcp_op_dgram_end,
 	.stat = kcp_op_stat,
+	.mem_charge = kcp_mem_charge,
+	.mem_uncharge = kcp_mem_uncharge,
 	.seg = kcp_trace_seg,
 };
 

@@ -186,6 +186,10 @@ enum {
 	KCP_MIB_FEC_MALFORMED,		/* bad FEC header or seqid, dropped */
 	KCP_MIB_ICMP_UNVERIFIED,	/* ICMP error not quoting our conv */
 	KCP_MIB_UNCONFIRMED_EXPIRED,	/* peer never confirmed, went silent */
+	KCP_MIB_RCVBUF_DROP,		/* segment dropped: receive buffer full */
+	KCP_MIB_MEM_LIMIT,		/* refused by net.kcp.mem or the cgroup */
+	KCP_MIB_ORPHAN_OVERFLOW,	/* closed at once: too many orphans */
+	KCP_MIB_FILTER_DROP,		/* dropped by the socket's filter */
 	__KCP_MIB_MAX
 };
 
@@ -200,6 +204,7 @@ struct kcp_sysctl {
 	int mtu, stream, ack_nodelay, dead_link, min_rto;
 	int idle_timeout_ms, linger_ms, timewait_ms;
 	int unconfirmed_ms;		/* silence ending an unconfirmed child */
+	int max_orphans;		/* closed sockets still sending */
 	int fec_data, fec_parity;
 	int max_sessions;		/* per namespace */
 	int max_listener_sessions;	/* per listening socket */
@@ -212,8 +217,10 @@ struct kcp_net {
 	atomic_t curr_estab;
 	atomic_t max_conn;
 	atomic_t nsessions;
+	atomic_t orphans;		/* sockets in KCP_LINGER */
 	struct kcp_sysctl sysctl;
 	struct ctl_table_header *sysctl_hdr;
+	struct ctl_table_header *sysctl_mem_hdr;	/* init_net only */
 	struct mutex tun_lock;		/* tunnels */
 	struct list_head tunnels;
 };
@@ -303,6 +310,21 @@ void kcp_listen_stop(struct kcp_sock *lks);
 void kcp_key_from_sockaddr(struct kcp_key *key, const union kcp_sockaddr *sa);
 void kcp_key_to_sockaddr(const struct kcp_key *key, union kcp_sockaddr *sa,
 			 sa_family_t af);
+
+/* mem.c */
+extern long sysctl_kcp_mem[3];
+extern int sysctl_kcp_rmem[3];
+extern int sysctl_kcp_wmem[3];
+void kcp_mem_proto(struct proto *prot);
+int kcp_mem_init(void);
+void kcp_mem_exit(void);
+u32 kcp_seg_truesize(const struct kcp_sock *ks);
+void kcp_mem_sock_init(struct sock *sk, const struct sock *parent);
+void kcp_mem_sock_destroy(struct sock *sk);
+bool kcp_mem_charge(struct kcp_cb *kcp, bool rcv, u32 size);
+void kcp_mem_uncharge(struct kcp_cb *kcp, bool rcv, u32 size);
+u32 kcp_mem_fit_windows(struct kcp_sock *ks, u32 snd_wnd, u32 rcv_wnd);
+int kcp_mem_snd_room(const struct kcp_sock *ks);
 
 /* datapath.c */
 extern const struct kcp_ops kcp_engine_ops;

@@ -68,13 +68,19 @@ static int __init kcp_mod_init(void)
 	err = kcp_fec_module_init();
 	if (err)
 		return err;
+	err = kcp_mem_init();
+	if (err)
+		return err;
+	kcp_mem_proto(&kcp_proto);
 	/*
 	 * Only tunnel teardown runs here, nothing cpu-local: unbound. (7.x
 	 * warns unless a workqueue says WQ_PERCPU or WQ_UNBOUND.)
 	 */
 	kcp_wq = alloc_workqueue("kcp", WQ_UNBOUND, 0);
-	if (!kcp_wq)
-		return -ENOMEM;
+	if (!kcp_wq) {
+		err = -ENOMEM;
+		goto err_mem;
+	}
 	err = proto_register(&kcp_proto, 1);
 	if (err)
 		goto err_wq;
@@ -93,6 +99,8 @@ err_proto:
 	proto_unregister(&kcp_proto);
 err_wq:
 	destroy_workqueue(kcp_wq);
+err_mem:
+	kcp_mem_exit();
 	return err;
 }
 
@@ -104,6 +112,7 @@ static void __exit kcp_mod_exit(void)
 	destroy_workqueue(kcp_wq);
 	unregister_pernet_subsys(&kcp_net_ops);
 	proto_unregister(&kcp_proto);
+	kcp_mem_exit();
 }
 
 module_init(kcp_mod_init);

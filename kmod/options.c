@@ -28,21 +28,12 @@ static u32 kcp_wnd_limit(const struct kcp_sock *ks)
 	return READ_ONCE(kcp_pernet(sock_net(&ks->sk))->sysctl.wnd_max);
 }
 
-/* A receive window the socket's explicit SO_RCVBUF can hold. */
-static u32 kcp_rcv_wnd(const struct kcp_sock *ks)
-{
-	u32 wnd = ks->opts.rcv_wnd;
-
-	if (ks->sk.sk_userlocks & SOCK_RCVBUF_LOCK)
-		wnd = min_t(u32, wnd, max_t(u32, ks->sk.sk_rcvbuf /
-					     ks->kcp.mss, 1));
-	return wnd;
-}
-
-/* Both windows, the receive one as SO_RCVBUF allows it now. */
+/* Both windows, the buffers sized for them, the receive one as they hold. */
 static void kcp_sk_set_wndsize(struct kcp_sock *ks)
 {
-	kcp_set_wndsize(&ks->kcp, ks->opts.snd_wnd, kcp_rcv_wnd(ks));
+	u32 rcv = kcp_mem_fit_windows(ks, ks->opts.snd_wnd, ks->opts.rcv_wnd);
+
+	kcp_set_wndsize(&ks->kcp, ks->opts.snd_wnd, rcv);
 	ks->rcvbuf_seen = ks->sk.sk_rcvbuf;
 }
 

@@ -57,6 +57,10 @@ static const char *const kcp_mib_names[__KCP_MIB_MAX] = {
 	[KCP_MIB_FEC_MALFORMED] = "FECMalformed",
 	[KCP_MIB_ICMP_UNVERIFIED] = "IcmpUnverified",
 	[KCP_MIB_UNCONFIRMED_EXPIRED] = "UnconfirmedExpired",
+	[KCP_MIB_RCVBUF_DROP] = "RcvbufDrop",
+	[KCP_MIB_MEM_LIMIT] = "MemLimit",
+	[KCP_MIB_ORPHAN_OVERFLOW] = "OrphanOverflow",
+	[KCP_MIB_FILTER_DROP] = "FilterDrop",
 };
 
 int kcp_sock_register(struct kcp_sock *ks, gfp_t gfp)

@@ -53,6 +53,7 @@ static const struct ctl_table kcp_sysctl_tmpl[] = {
 	KCP_SYSCTL("linger_ms", linger_ms, &zero, &ms_max),
 	KCP_SYSCTL("timewait_ms", timewait_ms, &zero, &ms_max),
 	KCP_SYSCTL("unconfirmed_timeout_ms", unconfirmed_ms, &zero, &ms_max),
+	KCP_SYSCTL("max_orphans", max_orphans, &zero, &sessions_max),
 	KCP_SYSCTL("fec_data", fec_data, &zero, &shards_max),
 	KCP_SYSCTL("fec_parity", fec_parity, &zero, &shards_max),
 	KCP_SYSCTL("max_sessions", max_sessions, &zero, &sessions_max),
@@ -76,6 +77,7 @@ void kcp_sysctl_defaults(struct kcp_sysctl *s)
 	s->linger_ms = 30000;
 	s->timewait_ms = 3000;
 	s->unconfirmed_ms = 10000;
+	s->max_orphans = 4096;
 	s->max_sessions = 1 << 20;
 	s->max_listener_sessions = 1 << 20;
 	/* with unconfirmed_ms: about 11000 spoofed sessions per listener */
@@ -109,6 +111,49 @@ void kcp_opts_from_sysctl(struct kcp_opts *o, const struct kcp_sysctl *s)
 	}
 }
 
+/*
+ * Memory limits are the protocol's, shared by every namespace as tcp_mem
+ * and friends: only the initial namespace shows them.
+ */
+static struct ctl_table kcp_sysctl_mem_tmpl[] = {
+	{
+		.procname = "mem",
+		.data = &sysctl_kcp_mem,
+		.maxlen = sizeof(sysctl_kcp_mem),
+		.mode = 0644,
+		.proc_handler = proc_doulongvec_minmax,
+	},
+	{
+		.procname = "rmem",
+		.data = &sysctl_kcp_rmem,
+		.maxlen = sizeof(sysctl_kcp_rmem),
+		.mode = 0644,
+		.proc_handler = proc_dointvec_minmax,
+		.extra1 = &one,
+	},
+	{
+		.procname = "wmem",
+		.data = &sysctl_kcp_wmem,
+		.maxlen = sizeof(sysctl_kcp_wmem),
+		.mode = 0644,
+		.proc_handler = proc_dointvec_minmax,
+		.extra1 = &one,
+	},
+	{ }
+};
+
+static int kcp_sysctl_mem_init(struct net *net)
+{
+	struct kcp_net *kn = kcp_pernet(net);
+
+	if (!net_eq(net, &init_net))
+		return 0;
+	kn->sysctl_mem_hdr = kcp_register_net_sysctl(net, "net/kcp",
+					kcp_sysctl_mem_tmpl,
+					ARRAY_SIZE(kcp_sysctl_mem_tmpl) - 1);
+	return kn->sysctl_mem_hdr ? 0 : -ENOMEM;
+}
+
 int kcp_sysctl_init_net(struct net *net)
 {
 	struct kcp_net *kn = kcp_pernet(net);
@@ -129,6 +174,10 @@ int kcp_sysctl_init_net(struct net *net)
 		kfree(t);
 		return -ENOMEM;
 	}
+	if (kcp_sysctl_mem_init(net)) {
+		kcp_sysctl_exit_net(net);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -137,6 +186,9 @@ void kcp_sysctl_exit_net(struct net *net)
 	struct kcp_net *kn = kcp_pernet(net);
 	const struct ctl_table *t = kn->sysctl_hdr->ctl_table_arg;
 
+	if (kn->sysctl_mem_hdr)
+		unregister_net_sysctl_table(kn->sysctl_mem_hdr);
+	kn->sysctl_mem_hdr = NULL;
 	unregister_net_sysctl_table(kn->sysctl_hdr);
 	kfree(t);
 }

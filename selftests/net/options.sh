@@ -123,6 +123,7 @@ idle_timeout_ms 0 86400000 0
 linger_ms 0 86400000 30000
 timewait_ms 0 86400000 3000
 unconfirmed_timeout_ms 0 86400000 10000
+max_orphans 0 16777216 4096
 fec_data 0 254 0
 fec_parity 0 254 0
 max_sessions 0 16777216 1048576
