@@ -7,6 +7,7 @@
  * received datagram is parsed in place: the one copy is into the
  * engine's receive queue.
  */
+#include <linux/filter.h>
 #include <linux/skbuff.h>
 #include <net/sock.h>
 
@@ -251,6 +252,15 @@ void kcp_deliver(struct kcp_sock *ks, struct sk_buff *skb)
 	struct sock *sk = &ks->sk;
 	unsigned int limit;
 
+	/*
+	 * SO_ATTACH_FILTER and friends of the AF_KCP socket see each of its
+	 * datagrams (the KCP segments, decrypted) and may drop it.
+	 */
+	if (sk_filter(sk, skb)) {
+		KCP_INC_STATS(sock_net(sk), KCP_MIB_FILTER_DROP);
+		kfree_skb(skb);
+		return;
+	}
 	bh_lock_sock(sk);
 	if (!sock_owned_by_user(sk)) {
 		kcp_sk_rcv(ks, skb);

@@ -7,6 +7,7 @@
  * (no handshake exists), and a new conv with sn 0 from a known peer
  * replaces the old session, as kcp-go's listener does.
  */
+#include <linux/filter.h>
 #include <linux/rhashtable.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
@@ -257,6 +258,11 @@ static void kcp_child_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 	/* kcp-go makes a session of any datagram with a conv: not of junk */
 	if (!kcp_input_valid(skb->data + off, skb->len - off, conv)) {
 		KCP_INC_STATS(tun->net, KCP_MIB_KCP_IN_ERRORS);
+		goto drop;
+	}
+	/* the listener's filter decides over datagrams that would make one */
+	if (sk_filter(&lks->sk, skb)) {
+		KCP_INC_STATS(tun->net, KCP_MIB_FILTER_DROP);
 		goto drop;
 	}
 	if (!kcp_child_allowed(tun, lks))

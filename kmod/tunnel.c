@@ -462,6 +462,8 @@ static struct rtable *kcp_route4(struct kcp_sock *ks, struct sock *usk)
 	fl4.saddr = ks->local.v4.sin_addr.s_addr ?: inet_sk(usk)->inet_saddr;
 	fl4.flowi4_oif = usk->sk_bound_dev_if;
 	fl4.flowi4_mark = ks->sk.sk_mark;
+	/* ip rule uidrange: the AF_KCP socket's owner, not the kernel's */
+	fl4.flowi4_uid = kcp_sk_uid(&ks->sk);
 	fl4.flowi4_proto = IPPROTO_UDP;
 	fl4.fl4_sport = ks->tun->port;
 	fl4.fl4_dport = ks->key.port;
@@ -503,6 +505,7 @@ static struct dst_entry *kcp_route6(struct kcp_sock *ks, struct sock *usk)
 		    usk->sk_v6_rcv_saddr : ks->local.v6.sin6_addr;
 	fl6.flowi6_oif = usk->sk_bound_dev_if;
 	fl6.flowi6_mark = ks->sk.sk_mark;
+	fl6.flowi6_uid = kcp_sk_uid(&ks->sk);
 	fl6.flowi6_proto = IPPROTO_UDP;
 	fl6.fl6_sport = ks->tun->port;
 	fl6.fl6_dport = ks->key.port;
