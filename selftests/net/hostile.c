@@ -728,7 +728,8 @@ static int cmd_client(int argc, char **argv)
 		rep1 = snmp_get(snmp, "SessionReplaced");
 		printf("RESULT ok=%d sent=%ld err=%s ack=%d secs=%.2f spoofed=%d fec_recovered_at_spoof=%ld fec_recovered_end=%ld replaced=%ld\n",
 		       !w.err && w.done == n && rc == 1 && k == 'K', w.done,
-		       w.err ? strerror(w.err) : rc < 0 ? strerror(errno) : "none",
+		       w.err ? strerror(w.err) : w.done != n ? "short_write" :
+		       rc < 0 ? strerror(errno) : "none",
 		       rc == 1 && k == 'K', kt_now() - t0, spoofed, r0, r1,
 		       rep1 - rep0);
 	}
@@ -1001,37 +1002,57 @@ static int cmd_memxfer(int argc, char **argv)
 	_exit(0);	/* threads may still be blocked */
 }
 
-/* Finding 3d: M clients that close with unacknowledged data. */
+/*
+ * Finding 3d: M clients that close with unacknowledged data. All connect
+ * first; once @go exists (the script made the path a black hole) each
+ * writes what its window takes and closes.
+ */
 static int cmd_orphans(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int m = atoi(arg(argc, argv, "-m", "12"));
 	long cap = atol(arg(argc, argv, "-cap", "262144"));
+	const char *go = arg(argc, argv, "-go", NULL);
+	int *fds = calloc(m, sizeof(int)), made = 0;
 	static uint8_t buf[16384];
-	int made = 0;
+	long total = 0;
 
 	addr_of(arg(argc, argv, "-a", NULL), &ss, &len);
 	signal(SIGPIPE, SIG_IGN);
 	memset(buf, 'O', sizeof(buf));
 	for (int i = 0; i < m; i++) {
-		int fd = kt_socket(SOCK_STREAM);
+		fds[i] = kt_socket(SOCK_STREAM);
+		if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&ss, len) ||
+		    send(fds[i], "o", 1, 0) != 1) {
+			printf("# orphan %d: %s\n", i, strerror(errno));
+			if (fds[i] >= 0)
+				close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	printf("CONNECTED\n");
+	fflush(stdout);
+	while (go && access(go, F_OK))
+		usleep(20000);
+	for (int i = 0; i < m; i++) {
 		long w = 0;
 
-		if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len))
+		if (fds[i] < 0)
 			continue;
-		fcntl(fd, F_SETFL, O_NONBLOCK);
+		fcntl(fds[i], F_SETFL, O_NONBLOCK);
 		while (w < cap) {
-			ssize_t k = send(fd, buf, sizeof(buf), 0);
+			ssize_t k = send(fds[i], buf, sizeof(buf), 0);
 
 			if (k <= 0)
 				break;
 			w += k;
 		}
-		close(fd);
+		total += w;
+		close(fds[i]);
 		made++;
 	}
-	printf("RESULT closed=%d\n", made);
+	printf("RESULT closed=%d written=%ld\n", made, total);
 	return 0;
 }
 

@@ -230,10 +230,19 @@ if want f12; then
 				stop_server
 			fi
 		done
+		# control: the rule does match a plain UDP socket of that uid
+		in_b nft flush chain inet hostile out
+		in_b nft add rule inet hostile out meta skuid $NOBODY udp dport 9 counter drop
+		in_b setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups \
+			bash -c "echo x > /dev/udp/$ADDR_A/9" 2>/dev/null
+		nft_ctl=$(in_b nft list chain inet hostile out | grep -o 'packets [0-9]*')
+		diag "control: uid $NOBODY's plain UDP datagram: $nft_ctl matched the rule"
 		in_b nft delete table inet hostile
 		# shellcheck disable=SC2154
 		if [ "$f12b_1000" != 1 ]; then
 			not_ok "uid $OTHER's transfer (not matched by the nft rule) failed: $(grep ^RESULT "$WORK/f12b$OTHER.c")"
+		elif [ "$nft_ctl" = "packets 0" ]; then
+			skip "nft 'meta skuid $NOBODY' drop" "the rule does not even match a plain UDP socket of uid $NOBODY here"
 		elif [ "$f12b_65534" = 1 ]; then
 			not_ok "nft 'meta skuid $NOBODY udp dport P drop': uid $NOBODY's AF_KCP transfer still went through (datagrams have no owner)"
 		else
@@ -296,104 +305,138 @@ if want f5; then
 fi
 
 # ---------------------------------------------------------------------
-# 6: ICMP errors to a lingering socket
-# linger_setup V6: a client in b that closed with unacknowledged data
-# (a's UDP to b dropped by tc), lingering: sets LPORT, LCONV, SPORT, LFILE
-drop_udp_to_b() {
-	modprobe -q cls_u32 2>/dev/null
-	modprobe -q act_gact 2>/dev/null
-	modprobe -q sch_prio 2>/dev/null
-	in_a tc qdisc add dev veth-a root handle 1: prio &&
-		in_a tc filter add dev veth-a parent 1: protocol ip prio 1 u32 \
-			match ip protocol 17 0xff action drop &&
-		in_a tc filter add dev veth-a parent 1: protocol ipv6 prio 2 u32 \
-			match ip6 protocol 17 0xff action drop
-}
-# icmp_in NS: ICMP InMsgs InErrors InCsumErrors InDestUnreachs
+# 6: ICMP errors to a lingering socket. linger_setup [6]: a client in b
+# that closed with data left while nothing from a reaches b (netem loss
+# 100 % on a's side), lingering: sets LPORT, LCONV, SPORT, LFILE. Forged
+# ICMP errors are injected in b itself (to its own address: they arrive
+# through lo), genuine ones come from a once it is reachable again.
 icmp_in() {
-	ip netns exec "$1" awk '$1 == "Icmp:" && $2 ~ /^[0-9]/ { print "InMsgs " $2 " InErrors " $3 " InCsumErrors " $4 " InDestUnreachs " $5 }' /proc/net/snmp
+	ip netns exec "$1" awk '$1 == "Icmp:" && $2 ~ /^[0-9]/ { printf "Icmp InMsgs %s InDestUnreachs %s", $2, $5 }
+		$1 == "Icmp6InMsgs" || $1 == "Icmp6InDestUnreachs" { printf " %s %s", $1, $2 }' \
+		/proc/net/snmp /proc/net/snmp6
+}
+# b's KCP counters that say why a session ended
+why_gone() {
+	ip netns exec "$NS_B" awk '$1 ~ /^(IcmpErrors|DeadLink|LingerExpired|SessionReplaced|KCPInErrors)$/ { printf "%s %s ", $1, $2 }' \
+		/proc/net/kcp_snmp
 }
 linger_setup() {
-	local v6=$1 srv cl
+	local v6=$1 noserver=$2 srv cl
 	LPORT=
+	stop_server
 	in_a tc qdisc del dev veth-a root 2>/dev/null
 	srv=$ADDR_A
 	[ -n "$v6" ] && srv="[$ADDR6_A]"
 	LFILE=kcp
 	[ -n "$v6" ] && LFILE=kcp6
-	start_server f6 in_a "$H" server -a "$srv:0" -mode sink -n 5 || return 1
-	SPORT=$SERVER_PORT
+	if [ -n "$noserver" ]; then
+		# nobody on port 9: a's port unreachables wait behind the netem
+		SPORT=9
+		in_a tc qdisc add dev veth-a root netem loss 100% || return 1
+	else
+		# a server that never reads (nor sends): nothing of its own lingers
+		start_server f6 in_a "$H" server -a "$srv:0" -mode hold || return 1
+		SPORT=$SERVER_PORT
+	fi
 	rm -f "$WORK/go6"
-	bg f6c in_b "$H" client -a "$srv:$SPORT" -linger -go "$WORK/go6"
+	# fast3: retransmissions come often (the genuine ICMP)
+	bg f6c in_b "$H" client -a "$srv:$SPORT" -linger -go "$WORK/go6" -preset 4
 	cl=$BG_PID
 	wait_line "$WORK/f6c.out" '^ESTABLISHED' 10 || { diag "f6 client: $(cat "$WORK/f6c.out")"; return 1; }
 	LCONV=$(sed -n 's/^ESTABLISHED conv=//p' "$WORK/f6c.out")
 	LPORT=$(sed -n 's/^PORT //p' "$WORK/f6c.out")
-	drop_udp_to_b || { diag "tc u32 drop filter not available"; return 1; }
+	if [ -z "$noserver" ]; then
+		in_a tc qdisc add dev veth-a root netem loss 100% || return 1
+	fi
 	touch "$WORK/go6"
 	wait "$cl"
-	sleep 0.3
+	sleep 1
 	[ "$(kcp_state "$NS_B" $LFILE "$LPORT")" = 04 ]
 }
 if want f6; then
 	in_a sysctl -qw net.kcp.timewait_ms=0
+	# fast3 backs off linearly: at the default dead_link (20) a session
+	# in a black hole dies in a few seconds; here only ICMP may end it
+	in_b sysctl -qw net.kcp.dead_link=1000
+	# b must not need a's link address while a is silent: a failed
+	# ARP/NDP would report host unreachable errors of its own
+	mac=$(in_a cat /sys/class/net/veth-a/address)
+	in_b ip neigh replace "$ADDR_A" lladdr "$mac" dev veth-b nud permanent
+	in_b ip neigh replace "$ADDR6_A" lladdr "$mac" dev veth-b nud permanent
 	if linger_setup; then
 		# forged: right addresses and ports, wrong conv / no KCP bytes
-		ie0=$(snmp "$NS_B" IcmpErrors)
-		diag "b's ICMP in before: $(icmp_in "$NS_B")"
-		in_a "$H" icmp -dst "$ADDR_B" -qsrc "$ADDR_B:$LPORT" -qdst "$ADDR_A:$SPORT" \
+		w0=$(why_gone)
+		i0=$(icmp_in "$NS_B")
+		in_b "$H" icmp -dst "$ADDR_B:0" -qsrc "$ADDR_B:$LPORT" -qdst "$ADDR_A:$SPORT" \
 			-conv $((LCONV ^ 0x5a5a5a5a)) -count 3 > "$WORK/f6f.out" 2>&1
-		in_a "$H" icmp -dst "$ADDR_B" -qsrc "$ADDR_B:$LPORT" -qdst "$ADDR_A:$SPORT" \
+		in_b "$H" icmp -dst "$ADDR_B:0" -qsrc "$ADDR_B:$LPORT" -qdst "$ADDR_A:$SPORT" \
 			-paylen 4 -conv 0xdeadbeef -count 3 >> "$WORK/f6f.out" 2>&1
 		sleep 1
 		st=$(kcp_state "$NS_B" kcp "$LPORT")
-		diag "forged: IcmpErrors $ie0 -> $(snmp "$NS_B" IcmpErrors) in b; b's ICMP in: $(icmp_in "$NS_B")"
-		[ "$st" = 04 ] &&
-			ok "forged ICMP port unreachable (wrong conv) leaves a lingering socket alone" ||
-			not_ok "forged ICMP port unreachable (wrong conv, $(grep -c 'icmp_sent=3' "$WORK/f6f.out")/2 sent) ended a lingering socket (state now '${st:-gone}')"
-		[ "$st" = 04 ] || linger_setup
+		diag "6 forged ICMP sent ($(grep -c 'icmp_sent=3' "$WORK/f6f.out") of 2 runs whole); b before: $i0 $w0"
+		diag "b after: $(icmp_in "$NS_B") $(why_gone)"
+		if [ "$st" = 04 ]; then
+			ok "forged ICMP port unreachable (right ports, wrong conv) leaves a lingering socket alone"
+		else
+			not_ok "forged ICMP port unreachable (right ports, wrong conv) ended a lingering socket (state now '${st:-gone}')"
+		fi
 	else
-		not_ok "no lingering socket to forge ICMP against (state '$(kcp_state "$NS_B" kcp "$LPORT")')"
+		not_ok "no lingering socket to forge ICMP against (state '$(kcp_state "$NS_B" kcp "$LPORT")' 1 s after close)"
 	fi
-	if [ "$(kcp_state "$NS_B" kcp "$LPORT")" = 04 ]; then
-		# genuine: the server goes, b's retransmissions meet a closed port
+	# genuine: the client sent to a port nobody has; once a is
+	# reachable, its next retransmission meets a port unreachable
+	if linger_setup "" noserver; then
 		t1=$(date +%s.%N)
-		stop_server
+		in_a tc qdisc del dev veth-a root
 		for _ in $(seq 1 100); do
 			[ "$(kcp_state "$NS_B" kcp "$LPORT")" = 04 ] || break
 			sleep 0.1
 		done
 		st=$(kcp_state "$NS_B" kcp "$LPORT")
 		dt=$(echo "$(date +%s.%N) - $t1" | bc)
+		diag "b after the genuine one: $(icmp_in "$NS_B") $(why_gone)"
 		[ "$st" != 04 ] &&
-			ok "a genuine port unreachable (peer gone) ends the lingering socket early (${dt%???????} s, linger_ms 30000)" ||
-			not_ok "peer gone: the lingering socket still lingers after ${dt%???????} s"
+			ok "a genuine port unreachable (nobody on the port) ends the lingering socket early (${dt%???????} s, linger_ms 30000)" ||
+			not_ok "nobody on the port: the lingering socket still lingers after ${dt%???????} s"
+	else
+		not_ok "no lingering socket for the genuine port unreachable (state '$(kcp_state "$NS_B" kcp "$LPORT")' 1 s after close)"
 	fi
 	stop_server
 	in_a tc qdisc del dev veth-a root 2>/dev/null
 
-	# 6b: ICMPv6 quoting a destination-options header before UDP
-	if linger_setup 6 && sleep 1 && [ "$(kcp_state "$NS_B" kcp6 "$LPORT")" = 04 ]; then
-		ie0=$(snmp "$NS_B" IcmpErrors)
-		in_a "$H" icmp -dst "$ADDR6_B" -qsrc "[$ADDR6_B]:$LPORT" -qdst "[$ADDR6_A]:$SPORT" \
+	# 6b: ICMPv6 quoting a destination-options header before UDP, with
+	# the session's own conv: a port unreachable as good as genuine
+	if linger_setup 6; then
+		# it must linger on its own first (linger_ms 30000, no ICMP yet)
+		for t in 1 2 3; do
+			sleep 1
+			diag "IPv6 socket ${t}s after the check: state '$(kcp_state "$NS_B" kcp6 "$LPORT")'; $(why_gone)"
+		done
+		w0=$(why_gone)
+		i0=$(icmp_in "$NS_B")
+		in_b "$H" icmp -dst "[$ADDR6_B]:0" -qsrc "[$ADDR6_B]:$LPORT" -qdst "[$ADDR6_A]:$SPORT" \
 			-conv "$LCONV" -ext -count 3 > "$WORK/f6b.out" 2>&1
 		for _ in $(seq 1 20); do
 			[ "$(kcp_state "$NS_B" kcp6 "$LPORT")" = 04 ] || break
 			sleep 0.1
 		done
 		st=$(kcp_state "$NS_B" kcp6 "$LPORT")
-		diag "ICMPv6 with a destination-options header: IcmpErrors $ie0 -> $(snmp "$NS_B" IcmpErrors) in b; $(in_b awk '$1 == "Icmp6InMsgs" || $1 == "Icmp6InErrors" || $1 == "Icmp6InDestUnreachs" { printf "%s %s ", $1, $2 }' /proc/net/snmp6)"
+		diag "ICMPv6 with a destination-options header: $(grep -c 'icmp_sent=3' "$WORK/f6b.out") run sent whole; b before: $i0 $w0"
+		diag "b's kcp6 sockets: $(in_b awk 'NR > 1 { printf "%s st %s snd_queue %s snd_buf %s; ", $2, $4, $10, $11 }' /proc/net/kcp6)"
+		diag "b after: $(icmp_in "$NS_B") $(why_gone)"
 		if [ "$st" != 04 ]; then
 			ok "ICMPv6 port unreachable quoting a destination-options header before UDP is parsed (lingering socket ended)"
 		else
 			not_ok "ICMPv6 port unreachable quoting a destination-options header before UDP: not matched to the socket (UDP header assumed after the fixed header)"
 			# control: the same without the extension header
-			in_a "$H" icmp -dst "$ADDR6_B" -qsrc "[$ADDR6_B]:$LPORT" -qdst "[$ADDR6_A]:$SPORT" \
+			in_b "$H" icmp -dst "[$ADDR6_B]:0" -qsrc "[$ADDR6_B]:$LPORT" -qdst "[$ADDR6_A]:$SPORT" \
 				-conv "$LCONV" -count 3 > "$WORK/f6c6.out" 2>&1
 			sleep 0.5
-			[ "$(kcp_state "$NS_B" kcp6 "$LPORT")" != 04 ] &&
-				diag "control: the same ICMPv6 without the extension header did end it" ||
+			if [ "$(kcp_state "$NS_B" kcp6 "$LPORT")" != 04 ]; then
+				diag "control: the same ICMPv6 without the extension header did end it"
+			else
 				diag "control: the same ICMPv6 without the extension header did not end it either"
+			fi
 		fi
 	else
 		not_ok "no lingering IPv6 socket to send ICMPv6 against (state '$(kcp_state "$NS_B" kcp6 "$LPORT")' 1 s after close)"
@@ -401,6 +444,9 @@ if want f6; then
 	stop_server
 	in_a tc qdisc del dev veth-a root 2>/dev/null
 	in_a sysctl -qw net.kcp.timewait_ms=3000
+	in_b sysctl -qw net.kcp.dead_link=20
+	in_b ip neigh del "$ADDR_A" dev veth-b
+	in_b ip neigh del "$ADDR6_A" dev veth-b
 fi
 
 # ---------------------------------------------------------------------
@@ -518,26 +564,36 @@ fi
 if want f3d; then
 	# (d) orphans
 	M=12 N=4
-	in_b sysctl -qw net.kcp.linger_ms=10000
+	in_b sysctl -qw net.kcp.linger_ms=10000 net.kcp.dead_link=1000
 	if ! in_b sysctl -qw net.kcp.max_orphans=$N 2>/dev/null; then
 		not_ok "net.kcp.max_orphans missing (per-namespace sysctl)"
 	fi
 	of0=$(snmp "$NS_B" OrphanOverflow)
 	if start_server f3d in_a "$H" server -a "$ADDR_A:0" -mode hold; then
-		in_b "$H" orphans -a "$ADDR_A:$SERVER_PORT" -m $M -cap 262144 > "$WORK/f3d.c" 2>&1
+		rm -f "$WORK/go3d"
+		bg f3d.c in_b timeout 60 "$H" orphans -a "$ADDR_A:$SERVER_PORT" -m $M -cap 262144 -go "$WORK/go3d"
+		wait_line "$WORK/f3d.c.out" '^CONNECTED' 20
+		sleep 0.5
+		# a black hole: nothing b sends arrives any more
+		in_b tc qdisc add dev veth-b root netem loss 100%
+		touch "$WORK/go3d"
+		wait "$BG_PID"
 		sleep 0.5
 		lg=$(in_b awk 'NR > 1 && $4 == "04"' /proc/net/kcp | wc -l)
 		of1=$(snmp "$NS_B" OrphanOverflow)
-		in_b awk 'NR <= 4 { print "#   " $1, $2, $3, $4, "snd_queue", $10, "snd_buf", $11 }' /proc/net/kcp
-		diag "closed $(res "$WORK/f3d.c" closed) sockets with unacknowledged data: $lg lingering, OrphanOverflow $of0 -> $of1"
+		in_b awk 'NR > 1 && NR <= 4 { print "#   b:", $1, $2, $3, "state", $4, "snd_queue", $10, "snd_buf", $11 }' /proc/net/kcp
+		in_a awk 'NR > 1 && NR <= 4 { print "#   a:", $1, $2, $3, "state", $4, "rcv_queue", $12, "rcv_buf", $13 }' /proc/net/kcp
+		diag "b's counters: $(in_b awk '$2 != 0 { printf "%s %s ", $1, $2 }' /proc/net/kcp_snmp)"
+		diag "closed $(res "$WORK/f3d.c.out" closed) sockets with $(res "$WORK/f3d.c.out" written) bytes unacknowledged (black hole): $lg lingering, OrphanOverflow $of0 -> $of1"
 		[ "$lg" -le $N ] && [ "$of0" -ge 0 ] && [ $((of1 - of0)) -ge $((M - N)) ] &&
 			ok "net.kcp.max_orphans $N: $M closed with data left, $lg linger, OrphanOverflow +$((of1 - of0))" ||
 			not_ok "net.kcp.max_orphans $N: $M closed with data left, $lg linger (want <= $N), OrphanOverflow $of0 -> $of1"
+		in_b tc qdisc del dev veth-b root
 		stop_server
 	else
 		not_ok "orphan test server did not start"
 	fi
-	in_b sysctl -qw net.kcp.linger_ms=30000
+	in_b sysctl -qw net.kcp.linger_ms=30000 net.kcp.dead_link=20
 fi
 
 # ---------------------------------------------------------------------
