@@ -649,6 +649,24 @@ static int cmd_client(int argc, char **argv)
 		       off == n && !memcmp(buf, want, n), tl);
 		return 0;
 	}
+	if (flag(argc, argv, "-soerr")) {
+		/* finding 6b: what an ICMP error left in SO_ERROR */
+		struct kcp_info ki;
+		socklen_t il = sizeof(ki);
+		int e = 0;
+
+		send(fd, "hello", 5, 0);
+		usleep(200000);
+		getsockopt(fd, SOL_KCP, KCP_INFO, &ki, &il);
+		printf("READY conv=%u\n", ki.kcpi_conv);
+		fflush(stdout);
+		while (go && access(go, F_OK) && kt_now() - t0 < timeout)
+			usleep(20000);
+		il = sizeof(e);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &il);
+		printf("RESULT soerr=%d (%s)\n", e, strerror(e));
+		return 0;
+	}
 	if (flag(argc, argv, "-linger")) {
 		/* finding 6: establish, wait for @go, then leave data behind */
 		static uint8_t buf[65536];
