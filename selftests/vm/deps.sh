@@ -16,6 +16,7 @@ set -euo pipefail
 readonly BASE_PKGS=(
 	linux-image-amd64 linux-headers-amd64
 	qemu-system-x86 busybox-static kmod cpio gzip xz-utils zstd iproute2
+	nftables
 	iperf3 golang-go golang-github-xtaci-kcp-dev
 	golang-github-klauspost-reedsolomon-dev
 	sparse libssl-dev python3 gcc make bc flex bison
