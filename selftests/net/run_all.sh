@@ -31,5 +31,6 @@ run badinput selftests/net/badinput.sh
 run kcpctl selftests/net/kcpctl_test.sh
 run options selftests/net/options.sh $quick
 run attack selftests/net/attack.sh $quick
+run races selftests/net/races.sh $quick
 run lifecycle selftests/net/lifecycle.sh
 exit $rc
