@@ -73,6 +73,7 @@ settle() {
 base=$(refcnt)
 want() {
 	[ -z "${RACES_ONLY:-}" ] || [[ " $RACES_ONLY " == *" $1 "* ]] || return 1
+	[[ " ${RACES_SKIP:-} " != *" $1 "* ]] || return 1
 	diag "$1 (at ${SECONDS}s)"
 }
 
