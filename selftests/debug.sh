@@ -6,8 +6,8 @@
 # checks; selftests/debug-config.sh), then a kmemleak scan. Prints TAP;
 # the last line is "N passed, N failed".
 #
-#   selftests/debug.sh [--full] [--rebuild] [--build-only] [--timeout SECS]
-#                      [--suites "NAME..."]
+#   selftests/debug.sh [--full] [--rebuild] [--build-only] [--no-build]
+#                      [--timeout SECS] [--suites "NAME..."]
 #
 # The kernel is built once into build/debug-kernel/ (make -j$(nproc), long:
 # run 'selftests/debug.sh --build-only' ahead) and rebuilt only when
@@ -16,7 +16,8 @@
 # /usr/src/linux-source-6.1.tar.xz unpacked under build/debug-kernel/.
 # $KCP_DEBUG_DIR names another kernel directory (another checkout's:
 # reused as it is when up to date); the module, the serial log and the
-# results go to $KCP_DEBUG_OUT (default: that directory).
+# results go to $KCP_DEBUG_OUT (default: that directory). --no-build fails
+# instead of building when the kernel there is missing or out of date.
 # --suites runs only the named suites of selftests/net/run_all.sh.
 #
 # In the guest the suites run in two halves with a kmemleak scan after
@@ -124,6 +125,7 @@ fi
 quick=quick
 rebuild=0
 build_only=0
+no_build=0
 only=
 timeout=14400
 while (($#)); do
@@ -131,9 +133,10 @@ while (($#)); do
 	--full) quick= ;;
 	--rebuild) rebuild=1 ;;
 	--build-only) build_only=1 ;;
+	--no-build) no_build=1 ;;
 	--timeout) timeout=$2; shift ;;
 	--suites) only=$2; shift ;;
-	-h | --help) sed -n '4,31s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	-h | --help) sed -n '4,33s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) echo "debug: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -211,6 +214,10 @@ build_kernel() {
 }
 
 if ((rebuild)) || [[ ! -s $D/stamp || $(<"$D/stamp") != "$want_stamp" || ! -s $D/vmlinuz ]]; then
+	if ((no_build)); then
+		not_ok "debug kernel in $D missing or out of date (--no-build)"
+		summary
+	fi
 	tb=$(date +%s)
 	if build_kernel; then
 		ok "debug kernel built ($(($(date +%s) - tb))s)"
