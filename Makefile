@@ -77,7 +77,8 @@ $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 	O=$(B)/peers selftests/peers/build.sh
 
 userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/kcp_opts \
-	$(B)/net/attack_flood $(B)/net/hostile $(B)/bench/kcpscale \
+	$(B)/net/attack_flood $(B)/net/hostile $(B)/net/races \
+	$(B)/bench/kcpscale \
 	$(B)/peers/kcppeer
 	$(MAKE) -C tools/kcpctl O=$(B)/tools
 

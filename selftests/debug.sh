@@ -6,18 +6,26 @@
 # checks; selftests/debug-config.sh), then a kmemleak scan. Prints TAP;
 # the last line is "N passed, N failed".
 #
-#   selftests/debug.sh [--full] [--rebuild] [--build-only] [--timeout SECS]
+#   selftests/debug.sh [--full] [--rebuild] [--build-only] [--no-build]
+#                      [--timeout SECS] [--suites "NAME..."]
 #
 # The kernel is built once into build/debug-kernel/ (make -j$(nproc), long:
 # run 'selftests/debug.sh --build-only' ahead) and rebuilt only when
 # debug-config.sh, the base config, the source or the compiler change.
 # Source: $KCP_KSRC, else /work/ksrc/linux-source-6.1, else
 # /usr/src/linux-source-6.1.tar.xz unpacked under build/debug-kernel/.
+# $KCP_DEBUG_DIR names another kernel directory (another checkout's:
+# reused as it is when up to date); the module, the serial log and the
+# results go to $KCP_DEBUG_OUT (default: that directory). --no-build fails
+# instead of building when the kernel there is missing or out of date.
+# --suites runs only the named suites of selftests/net/run_all.sh.
 #
 # In the guest the suites run in two halves with a kmemleak scan after
 # each: the module's allocations are still symbolized before lifecycle.sh
-# unloads it. Leak suspects already present before the suite (boot) are
-# cleared first and kept in build/debug-kernel/results/kmemleak-boot.txt.
+# (and the module unload test of races.sh, run with it) unloads it. The
+# races suite runs in its long mode (RACES_SECS, RACES_ROUNDS: default 30
+# s per stress, 4 rounds). Leak suspects already present before the suite
+# (boot) are cleared first and kept in results/kmemleak-boot.txt.
 # A suspect fails the run unless KMEMLEAK_KNOWN below explains it as the
 # kernel's own.
 
@@ -27,7 +35,8 @@ HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd -P)
 TOP=$(cd "$HERE/.." && pwd -P)
 D=${KCP_DEBUG_DIR:-$TOP/build/debug-kernel}
 OBJ=$D/obj
-readonly HERE TOP D OBJ
+OUT=${KCP_DEBUG_OUT:-$D}
+readonly HERE TOP D OBJ OUT
 
 # Kernel-internal kmemleak false positives seen on this kernel, one
 # extended regex per entry, matched against the joined backtrace of a
@@ -42,9 +51,13 @@ readonly SLAB_CACHES=(KCP UDP UDPv6 skbuff_head_cache)
 
 # The guest half: run in the VM by the host half below.
 guest() {
-	local quick=$1 suites=() s r=$KCP_RESULTS km=/sys/kernel/debug/kmemleak
+	local quick=$1 only=$2 suites=() late=() s r=$KCP_RESULTS
+	local km=/sys/kernel/debug/kmemleak
 
+	# races.sh's unload test runs with lifecycle, after the first scan
 	while read -r s; do
+		[[ -z $only || " $only " == *" $s "* ]] || continue
+		[[ $s != races && $s != lifecycle ]] || late+=("$s")
 		[[ $s == lifecycle ]] || suites+=("$s")
 	done < <(sed -n 's/^run \([a-z_0-9]*\) .*/\1/p' selftests/net/run_all.sh)
 
@@ -88,12 +101,14 @@ guest() {
 		echo "# no $km"
 	fi
 	date +%s >"$r/t-suite"
-	selftests/net/run_all.sh ${quick:+"$quick"} "${suites[@]}"
+	((${#suites[@]} == 0)) ||
+		RACES_SKIP=unload selftests/net/run_all.sh ${quick:+"$quick"} "${suites[@]}"
 	slab_settle
 	date +%s >"$r/t-scan1"
 	[[ ! -w $km ]] || kmemleak_scan kmemleak-suite.txt
 	date +%s >"$r/t-lifecycle"
-	selftests/net/run_all.sh ${quick:+"$quick"} lifecycle
+	((${#late[@]} == 0)) ||
+		RACES_ONLY=unload selftests/net/run_all.sh ${quick:+"$quick"} "${late[@]}"
 	date +%s >"$r/t-scan2"
 	[[ ! -w $km ]] || kmemleak_scan kmemleak-lifecycle.txt
 	date +%s >"$r/t-end"
@@ -103,21 +118,25 @@ guest() {
 
 if [[ ${1:-} == --guest ]]; then
 	cd "$TOP" || exit 1
-	guest "${2:-}"
+	guest "${2:-}" "${3:-}"
 	exit
 fi
 
 quick=quick
 rebuild=0
 build_only=0
+no_build=0
+only=
 timeout=14400
 while (($#)); do
 	case $1 in
 	--full) quick= ;;
 	--rebuild) rebuild=1 ;;
 	--build-only) build_only=1 ;;
+	--no-build) no_build=1 ;;
 	--timeout) timeout=$2; shift ;;
-	-h | --help) sed -n '4,23s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	--suites) only=$2; shift ;;
+	-h | --help) sed -n '4,33s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) echo "debug: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -138,7 +157,7 @@ summary() {
 	exit
 }
 
-mkdir -p "$D"
+mkdir -p "$D" "$OUT"
 
 # --- the kernel --------------------------------------------------------
 
@@ -195,6 +214,10 @@ build_kernel() {
 }
 
 if ((rebuild)) || [[ ! -s $D/stamp || $(<"$D/stamp") != "$want_stamp" || ! -s $D/vmlinuz ]]; then
+	if ((no_build)); then
+		not_ok "debug kernel in $D missing or out of date (--no-build)"
+		summary
+	fi
 	tb=$(date +%s)
 	if build_kernel; then
 		ok "debug kernel built ($(($(date +%s) - tb))s)"
@@ -213,19 +236,19 @@ REL=$(make -s -C "$SRC" O="$OBJ" kernelrelease)
 
 # An out-of-tree copy, as the top Makefile does for each kernel; -g so
 # that reports in our code resolve to lines (scripts/faddr2line kcp.ko).
-KM=$D/kmod
-rm -rf "$KM" && mkdir -p "$KM" "$D/uapi/linux"
+KM=$OUT/kmod
+rm -rf "$KM" && mkdir -p "$KM" "$OUT/uapi/linux"
 for f in "$TOP"/kmod/*.c "$TOP"/kmod/*.h; do
 	[[ $f == *.mod.c ]] || ln -sf "$f" "$KM/"
 done
 cp "$TOP/kmod/Kbuild" "$KM/Kbuild"
-ln -sf "$TOP/uapi/linux/kcp.h" "$D/uapi/linux/kcp.h"
-if make -s -C "$OBJ" M="$KM" W=1 KCFLAGS=-g modules >"$D/kmod.log" 2>&1 &&
-	! grep -q 'warning:' "$D/kmod.log"; then
+ln -sf "$TOP/uapi/linux/kcp.h" "$OUT/uapi/linux/kcp.h"
+if make -s -C "$OBJ" M="$KM" W=1 KCFLAGS=-g modules >"$OUT/kmod.log" 2>&1 &&
+	! grep -q 'warning:' "$OUT/kmod.log"; then
 	ok "module builds warning-free (W=1) against $REL"
 else
-	not_ok "module build against $REL (see build/debug-kernel/kmod.log)"
-	cat "$D/kmod.log" >&2
+	not_ok "module build against $REL (see ${OUT#"$TOP"/}/kmod.log)"
+	cat "$OUT/kmod.log" >&2
 	summary
 fi
 
@@ -235,7 +258,7 @@ done
 
 # --- the VM suite ------------------------------------------------------
 
-RES=$D/results
+RES=$OUT/results
 rm -rf "$RES" && mkdir -p "$RES"
 # panic_on_warn=0: go on after a report to collect them all (the serial
 # log scan still fails the run); slow TCG + KASAN must not look like a
@@ -247,19 +270,20 @@ tv=$(date +%s)
 # loop timeout three times evaluating the PCI _PRT (90 s of boot).
 (cd "$TOP" && "$TOP/selftests/vm/run-vm.sh" --no-pvh --vmlinuz "$D/vmlinuz" \
 	--modroot "$D/modroot" --mem 2048 --timeout "$timeout" \
-	--log "$D/serial.log" --results "$RES" \
+	--log "$OUT/serial.log" --results "$RES" \
 	--append "panic_on_warn=0 kasan_multi_shot watchdog_thresh=60 slab_nomerge log_buf_len=16M acpi=noirq" \
 	--insmod "$KM/kcp.ko" --env "KCP_MODULE=$KM/kcp.ko" \
-	--env ATTACK_SECS=600 -- \
-	selftests/debug.sh --guest "$quick") >"$D/vm.tap" 2>"$D/vm.err"
+	--env ATTACK_SECS=600 --env RACES_SECS="${RACES_SECS:-30}" \
+	--env RACES_ROUNDS="${RACES_ROUNDS:-4}" -- \
+	selftests/debug.sh --guest "$quick" "$only") >"$OUT/vm.tap" 2>"$OUT/vm.err"
 vrc=$?
 tvm=$(($(date +%s) - tv))
-cat "$D/vm.err" >&2
+cat "$OUT/vm.err" >&2
 
 # The suites' TAP, renumbered into ours.
-tap_relay "" "$D/vm.tap"
+tap_relay "" "$OUT/vm.tap"
 
-vm_verdict "VM run on $REL" $vrc $tvm build/debug-kernel/serial.log
+vm_verdict "VM run on $REL" $vrc $tvm "${OUT#"$TOP"/}/serial.log"
 
 # --- the whole kernel log ---------------------------------------------
 
@@ -275,7 +299,7 @@ if [[ -f $RES/dmesg.txt ]]; then
 	if [[ -z $bad ]]; then
 		ok "guest dmesg (all levels): no lockdep, debug-objects, WARN, KASAN or UBSAN report"
 	else
-		not_ok "guest dmesg: $(wc -l <<<"$bad") problem lines (build/debug-kernel/results/dmesg.txt)"
+		not_ok "guest dmesg: $(wc -l <<<"$bad") problem lines (${RES#"$TOP"/}/dmesg.txt)"
 		sed 's/^/# /' <<<"$bad" | head -n 40
 	fi
 else
@@ -321,7 +345,7 @@ check_kmemleak() {
 		((known == 0)) || k=" ($known known kernel false positives)"
 		ok "kmemleak after $what: no new suspects$k"
 	else
-		not_ok "kmemleak after $what: $ours suspects in kcp, $other elsewhere ($known known) - build/debug-kernel/results/$1"
+		not_ok "kmemleak after $what: $ours suspects in kcp, $other elsewhere ($known known) - ${RES#"$TOP"/}/$1"
 		sed 's/^/# /' "$file" | head -n 80
 	fi
 }

@@ -5,6 +5,8 @@
 #
 #   run.sh fuzz SECONDS TARGET...     fuzz each target SECONDS seconds with
 #                                     its corpus ($O/corpus/T) and seeds/T
+#   run.sh runs N TARGET...           fuzz each target for N executions
+#                                     (at most FUZZ_MAX_SECONDS, 86400 s)
 #   run.sh regress TARGET...          replay regress/* through every target
 #                                     and seeds/T through target T, once
 #
@@ -54,22 +56,24 @@ artifacts() {
 		-o -name 'timeout-*' -o -name 'oom-*' \) 2>/dev/null | sort
 }
 
-fuzz_one() {	# target seconds: runs it, leaves $O/logs/T.{log,res}
-	local t=$1 secs=$2 bin=$O/$1 corpus=$O/corpus/$1 art=$O/artifacts/$1
+fuzz_one() {	# target seconds [runs]: runs it, leaves $O/logs/T.{log,rc}
+	local t=$1 secs=$2 runs=${3:--1} bin=$O/$1 corpus=$O/corpus/$1 art=$O/artifacts/$1
 	local log=$O/logs/$t.log seeds=$here/seeds/$t dirs rc
 	mkdir -p "$corpus" "$art" "$O/logs"
 	artifacts "$art" > "$O/logs/$t.before"
 	dirs=("$corpus")
 	[ -d "$seeds" ] && dirs+=("$seeds")
-	"$bin" -max_total_time="$secs" -max_len="$(max_len "$t")" -timeout=60 \
+	date +%s > "$O/logs/$t.t0"
+	"$bin" -max_total_time="$secs" -runs="$runs" -max_len="$(max_len "$t")" -timeout=60 \
 		-rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix="$art/" \
 		"${dirs[@]}" > "$log" 2>&1
 	rc=$?
 	echo "$rc" > "$O/logs/$t.rc"
+	date +%s > "$O/logs/$t.t1"
 }
 
-report_one() {	# target seconds
-	local t=$1 secs=$2 log=$O/logs/$1.log rc execs cov crashes new
+report_one() {	# target seconds [runs]
+	local t=$1 secs=$2 runs=${3:-} log=$O/logs/$1.log rc execs cov crashes new
 	rc=$(cat "$O/logs/$t.rc" 2>/dev/null || echo 1)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
@@ -77,6 +81,14 @@ report_one() {	# target seconds
 	crashes=$(printf '%s' "$new" | grep -c . || true)
 	[ "$rc" != 0 ] && [ "$crashes" = 0 ] && crashes=1
 	echo "FUZZ $t execs=${execs:-0} cov=${cov:-0} crashes=$crashes"
+	if [ -n "$runs" ]; then
+		secs=$(($(cat "$O/logs/$t.t1") - $(cat "$O/logs/$t.t0")))
+		# the time limit must not end it before the count
+		if [ "$rc" = 0 ] && [ "${execs:-0}" -lt "$runs" ]; then
+			tap 1 "$t: ${execs:-0} execs in $secs s, fewer than $runs (FUZZ_MAX_SECONDS)"
+			return
+		fi
+	fi
 	if [ "$rc" = 0 ]; then
 		tap 0 "$t: ${execs:-0} execs in $secs s, no crash"
 	else
@@ -87,12 +99,18 @@ report_one() {	# target seconds
 }
 
 case $mode in
-fuzz)
-	secs=$1
+fuzz | runs)
+	if [ "$mode" = runs ]; then
+		runs=$1
+		secs=${FUZZ_MAX_SECONDS:-86400}
+	else
+		runs=
+		secs=$1
+	fi
 	shift
 	running=0
 	for t in "$@"; do
-		fuzz_one "$t" "$secs" &
+		fuzz_one "$t" "$secs" "$runs" &
 		running=$((running + 1))
 		if [ "$running" -ge "$JOBS" ]; then
 			wait -n
@@ -101,7 +119,7 @@ fuzz)
 	done
 	wait
 	for t in "$@"; do
-		report_one "$t" "$secs"
+		report_one "$t" "$secs" "$runs"
 	done
 	;;
 regress)
@@ -132,7 +150,7 @@ regress)
 	done
 	;;
 *)
-	echo "usage: $0 fuzz SECONDS TARGET... | regress TARGET..." >&2
+	echo "usage: $0 fuzz SECONDS TARGET... | runs N TARGET... | regress TARGET..." >&2
 	exit 2
 	;;
 esac

@@ -32,5 +32,6 @@ run kcpctl selftests/net/kcpctl_test.sh
 run options selftests/net/options.sh $quick
 run attack selftests/net/attack.sh $quick
 run hostile selftests/net/hostile.sh $quick
+run races selftests/net/races.sh $quick
 run lifecycle selftests/net/lifecycle.sh
 exit $rc

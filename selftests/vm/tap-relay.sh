@@ -7,7 +7,8 @@
 
 # What the suites run from the host's build/ ('make userspace').
 readonly VM_SUITE_TOOLS=(build/net/kcpt build/net/kcp_sock build/net/kcp_opts
-	build/net/attack_flood build/bench/kcpscale build/peers/kcppeer)
+	build/net/attack_flood build/net/races build/bench/kcpscale
+	build/peers/kcppeer)
 
 # Why run-vm.sh exited with RC (its RC_* codes), for a "not ok" line.
 vm_rc_why() {
