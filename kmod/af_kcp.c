@@ -739,7 +739,7 @@ static int kcp_sendmsg_stream(struct sock *sk, struct msghdr *msg, size_t len)
 static int kcp_sendmsg_seq(struct sock *sk, struct msghdr *msg, size_t len)
 {
 	struct kcp_sock *ks = kcp_sk(sk);
-	struct iov_iter_state iter;
+	struct iov_iter iter;
 	long timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
 	u32 segs;
 	int err, n;
@@ -760,12 +760,15 @@ static int kcp_sendmsg_seq(struct sock *sk, struct msghdr *msg, size_t len)
 				return err;
 			continue;
 		}
-		/* all fragments or none: the copy starts over on failure */
-		iov_iter_save_state(&msg->msg_iter, &iter);
+		/*
+		 * All fragments or none: the copy starts over on failure
+		 * (a struct copy: iov_iter_restore() is not exported).
+		 */
+		iter = msg->msg_iter;
 		n = kcp_send(&ks->kcp, len, kcp_copy_from_msg, msg, true);
 		if (n != -ENOMEM)
 			break;
-		iov_iter_restore(&msg->msg_iter, &iter);
+		msg->msg_iter = iter;
 		err = kcp_wait_mem(sk, &timeo);
 		if (err)
 			return err;
