@@ -104,7 +104,8 @@ check-kernels: deps
 
 # The VM suite on a KASAN/kmemleak/lockdep/UBSAN build of 6.1 (built once,
 # kept in build/debug-kernel), then a kmemleak scan.
-check-debug: deps
+check-debug:
+	selftests/vm/deps.sh --debug
 	$(MAKE) userspace
 	selftests/debug.sh
 

@@ -3,13 +3,15 @@
 #
 # Install what the build and the VM tests need (used by 'make deps').
 #
-#   selftests/vm/deps.sh [--rt] [--dry-run]
+#   selftests/vm/deps.sh [--rt] [--debug] [--dry-run]
 #
 # Idempotent: asks dpkg what is missing and apt-installs only that, running
 # 'apt-get update' only then; silent when nothing is missing (works offline).
 # Kernels: bookworm's 6.1 (linux-image-amd64) and the newest 6.12.N+deb12
 # that apt offers (bookworm-security, unsigned image + headers); --rt adds the
-# matching 6.12 PREEMPT_RT flavour. INITRD=No: nobody boots these initrds.
+# matching 6.12 PREEMPT_RT flavour, --debug linux-source-6.1 (make
+# check-debug builds its kernel from it). INITRD=No: nobody boots these
+# initrds.
 
 set -euo pipefail
 
@@ -25,10 +27,12 @@ readonly BASE_PKGS=(
 )
 
 rt=0
+debug=0
 dry=0
 for arg; do
 	case $arg in
 	--rt) rt=1 ;;
+	--debug) debug=1 ;;	# the source the debug kernel is built from
 	--dry-run) dry=1 ;;
 	-h | --help)
 		sed -n '4,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
@@ -83,6 +87,7 @@ kernel_pkgs() {
 find_missing() {
 	local v p pkgs=("${BASE_PKGS[@]}")
 
+	((debug)) && pkgs+=(linux-source-6.1)
 	v=$(newest_612)
 	# No package lists (or none offer 6.12): settle for an installed one.
 	[[ -n $v ]] || v=$(installed_612)
