@@ -418,8 +418,9 @@ static int kcp_get_value(struct kcp_sock *ks, int optname, void *buf)
 		nd->nc = ks->kcp.nocwnd;
 		return sizeof(*nd);
 	case KCP_WNDSIZE:
-		ws->snd = ks->kcp.snd_wnd;
-		ws->rcv = ks->kcp.rcv_wnd;
+		/* as set; KCP_INFO has the receive window the buffer allows */
+		ws->snd = ks->opts.snd_wnd;
+		ws->rcv = ks->opts.rcv_wnd;
 		return sizeof(*ws);
 	case KCP_MTU:
 		*val = ks->kcp.mtu;
