@@ -472,20 +472,16 @@ static int stream_maybe_done(struct stream *st)
 /* Bytes of the stream now written to TCP: smux v2 tells the sender. */
 static void stream_consumed(struct stream *st, size_t n)
 {
-	struct sess *s = st->s;
-	int was_blocked = s->buffered >= (size_t)T.cfg.smuxbuf;
-
 	if (T.cfg.smuxver < 2)
-		goto bucket;
+		return;
 	st->num_read += n;
 	st->incr += n;
+	/* as smux's Stream.Read: at the first read, then each half window */
 	if (st->incr >= (uint32_t)T.cfg.streambuf / 2 || !st->upd_sent) {
 		st->upd_sent = 1;
 		st->incr = 0;
 		send_upd(st);
 	}
-bucket:
-	(void)was_blocked;
 }
 
 static int stream_write_q(struct stream *st)
