@@ -62,7 +62,8 @@ print-check-kernels:
 
 $(B)/net/%: selftests/net/%.c selftests/net/kcptest.h uapi/linux/kcp.h
 	@mkdir -p $(B)/net
-	$(CC) $(USER_CFLAGS) -o $@ $< $(if $(filter kcpt,$*),tools/kcpctl/kcpkey.c -lcrypto)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(if $(filter kcpt,$*),tools/kcpctl/kcpkey.c -lcrypto) \
+		$(if $(filter tunpeer,$*),-lcrypto)
 
 $(B)/net/kcpt: tools/kcpctl/kcpkey.c tools/kcpctl/kcpkey.h tools/kcpctl/kcpnames.h
 $(B)/net/kcp_opts: tools/kcpctl/kcpnames.h
@@ -77,7 +78,7 @@ $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 	O=$(B)/peers selftests/peers/build.sh
 
 userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/kcp_opts \
-	$(B)/net/attack_flood $(B)/bench/kcpscale $(B)/peers/kcppeer
+	$(B)/net/attack_flood $(B)/net/tunpeer $(B)/bench/kcpscale $(B)/peers/kcppeer
 	$(MAKE) -C tools/kcpctl O=$(B)/tools
 
 unit:

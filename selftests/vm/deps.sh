@@ -21,6 +21,7 @@ readonly BASE_PKGS=(
 	sparse libssl-dev python3 gcc make bc flex bison
 	git shellcheck
 	clang-14 libclang-rt-14-dev nettle-dev
+	kcptun libsnappy-dev golang-github-xtaci-smux-dev
 )
 
 rt=0

@@ -1,0 +1,239 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# kcpctl tunnel against the real kcptun 20210922 (Debian's kcptun-client
+# and kcptun-server): real kcptun-client -> kcpctl tunnel server, and
+# kcpctl tunnel client -> real kcptun-server, between two namespaces
+# (servers and the TCP target in a, clients and the TCP application in
+# b), with kcptun's defaults (aes, fast, FEC 10/3, snappy, smux 1),
+# without compression, cipher and FEC, with smux v2, and from a JSON
+# config; 1 and 8 TCP connections carrying data both ways, each checked
+# with SHA-256 (build/net/tunpeer); a clean link and 20 ms / 5 % loss.
+# Then flags that cannot be honoured, and unknown ones, are refused.
+# Usage: tunnel.sh [quick]
+
+# shellcheck source=selftests/net/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+KCPCTL=${KCPCTL:-$TOP/build/tools/kcpctl}
+TUNPEER=${TUNPEER:-$TOP/build/net/tunpeer}
+KCPTUN_CLIENT=${KCPTUN_CLIENT:-kcptun-client}
+KCPTUN_SERVER=${KCPTUN_SERVER:-kcptun-server}
+quick=${1:-}
+
+TARGET_PID=
+SRV_PID=
+CLI_PID=
+
+stop_all() {
+	local p
+	for p in $CLI_PID $SRV_PID $TARGET_PID; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	CLI_PID=
+	SRV_PID=
+	TARGET_PID=
+}
+
+trap 'stop_all; ns_cleanup; rm -rf "$WORK"' EXIT
+
+if ! command -v "$KCPTUN_CLIENT" >/dev/null ||
+   ! command -v "$KCPTUN_SERVER" >/dev/null; then
+	not_ok "kcptun-client and kcptun-server installed (Debian kcptun)"
+	tap_end
+	exit
+fi
+ns_setup
+
+# The TCP target in namespace a; sets TARGET_PORT.
+start_target() {
+	: >"$WORK/target.out"
+	$NSX_A "$TUNPEER" serve 127.0.0.1:0 >"$WORK/target.out" 2>&1 &
+	TARGET_PID=$!
+	for _ in $(seq 1 100); do
+		TARGET_PORT=$(sed -n 's/^LISTEN //p' "$WORK/target.out")
+		[ -n "$TARGET_PORT" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# wait_log FILE PATTERN: until FILE has PATTERN (10 s)
+wait_log() {
+	for _ in $(seq 1 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# stop_tunnel PID NAME: SIGTERM must end kcpctl tunnel, status 0, at once
+stop_tunnel() {
+	local pid=$1 name=$2 rc
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -9 "$pid"
+		wait "$pid" 2>/dev/null
+		diag "$name: still running 5 s after SIGTERM"
+		return 1
+	fi
+	wait "$pid"
+	rc=$?
+	[ $rc -eq 0 ] || diag "$name: exit status $rc after SIGTERM"
+	return $rc
+}
+
+case_n=0
+# one NAME DIR NETEM CONNS BYTES FLAGS...
+# DIR k2t: kcptun-client -> kcpctl tunnel server; t2k: kcpctl tunnel
+# client -> kcptun-server. FLAGS go to both ends; "-c" FLAGS name a JSON
+# file for the kcpctl end and its flags for the kcptun end.
+one() {
+	local name=$1 dir=$2 netem=$3 conns=$4 bytes=$5 port out rc
+	local -a srv cli tflags kflags
+	shift 5
+	case_n=$((case_n + 1))
+	port=$((29900 + case_n))
+	tflags=("$@")
+	kflags=("$@")
+	if [ "${1:-}" = -c ]; then
+		kflags=("${JSON_FLAGS[@]}")
+	fi
+
+	netem_set "$netem" || { not_ok "$name: netem"; return; }
+	start_target || { not_ok "$name: target did not start"; return; }
+	if [ "$dir" = k2t ]; then
+		srv=("$KCPCTL" tunnel server "${tflags[@]}")
+		cli=("$KCPTUN_CLIENT" "${kflags[@]}")
+	else
+		srv=("$KCPTUN_SERVER" "${kflags[@]}")
+		cli=("$KCPCTL" tunnel client "${tflags[@]}")
+	fi
+	$NSX_A "${srv[@]}" -l "$ADDR_A:$port" -t "127.0.0.1:$TARGET_PORT" \
+		>"$WORK/srv-$case_n.log" 2>&1 &
+	SRV_PID=$!
+	$NSX_B "${cli[@]}" -l "127.0.0.1:12948" -r "$ADDR_A:$port" \
+		>"$WORK/cli-$case_n.log" 2>&1 &
+	CLI_PID=$!
+	if ! wait_log "$WORK/srv-$case_n.log" "listening on" ||
+	   ! wait_log "$WORK/cli-$case_n.log" "listening on"; then
+		not_ok "$name: tunnel did not start"
+		tail -3 "$WORK/srv-$case_n.log" "$WORK/cli-$case_n.log" |
+			sed 's/^/#   /'
+		stop_all
+		return
+	fi
+	out=$(in_b "$TUNPEER" connect 127.0.0.1:12948 "$conns" "$bytes" \
+		"$bytes" 240 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && [[ $out == *"RESULT ok=1"* ]]; then
+		ok "$name ($(kv "$(echo "$out" | grep RESULT)" goodput_kbps) kbit/s, $(kv "$(echo "$out" | grep RESULT)" secs) s)"
+	else
+		not_ok "$name"
+		echo "$out" | tail -4 | sed 's/^/#   /'
+		tail -4 "$WORK/srv-$case_n.log" "$WORK/cli-$case_n.log" |
+			sed 's/^/#   /'
+	fi
+	if [ "$dir" = k2t ]; then
+		stop_tunnel "$SRV_PID" "kcpctl tunnel server" || not_ok "$name: kcpctl tunnel server: clean exit on SIGTERM"
+		SRV_PID=
+	else
+		stop_tunnel "$CLI_PID" "kcpctl tunnel client" || not_ok "$name: kcpctl tunnel client: clean exit on SIGTERM"
+		CLI_PID=
+	fi
+	stop_all
+}
+
+# both NAME NETEM CONNS BYTES FLAGS...: one() in each direction
+both() {
+	local name=$1 netem=$2 conns=$3 bytes=$4
+	shift 4
+	one "kcptun-client -> kcpctl tunnel server, $name" k2t "$netem" \
+		"$conns" "$bytes" "$@"
+	one "kcpctl tunnel client -> kcptun-server, $name" t2k "$netem" \
+		"$conns" "$bytes" "$@"
+}
+
+KEY=(--key "tunnel test key")
+PLAIN=(--nocomp --crypt none --ds 0 --ps 0)
+LOSSY="delay 20ms loss 5%"
+if [ "$quick" = quick ]; then
+	B1=262144 B8=65536 BL1=131072 BL8=32768
+else
+	B1=1048576 B8=262144 BL1=524288 BL8=131072
+fi
+
+# The JSON config of the kcpctl end (not the defaults, a snmplog), and
+# the same as flags for the kcptun end.
+cat >"$WORK/tunnel.json" <<EOJ
+{
+	"key": "json key",
+	"crypt": "aes-128",
+	"mode": "fast2",
+	"mtu": 1200,
+	"sndwnd": 256,
+	"rcvwnd": 512,
+	"datashard": 5,
+	"parityshard": 2,
+	"smuxver": 2,
+	"streambuf": 1048576,
+	"keepalive": 5,
+	"quiet": true,
+	"snmplog": "$WORK/snmp-20060102.log",
+	"snmpperiod": 1
+}
+EOJ
+JSON_FLAGS=(--key "json key" --crypt aes-128 --mode fast2 --mtu 1200
+	--sndwnd 256 --rcvwnd 512 --ds 5 --ps 2 --smuxver 2
+	--streambuf 1048576 --keepalive 5 --quiet)
+
+both "kcptun defaults, 1 connection" "" 1 $B1 "${KEY[@]}"
+both "kcptun defaults, 8 connections" "" 8 $B8 "${KEY[@]}"
+both "--nocomp --crypt none --ds 0 --ps 0, 1 connection" "" 1 $B1 \
+	"${PLAIN[@]}"
+both "--nocomp --crypt none --ds 0 --ps 0, 8 connections" "" 8 $B8 \
+	"${PLAIN[@]}"
+both "--smuxver 2, 8 connections" "" 8 $B8 "${KEY[@]}" --smuxver 2
+both "-c JSON config, 1 connection" "" 1 $B1 -c "$WORK/tunnel.json"
+# the kcpctl server of the JSON case wrote kcptun's --snmplog CSV
+snmp=$(find "$WORK" -maxdepth 1 -name 'snmp-*.log' | head -1)
+if [ -n "$snmp" ] && head -1 "$snmp" | grep -q '^Unix,BytesSent,BytesReceived,' &&
+   [ "$(wc -l <"$snmp")" -ge 2 ] &&
+   awk -F, 'NR > 1 && $2 > 0 { found = 1 } END { exit !found }' "$snmp"; then
+	ok "--snmplog: CSV with kcp-go's header and counters (${snmp##*/})"
+else
+	not_ok "--snmplog: CSV with kcp-go's header and counters"
+	[ -n "$snmp" ] && head -3 "$snmp" | sed 's/^/#   /'
+fi
+both "kcptun defaults, 8 connections, 20ms 5% loss" "$LOSSY" 8 $BL8 \
+	"${KEY[@]}"
+both "--smuxver 2 --nocomp, 1 connection, 20ms 5% loss" "$LOSSY" 1 $BL1 \
+	"${KEY[@]}" --smuxver 2 --nocomp
+netem_set ""
+
+# refused flags: an error that names them, exit status 2, nothing started
+refused() {
+	local what=$1 out rc
+	shift
+	out=$("$KCPCTL" tunnel "$@" 2>&1 </dev/null)
+	rc=$?
+	if [ $rc -eq 2 ] && [[ $out == *"$what"* ]]; then
+		ok "refused: kcpctl tunnel $* ($what)"
+	else
+		not_ok "refused: kcpctl tunnel $* (status $rc)"
+		echo "$out" | head -3 | sed 's/^/#   /'
+	fi
+}
+refused "flag provided but not defined: -bogus" server --bogus 1
+refused "flag provided but not defined: -pprof" client --pprof
+refused "--tcp is not supported" client --tcp
+refused "--pprof is not supported" server --pprof
+echo '{"tcp": true}' >"$WORK/tcp.json"
+refused "--tcp is not supported" server -c "$WORK/tcp.json"
+refused "unsupported smux version: 3" client --smuxver 3
+tap_end
