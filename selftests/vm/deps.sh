@@ -22,6 +22,7 @@ readonly BASE_PKGS=(
 	git shellcheck
 	clang-14 libclang-rt-14-dev nettle-dev
 	kcptun libsnappy-dev golang-github-xtaci-smux-dev
+	golang-github-golang-snappy-dev
 )
 
 rt=0
