@@ -8,7 +8,8 @@
 # b), with kcptun's defaults (aes, fast, FEC 10/3, snappy, smux 1),
 # without compression, cipher and FEC, with smux v2, and from a JSON
 # config; 1 and 8 TCP connections carrying data both ways, each checked
-# with SHA-256 (build/net/tunpeer); a clean link and 20 ms / 5 % loss.
+# with SHA-256 (build/net/tunpeer); a clean link and 20 ms / 5 % loss;
+# end of file carried both ways; clean exit on SIGTERM.
 # Then flags that cannot be honoured, and unknown ones, are refused.
 # Usage: tunnel.sh [quick]
 
@@ -89,24 +90,29 @@ stop_tunnel() {
 }
 
 case_n=0
-# one NAME DIR NETEM CONNS BYTES FLAGS...
-# DIR k2t: kcptun-client -> kcpctl tunnel server; t2k: kcpctl tunnel
-# client -> kcptun-server. FLAGS go to both ends; "-c" FLAGS name a JSON
-# file for the kcpctl end and its flags for the kcptun end.
-one() {
-	local name=$1 dir=$2 netem=$3 conns=$4 bytes=$5 port out rc
+PAIR=
+PAIR_DIR=
+# pair_start NAME DIR FLAGS...: a tunnel in namespaces a (server, target)
+# and b (client). DIR k2t: kcptun-client -> kcpctl tunnel server; t2k:
+# kcpctl tunnel client -> kcptun-server. FLAGS go to both ends; "-c
+# FILE" is the kcpctl end's and JSON_FLAGS the kcptun end's equivalent.
+# Each end starts once per configuration: a Go program takes seconds to
+# start under TCG.
+pair_start() {
+	local name=$1 dir=$2 port
 	local -a srv cli tflags kflags
-	shift 5
+	shift 2
 	case_n=$((case_n + 1))
 	port=$((29900 + case_n))
+	PAIR=$name
+	PAIR_DIR=$dir
 	tflags=("$@")
 	kflags=("$@")
 	if [ "${1:-}" = -c ]; then
 		kflags=("${JSON_FLAGS[@]}")
 	fi
-
-	netem_set "$netem" || { not_ok "$name: netem"; return; }
-	start_target || { not_ok "$name: target did not start"; return; }
+	netem_set ""
+	start_target || { not_ok "$name: target did not start"; return 1; }
 	if [ "$dir" = k2t ]; then
 		srv=("$KCPCTL" tunnel server "${tflags[@]}")
 		cli=("$KCPTUN_CLIENT" "${kflags[@]}")
@@ -126,38 +132,71 @@ one() {
 		tail -3 "$WORK/srv-$case_n.log" "$WORK/cli-$case_n.log" |
 			sed 's/^/#   /'
 		stop_all
-		return
+		return 1
 	fi
+}
+
+# xfer WHAT CONNS BYTES [NETEM]: CONNS connections each carry BYTES each
+# way through the running pair, SHA-256 checked
+xfer() {
+	local what=$1 conns=$2 bytes=$3 netem=${4:-} out rc res
+	local name="$PAIR, $what"
+
+	netem_set "$netem" || { not_ok "$name: netem"; return; }
 	out=$(in_b "$TUNPEER" connect 127.0.0.1:12948 "$conns" "$bytes" \
 		"$bytes" 240 2>&1)
 	rc=$?
-	if [ $rc -eq 0 ] && [[ $out == *"RESULT ok=1"* ]]; then
-		ok "$name ($(kv "$(echo "$out" | grep RESULT)" goodput_kbps) kbit/s, $(kv "$(echo "$out" | grep RESULT)" secs) s)"
+	res=$(echo "$out" | grep '^RESULT')
+	if [ $rc -eq 0 ] && [[ $res == "RESULT ok=1"* ]]; then
+		ok "$name ($(kv "$res" goodput_kbps) kbit/s, $(kv "$res" secs) s)"
 	else
 		not_ok "$name"
 		echo "$out" | tail -4 | sed 's/^/#   /'
 		tail -4 "$WORK/srv-$case_n.log" "$WORK/cli-$case_n.log" |
 			sed 's/^/#   /'
 	fi
-	if [ "$dir" = k2t ]; then
-		stop_tunnel "$SRV_PID" "kcpctl tunnel server" || not_ok "$name: kcpctl tunnel server: clean exit on SIGTERM"
+}
+
+# xfer_eof: the application's end of file reaches the target after all
+# data (smux FIN) and comes back as end of file; the target's close
+# reaches the application after all its data
+xfer_eof() {
+	local out n0 n1
+	n0=$(grep -c '^EOF 100000$' "$WORK/target.out")
+	out=$(in_b "$TUNPEER" eof 127.0.0.1:12948 100000 60 2>&1)
+	n1=$(grep -c '^EOF 100000$' "$WORK/target.out")
+	if [[ $out == "RESULT ok=1"* ]] && [ "$n1" -gt "$n0" ]; then
+		ok "$PAIR, end of file both ways ($(kv "$out" secs) s)"
+	else
+		not_ok "$PAIR, end of file both ways (target saw $((n1 - n0)))"
+		echo "$out" | tail -2 | sed 's/^/#   /'
+		grep EOF "$WORK/target.out" | tail -2 | sed 's/^/#   /'
+	fi
+}
+
+# pair_stop: kcpctl's end must leave at once, status 0, on SIGTERM
+pair_stop() {
+	if [ "$PAIR_DIR" = k2t ]; then
+		if stop_tunnel "$SRV_PID" "kcpctl tunnel server"; then
+			ok "$PAIR: kcpctl tunnel server exits on SIGTERM"
+		else
+			not_ok "$PAIR: kcpctl tunnel server exits on SIGTERM"
+		fi
 		SRV_PID=
 	else
-		stop_tunnel "$CLI_PID" "kcpctl tunnel client" || not_ok "$name: kcpctl tunnel client: clean exit on SIGTERM"
+		if stop_tunnel "$CLI_PID" "kcpctl tunnel client"; then
+			ok "$PAIR: kcpctl tunnel client exits on SIGTERM"
+		else
+			not_ok "$PAIR: kcpctl tunnel client exits on SIGTERM"
+		fi
 		CLI_PID=
 	fi
 	stop_all
+	netem_set ""
 }
 
-# both NAME NETEM CONNS BYTES FLAGS...: one() in each direction
-both() {
-	local name=$1 netem=$2 conns=$3 bytes=$4
-	shift 4
-	one "kcptun-client -> kcpctl tunnel server, $name" k2t "$netem" \
-		"$conns" "$bytes" "$@"
-	one "kcpctl tunnel client -> kcptun-server, $name" t2k "$netem" \
-		"$conns" "$bytes" "$@"
-}
+K2T="kcptun-client -> kcpctl tunnel server"
+T2K="kcpctl tunnel client -> kcptun-server"
 
 KEY=(--key "tunnel test key")
 PLAIN=(--nocomp --crypt none --ds 0 --ps 0)
@@ -192,15 +231,35 @@ JSON_FLAGS=(--key "json key" --crypt aes-128 --mode fast2 --mtu 1200
 	--sndwnd 256 --rcvwnd 512 --ds 5 --ps 2 --smuxver 2
 	--streambuf 1048576 --keepalive 5 --quiet)
 
-both "kcptun defaults, 1 connection" "" 1 $B1 "${KEY[@]}"
-both "kcptun defaults, 8 connections" "" 8 $B8 "${KEY[@]}"
-both "--nocomp --crypt none --ds 0 --ps 0, 1 connection" "" 1 $B1 \
-	"${PLAIN[@]}"
-both "--nocomp --crypt none --ds 0 --ps 0, 8 connections" "" 8 $B8 \
-	"${PLAIN[@]}"
-both "--smuxver 2, 8 connections" "" 8 $B8 "${KEY[@]}" --smuxver 2
-both "-c JSON config, 1 connection" "" 1 $B1 -c "$WORK/tunnel.json"
-# the kcpctl server of the JSON case wrote kcptun's --snmplog CSV
+for dir in k2t t2k; do
+	if [ $dir = k2t ]; then d=$K2T; else d=$T2K; fi
+	if pair_start "$d, kcptun defaults" $dir "${KEY[@]}"; then
+		xfer "1 connection" 1 $B1
+		xfer "8 connections" 8 $B8
+		xfer_eof
+		xfer "8 connections, 20ms 5% loss" 8 $BL8 "$LOSSY"
+		pair_stop
+	fi
+	if pair_start "$d, --nocomp --crypt none --ds 0 --ps 0" $dir \
+		"${PLAIN[@]}"; then
+		xfer "1 connection" 1 $B1
+		xfer "8 connections" 8 $B8
+		pair_stop
+	fi
+	if pair_start "$d, --smuxver 2" $dir "${KEY[@]}" --smuxver 2; then
+		xfer "8 connections" 8 $B8
+		xfer_eof
+		xfer "1 connection, 20ms 5% loss" 1 $BL1 "$LOSSY"
+		pair_stop
+	fi
+	if pair_start "$d, -c JSON config" $dir -c "$WORK/tunnel.json"; then
+		xfer "1 connection" 1 $B1
+		xfer "8 connections" 8 $B8
+		pair_stop
+	fi
+done
+
+# the kcpctl ends of the JSON cases wrote kcptun's --snmplog CSV
 snmp=$(find "$WORK" -maxdepth 1 -name 'snmp-*.log' | head -1)
 if [ -n "$snmp" ] && head -1 "$snmp" | grep -q '^Unix,BytesSent,BytesReceived,' &&
    [ "$(wc -l <"$snmp")" -ge 2 ] &&
@@ -210,11 +269,6 @@ else
 	not_ok "--snmplog: CSV with kcp-go's header and counters"
 	[ -n "$snmp" ] && head -3 "$snmp" | sed 's/^/#   /'
 fi
-both "kcptun defaults, 8 connections, 20ms 5% loss" "$LOSSY" 8 $BL8 \
-	"${KEY[@]}"
-both "--smuxver 2 --nocomp, 1 connection, 20ms 5% loss" "$LOSSY" 1 $BL1 \
-	"${KEY[@]}" --smuxver 2 --nocomp
-netem_set ""
 
 # refused flags: an error that names them, exit status 2, nothing started
 refused() {

@@ -14,6 +14,12 @@
  *   tunpeer serve ADDR:PORT          prints "LISTEN port", serves forever
  *   tunpeer connect ADDR:PORT CONNS UP DOWN TIMEOUT
  *                                    prints "RESULT ok=0|1 ..."
+ *   tunpeer eof ADDR:PORT BYTES TIMEOUT
+ *                                    sends BYTES and shuts down writing;
+ *                                    the server counts to end of file,
+ *                                    sends the count and closes; the
+ *                                    count and the end of file must come
+ *                                    back: "RESULT ok=0|1 ..."
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -255,6 +261,35 @@ static int xfer_run(struct xfer *x)
 	}
 }
 
+/*
+ * "TUNE": count to end of file, print it, close. "TUNC": send the
+ * header's down count of bytes, close. kcptun closes a stream both ways
+ * at the first end of file, so nothing is answered after one.
+ */
+static void serve_eof(int fd, const unsigned char *h)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	unsigned char buf[65536];
+	uint64_t count = 0, n;
+	ssize_t r;
+
+	if (!memcmp(h, "TUNC", 4)) {
+		memset(buf, 'c', sizeof(buf));
+		for (n = get64(h + 16); n; n -= r) {
+			r = write(fd, buf, n < sizeof(buf) ? n : sizeof(buf));
+			if (r <= 0)
+				return;
+		}
+		return;
+	}
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		count += r;
+	pthread_mutex_lock(&lock);
+	printf("EOF %llu\n", r ? -1ull : (unsigned long long)count);
+	fflush(stdout);
+	pthread_mutex_unlock(&lock);
+}
+
 static void *serve_one(void *arg)
 {
 	int fd = (int)(long)arg;
@@ -271,6 +306,10 @@ static void *serve_one(void *arg)
 		got += n;
 	}
 	memcpy(&idx, h + 4, 4);
+	if (!memcmp(h, "TUNE", 4) || !memcmp(h, "TUNC", 4)) {
+		serve_eof(fd, h);
+		goto out;
+	}
 	if (memcmp(h, "TUNP", 4))
 		goto out;
 	x->fd = fd;
@@ -397,6 +436,98 @@ out:
 	return NULL;
 }
 
+static int eof_connect(const struct sockaddr_in *sa, const char *magic,
+		       uint64_t down)
+{
+	unsigned char h[HDR] = { 0 };
+	int fd, i;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	for (i = 0; connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	     i++) {
+		if (i == 50)
+			return -1;
+		close(fd);
+		usleep(100000);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+	}
+	memcpy(h, magic, 4);
+	put64(h + 16, down);
+	if (write(fd, h, HDR) != HDR) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Bytes read until end of file (-1: error or @deadline passed) */
+static long long read_to_eof(int fd, double deadline)
+{
+	unsigned char buf[65536];
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	long long got = 0;
+	ssize_t n;
+	int tmo;
+
+	for (;;) {
+		tmo = (int)((deadline - now_s()) * 1000);
+		if (tmo <= 0 || poll(&pfd, 1, tmo) <= 0)
+			return -1;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0)
+			return -1;
+		if (!n)
+			return got;
+		got += n;
+	}
+}
+
+/*
+ * The application's end of file reaches the target (which prints the
+ * count: the script checks it) and comes back as end of file; the
+ * target's close reaches the application after all its data.
+ */
+static int eof_test(const char *addr, uint64_t bytes, double timeout)
+{
+	struct sockaddr_in sa;
+	unsigned char buf[65536];
+	double t0 = now_s();
+	long long back, down;
+	uint64_t sent = 0;
+	ssize_t n;
+	int fd;
+
+	if (parse_addr(addr, &sa))
+		return 2;
+	fd = eof_connect(&sa, "TUNE", 0);
+	if (fd < 0)
+		goto fail;
+	memset(buf, 'e', sizeof(buf));
+	while (sent < bytes) {
+		n = write(fd, buf, bytes - sent < sizeof(buf) ?
+			  bytes - sent : sizeof(buf));
+		if (n <= 0)
+			goto fail;
+		sent += n;
+	}
+	shutdown(fd, SHUT_WR);
+	back = read_to_eof(fd, t0 + timeout);
+	close(fd);
+	fd = eof_connect(&sa, "TUNC", bytes);
+	if (fd < 0)
+		goto fail;
+	down = read_to_eof(fd, t0 + timeout);
+	close(fd);
+	printf("RESULT ok=%d up=%llu eof_back=%s down=%lld secs=%.2f\n",
+	       back == 0 && down == (long long)bytes,
+	       (unsigned long long)bytes, back == 0 ? "yes" : "no", down,
+	       now_s() - t0);
+	return back == 0 && down == (long long)bytes ? 0 : 1;
+fail:
+	printf("RESULT ok=0 %s\n", strerror(errno));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct conn *cs;
@@ -407,6 +538,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc == 3 && !strcmp(argv[1], "serve"))
 		return serve(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "eof"))
+		return eof_test(argv[2], strtoull(argv[3], NULL, 0),
+				atof(argv[4]));
 	if (argc != 7 || strcmp(argv[1], "connect")) {
 		fprintf(stderr, "usage: tunpeer serve ADDR:PORT | connect "
 			"ADDR:PORT CONNS UP DOWN TIMEOUT\n");
