@@ -1091,10 +1091,12 @@ static int listen_all(void)
 {
 	const char *addr = T.cfg.server ? T.cfg.listen : T.cfg.localaddr;
 	struct addrinfo *res, *ai;
-	int fd, one = 1, zero = 0, type, family;
+	int fd, one = 1, zero = 0, type, family, has_v4 = 0;
 
 	if (resolve(addr, 1, &res))
 		return -1;
+	for (ai = res; ai; ai = ai->ai_next)
+		has_v4 |= ai->ai_family == AF_INET;
 	for (ai = res; ai && T.nlis < 2; ai = ai->ai_next) {
 		type = T.cfg.server ? EV_KCP_LISTEN : EV_TCP_LISTEN;
 		family = T.cfg.server ? T.family : ai->ai_family;
@@ -1116,10 +1118,10 @@ static int listen_all(void)
 		} else {
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 				   sizeof(one));
+			/* dual-stack unless there is an IPv4 listener too */
 			if (ai->ai_family == AF_INET6)
 				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
-					   ai->ai_next ? &one : &zero,
-					   sizeof(int));
+					   has_v4 ? &one : &zero, sizeof(int));
 		}
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) ||
 		    listen(fd, 4096)) {
