@@ -38,7 +38,7 @@ KMOD_SRCS := $(KMOD_C) $(wildcard kmod/*.h) kmod/Kbuild uapi/linux/kcp.h
 
 .PHONY: all module modules userspace deps check check-quick demo bench \
 	install uninstall clean print-check-kernels sparse unit check-kernels \
-	check-debug
+	check-debug bench-tunnel
 
 all: module userspace
 
@@ -114,6 +114,16 @@ demo: deps
 bench: deps
 	$(MAKE) modules userspace
 	selftests/bench/bench.sh
+
+# kcptun-client -> kcptun-server against kcptun-client -> kcpctl tunnel
+# server, under an instruction-count clock (BENCH=quick: smaller)
+bench-tunnel: modules userspace
+	@mkdir -p $(B)/bench
+	selftests/vm/run-vm.sh --kernel 6.12 --icount --timeout 3600 \
+		--results $(B)/bench --log $(B)/bench/serial-tunnel.log \
+		--insmod $(B)/$(KVER_612)/kmod/kcp.ko -- \
+		selftests/bench/tunnel.sh $(filter quick,$(BENCH)) | \
+		tee $(B)/bench/tunnel.txt
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(TOP) C=2 W=1 modules
