@@ -6,7 +6,8 @@
 # kcpctl tunnel client -> real kcptun-server, between two namespaces
 # (servers and the TCP target in a, clients and the TCP application in
 # b), with kcptun's defaults (aes, fast, FEC 10/3, snappy, smux 1),
-# without compression, cipher and FEC, with smux v2, and from a JSON
+# without compression, cipher and FEC, with smux v2 (and small smux
+# buffers, so that flow control works), and from a JSON
 # config; 1 and 8 TCP connections carrying data both ways, each checked
 # with SHA-256 (build/net/tunpeer); a clean link and 20 ms / 5 % loss;
 # end of file carried both ways; clean exit on SIGTERM.
@@ -273,7 +274,10 @@ for dir in k2t t2k; do
 		xfer "8 connections" 8 $B8
 		pair_stop
 	fi
-	if pair_start "$d, --smuxver 2" $dir "${KEY[@]}" --smuxver 2; then
+	# small buffers: the token bucket and v2's stream windows at work
+	if pair_start "$d, --smuxver 2 --smuxbuf 131072 --streambuf 32768" \
+		$dir "${KEY[@]}" --smuxver 2 --smuxbuf 131072 \
+		--streambuf 32768; then
 		xfer "8 connections" 8 $B8
 		xfer_eof
 		xfer "1 connection, 20ms 5% loss" 1 $BL1 "$LOSSY"
