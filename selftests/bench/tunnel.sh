@@ -76,10 +76,10 @@ run() {
 	local name=$1 kind=$2 conns=$3 bytes=$4 tp srv cli out res
 	local b0 b1 s0 s1 c0 c1
 	port=$((port + 1))
-	$NSX_A "$TUNPEER" serve 127.0.0.1:0 >"$WORK/t.out" 2>&1 &
+	$NSX_A "$TUNPEER" serve 127.0.0.1:0 >"$WORK/t-$port.out" 2>&1 &
 	PIDS+=($!)
-	wait_log "$WORK/t.out" LISTEN
-	read -r tp <"$WORK/t.out"
+	wait_log "$WORK/t-$port.out" LISTEN
+	read -r tp <"$WORK/t-$port.out"
 	tp=${tp#LISTEN }
 	if [ "$kind" = kcptun ]; then
 		$NSX_A kcptun-server -l "$ADDR_A:$port" -t "127.0.0.1:$tp" \
@@ -94,8 +94,10 @@ run() {
 		>"$WORK/c-$port.log" 2>&1 &
 	cli=$!
 	PIDS+=("$cli")
-	wait_log "$WORK/s-$port.log" "listening on"
-	wait_log "$WORK/c-$port.log" "listening on"
+	wait_log "$WORK/s-$port.log" "listening on" ||
+		echo "# $name $kind: the server did not start"
+	wait_log "$WORK/c-$port.log" "listening on" ||
+		echo "# $name $kind: the client did not start"
 	# one small transfer first: the session exists, the key is derived
 	in_b "$TUNPEER" connect 127.0.0.1:12948 1 1024 1024 120 >/dev/null
 	b0=$(busy) s0=$(ticks "$srv") c0=$(ticks "$cli")
@@ -103,6 +105,12 @@ run() {
 		"$bytes" 1200 2>&1)
 	b1=$(busy) s1=$(ticks "$srv") c1=$(ticks "$cli")
 	res=$(echo "$out" | grep '^RESULT')
+	if [[ $res != "RESULT ok=1"* ]]; then
+		echo "# $name $kind failed:"
+		echo "$out" | tail -3 | sed 's/^/#   /'
+		tail -n 5 "$WORK/s-$port.log" "$WORK/c-$port.log" |
+			sed 's/^/#   /'
+	fi
 	echo "RESULT bench=tunnel name=$name server=$kind conns=$conns" \
 	     "bytes_each_way=$bytes ok=$(kv "$res" ok)" \
 	     "goodput_kbps=$(kv "$res" goodput_kbps) secs=$(kv "$res" secs)" \
