@@ -154,7 +154,7 @@ struct xfer {
 	struct gen tx;
 	unsigned char pre[HDR];
 	size_t pre_len, pre_off;
-	unsigned char post[32];		/* server: digest, after all tx */
+	unsigned char post[32];		/* server: digest, after tx */
 	size_t post_len, post_off;
 	uint64_t rx_total, rx_got;
 	EVP_MD_CTX *rx_sha;

@@ -247,7 +247,8 @@ static void test_flags(void)
 	unsetenv("KCPTUN_KEY");
 	tap_result(!parse(&c, 1, "", err) && !strcmp(c.listen, ":29900") &&
 		   !strcmp(c.target, "127.0.0.1:12948") &&
-		   !strcmp(c.key, "it's a secrect") && !strcmp(c.crypt, "aes") &&
+		   !strcmp(c.key, "it's a secrect") &&
+		   !strcmp(c.crypt, "aes") &&
 		   !strcmp(c.mode, "fast") && c.mtu == 1350 &&
 		   c.sndwnd == 1024 && c.rcvwnd == 1024 && c.datashard == 10 &&
 		   c.parityshard == 3 && !c.nocomp && c.sockbuf == 4194304 &&

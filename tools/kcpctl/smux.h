@@ -14,9 +14,10 @@
 
 #define SMUX_HDR		8
 #define SMUX_UPD_LEN		8
-#define SMUX_MAX_FRAME		32768	/* smux.DefaultConfig().MaxFrameSize */
+/* smux.DefaultConfig()'s MaxFrameSize and KeepAliveTimeout (s) */
+#define SMUX_MAX_FRAME		32768
+#define SMUX_KEEPALIVE_TIMEOUT	30
 #define SMUX_INITIAL_WINDOW	262144	/* smux's initialPeerWindow */
-#define SMUX_KEEPALIVE_TIMEOUT	30	/* s, smux.DefaultConfig() */
 
 enum smux_cmd {
 	SMUX_SYN = 0,

@@ -41,10 +41,11 @@
 #include "snappyframe.h"
 #include "tunnel.h"
 
-#define OUT_HIGH	(256 * 1024)	/* session output that pauses TCP reads */
-#define OUT_LOW		(64 * 1024)	/* ... and resumes them */
+/* session output (bytes) that pauses reading TCP, and resumes it */
+#define OUT_HIGH	(256 * 1024)
+#define OUT_LOW		(64 * 1024)
 #define KCP_READ	(128 * 1024)
-#define TCP_READS	4		/* reads of one TCP socket per event */
+#define TCP_READS	4		/* reads of a TCP socket per event */
 
 struct buf {
 	unsigned char *p;
@@ -123,7 +124,7 @@ struct stream {
 	struct stream *hnext;
 	struct stream *prev, *next;
 	struct buf q;		/* stream data not yet written to TCP */
-	int connecting;		/* server: connect() to the target pending */
+	int connecting;		/* server: connecting to the target */
 	int rd_eof;		/* TCP end of file read */
 	int fin_sent, fin_rcvd, wr_shut, dead;
 	uint32_t num_read, incr;	/* v2: bytes written to TCP */
@@ -140,7 +141,7 @@ struct sess {
 	struct sess *dnext;	/* dirty list */
 	struct snappy_frame_dec dec;
 	int enc_started;
-	struct buf in;		/* from KCP (compressed, or smux if nocomp) */
+	struct buf in;		/* from KCP: snappy, or smux if nocomp */
 	struct buf plain;	/* decompressed smux */
 	struct buf pend;	/* smux frames not yet compressed */
 	struct buf out;		/* to KCP */
@@ -733,8 +734,9 @@ static int sess_frame(struct sess *s, const unsigned char *p, size_t len)
 		if (st) {
 			st->peer_consumed = smux_get32(p + SMUX_HDR);
 			st->peer_window = smux_get32(p + SMUX_HDR + 4);
-			if ((int32_t)(st->num_written - st->peer_consumed) < 0) {
-				/* smux's ErrConsumed */
+			/* more consumed than sent: smux's ErrConsumed */
+			if ((int32_t)(st->num_written -
+				      st->peer_consumed) < 0) {
 				stream_abort(st);
 				break;
 			}
@@ -916,11 +918,13 @@ static int kcp_configure(int fd, int v6)
 	if (bufsz > 0) {
 		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz,
 			       sizeof(bufsz)) &&
-		    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz)))
+		    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz,
+			       sizeof(bufsz)))
 			logf_("SetReadBuffer: %s", strerror(errno));
 		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz,
 			       sizeof(bufsz)) &&
-		    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz)))
+		    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz,
+			       sizeof(bufsz)))
 			logf_("SetWriteBuffer: %s", strerror(errno));
 	}
 	return 0;
@@ -935,8 +939,8 @@ static struct sess *client_dial(void)
 	if (resolve(T.cfg.remoteaddr, 0, &res))
 		return NULL;
 	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(T.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    0);
+		fd = socket(T.family,
+			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			logf_("socket(AF_KCP=%d): %s%s", T.family,
 			      strerror(errno), errno == EAFNOSUPPORT ?
@@ -1271,7 +1275,7 @@ static void tick(void)
 			s->last_ping = T.now;
 			send_frame(s, SMUX_NOP, 0, NULL, 0);
 		}
-		if (T.now - s->last_check >= SMUX_KEEPALIVE_TIMEOUT_S) {
+		if (T.now - s->last_check >= SMUX_KEEPALIVE_TIMEOUT) {
 			s->last_check = T.now;
 			/* a session stalled by its own bucket is not idle */
 			if (!s->data_ready &&

@@ -8,8 +8,9 @@
 
 #include <stdio.h>
 
+#include "smux.h"
+
 #define TUN_STR 512
-#define SMUX_KEEPALIVE_TIMEOUT_S 30	/* smux.DefaultConfig().KeepAliveTimeout */
 
 /* Every kcptun flag; the JSON keys are the long names. */
 struct tun_cfg {

@@ -26,7 +26,8 @@ struct tun_flag {
 	const char *usage;
 };
 
-#define F(n, a, t, r, field, u) { n, a, t, r, offsetof(struct tun_cfg, field), u }
+#define F(n, a, t, r, field, u) \
+	{ n, a, t, r, offsetof(struct tun_cfg, field), u }
 
 static const struct tun_flag flags[] = {
 	F("listen", "l", T_STR, R_SERVER, listen, "kcp server listen address"),
@@ -66,7 +67,8 @@ static const struct tun_flag flags[] = {
 	F("interval", NULL, T_INT, R_BOTH, interval, "manual mode: interval"),
 	F("resend", NULL, T_INT, R_BOTH, resend, "manual mode: resend"),
 	F("nc", NULL, T_INT, R_BOTH, nc, "manual mode: no congestion window"),
-	F("sockbuf", NULL, T_INT, R_BOTH, sockbuf, "per-socket buffer in bytes"),
+	F("sockbuf", NULL, T_INT, R_BOTH, sockbuf,
+	  "per-socket buffer in bytes"),
 	F("smuxver", NULL, T_INT, R_BOTH, smuxver,
 	  "specify smux version, available 1,2"),
 	F("smuxbuf", NULL, T_INT, R_BOTH, smuxbuf,
@@ -150,7 +152,8 @@ static int parse_int(const char *s, int *out)
 /* Go's strconv.ParseBool */
 static int parse_bool(const char *s, int *out)
 {
-	static const char *const t[] = { "1", "t", "T", "TRUE", "true", "True" };
+	static const char *const t[] = { "1", "t", "T", "TRUE", "true",
+					 "True" };
 	static const char *const f[] = { "0", "f", "F", "FALSE", "false",
 					 "False" };
 	size_t i;
@@ -590,10 +593,10 @@ int tun_check(struct tun_cfg *c, char *err, size_t errlen)
 			 c->smuxver);
 		return -1;
 	}
-	if (c->keepalive <= 0 || c->keepalive > SMUX_KEEPALIVE_TIMEOUT_S) {
+	if (c->keepalive <= 0 || c->keepalive > SMUX_KEEPALIVE_TIMEOUT) {
 		snprintf(err, errlen, "--keepalive %d: must be 1..%d (smux's "
 			 "keep-alive timeout is %d s)", c->keepalive,
-			 SMUX_KEEPALIVE_TIMEOUT_S, SMUX_KEEPALIVE_TIMEOUT_S);
+			 SMUX_KEEPALIVE_TIMEOUT, SMUX_KEEPALIVE_TIMEOUT);
 		return -1;
 	}
 	if (c->smuxbuf <= 0 || c->streambuf <= 0 ||
