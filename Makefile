@@ -38,7 +38,7 @@ KMOD_SRCS := $(KMOD_C) $(wildcard kmod/*.h) kmod/Kbuild uapi/linux/kcp.h
 
 .PHONY: all module modules userspace deps check check-quick demo bench \
 	install uninstall clean print-check-kernels sparse unit check-kernels \
-	check-debug
+	check-debug bench-tunnel
 
 all: module userspace
 
@@ -62,7 +62,8 @@ print-check-kernels:
 
 $(B)/net/%: selftests/net/%.c selftests/net/kcptest.h uapi/linux/kcp.h
 	@mkdir -p $(B)/net
-	$(CC) $(USER_CFLAGS) -o $@ $< $(if $(filter kcpt,$*),tools/kcpctl/kcpkey.c -lcrypto)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(if $(filter kcpt,$*),tools/kcpctl/kcpkey.c -lcrypto) \
+		$(if $(filter tunpeer,$*),-lcrypto)
 
 $(B)/net/kcpt: tools/kcpctl/kcpkey.c tools/kcpctl/kcpkey.h tools/kcpctl/kcpnames.h
 $(B)/net/kcp_opts: tools/kcpctl/kcpnames.h
@@ -78,8 +79,7 @@ $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 
 userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/kcp_opts \
 	$(B)/net/attack_flood $(B)/net/hostile $(B)/net/races \
-	$(B)/bench/kcpscale \
-	$(B)/peers/kcppeer
+	$(B)/net/tunpeer $(B)/bench/kcpscale $(B)/peers/kcppeer
 	$(MAKE) -C tools/kcpctl O=$(B)/tools
 
 unit:
@@ -116,6 +116,16 @@ demo: deps
 bench: deps
 	$(MAKE) modules userspace
 	selftests/bench/bench.sh
+
+# kcptun-client -> kcptun-server against kcptun-client -> kcpctl tunnel
+# server, under an instruction-count clock (BENCH=quick: smaller)
+bench-tunnel: modules userspace
+	@mkdir -p $(B)/bench
+	selftests/vm/run-vm.sh --kernel 6.12 --icount --timeout 3600 \
+		--results $(B)/bench --log $(B)/bench/serial-tunnel.log \
+		--insmod $(B)/$(KVER_612)/kmod/kcp.ko -- \
+		selftests/bench/tunnel.sh $(filter quick,$(BENCH)) | \
+		tee $(B)/bench/tunnel.txt
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(TOP) C=2 W=1 modules

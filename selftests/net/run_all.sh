@@ -28,6 +28,7 @@ run k2k selftests/net/k2k.sh $quick
 run interop selftests/net/interop.sh $quick
 run fec_crypto selftests/net/fec_crypto.sh $quick
 run badinput selftests/net/badinput.sh
+run tunnel selftests/net/tunnel.sh $quick
 run kcpctl selftests/net/kcpctl_test.sh
 run options selftests/net/options.sh $quick
 run attack selftests/net/attack.sh $quick

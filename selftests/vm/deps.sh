@@ -24,6 +24,8 @@ readonly BASE_PKGS=(
 	sparse libssl-dev python3 gcc make bc flex bison
 	git shellcheck
 	clang-14 libclang-rt-14-dev nettle-dev
+	kcptun libsnappy-dev golang-github-xtaci-smux-dev
+	golang-github-golang-snappy-dev
 )
 
 rt=0

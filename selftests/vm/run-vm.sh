@@ -96,6 +96,9 @@ Options:
   --quiet           show nothing of the serial console
   --no-pvh          boot the bzImage as it is (default: its uncompressed
                     vmlinux through the PVH entry, which boots faster)
+  --icount          instruction-count clock (-icount shift=0,sleep=off):
+                    one guest nanosecond per instruction, idle skipped, so
+                    guest-timed goodput is bytes per instruction
   --print-kernel    print the resolved kernel release and exit
   -h, --help        this text
 
@@ -487,7 +490,7 @@ tail_log() {
 
 main() {
 	local kernel='' vmlinuz='' modroot='' timeout=600 results='' log=''
-	local mem=1024 smp=2 append='' show=cmd print_kernel=0 pvh=1
+	local mem=1024 smp=2 append='' show=cmd print_kernel=0 pvh=1 icount=0
 	local insmods=() envs=() opt val
 
 	while (($#)); do
@@ -499,6 +502,7 @@ main() {
 		--quiet) show=none; shift; continue ;;
 		--print-kernel) print_kernel=1; shift; continue ;;
 		--no-pvh) pvh=0; shift; continue ;;
+		--icount) icount=1; shift; continue ;;
 		--*=*) val=${opt#*=}; opt=${opt%%=*}; shift ;;
 		--*)
 			(($# >= 2)) || usage_error "$opt needs an argument"
@@ -667,6 +671,8 @@ main() {
 		-virtfs "local,path=$(qemu_path "$results"),mount_tag=kcpresults,security_model=none"
 		-virtfs "local,path=$(qemu_path "$RUNDIR/job"),mount_tag=kcpjob,security_model=none,readonly=on"
 	)
+	# guest time = instructions: 1 ns each, idle skipped (vm-notes.md)
+	((icount)) && qemu+=(-icount 'shift=0,sleep=off')
 
 	val=${cmd[*]}
 	((${#val} <= 60)) || val=${val:0:57}...

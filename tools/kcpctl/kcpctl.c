@@ -36,6 +36,7 @@
 #include "../../uapi/linux/kcp.h"
 #include "kcpkey.h"
 #include "kcpnames.h"
+#include "tunnel.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -1712,6 +1713,7 @@ static void usage(FILE *f)
 	      "  key [--crypt NAME] [PASSPHRASE]       kcptun-derived key, hex\n"
 	      "  run [OPTIONS] -- PROGRAM [ARGS...]    a TCP program over "
 	      "AF_KCP\n"
+	      "  tunnel server|client [KCPTUN FLAGS]  kcptun over AF_KCP\n"
 	      "See kcpctl(8).\n", f);
 }
 
@@ -1738,6 +1740,8 @@ int main(int argc, char **argv)
 		return cmd_key(argc, argv);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc, argv);
+	if (!strcmp(cmd, "tunnel"))
+		return cmd_tunnel(argc, argv, kcp_family());
 	errorf("unknown command '%s'", cmd);
 	usage(stderr);
 	return 2;
