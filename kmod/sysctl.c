@@ -148,8 +148,8 @@ static int kcp_sysctl_mem_init(struct net *net)
 
 	if (!net_eq(net, &init_net))
 		return 0;
-	kn->sysctl_mem_hdr = kcp_register_net_sysctl(net, "net/kcp",
-					kcp_sysctl_mem_tmpl,
+	kn->sysctl_mem_hdr =
+		kcp_register_net_sysctl(net, "net/kcp", kcp_sysctl_mem_tmpl,
 					ARRAY_SIZE(kcp_sysctl_mem_tmpl) - 1);
 	return kn->sysctl_mem_hdr ? 0 : -ENOMEM;
 }

@@ -85,6 +85,7 @@ static void kcp_key_from_quote(struct kcp_key *key, const void *nh,
  */
 static bool kcp_icmp_quotes(struct kcp_sock *ks, struct sk_buff *skb, int off)
 {
+	/* pairs with the release in kcp_sk_crypto(): a whole context */
 	const struct kcp_crypto_ctx *crypt = smp_load_acquire(&ks->tun->crypt);
 	u32 len = kcp_sk_header_len(ks) + sizeof(u32);
 	u8 buf[KCP_ICMP_QUOTE], plain[KCP_ICMP_QUOTE];
