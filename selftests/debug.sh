@@ -45,7 +45,7 @@ guest() {
 	local quick=$1 suites=() s r=$KCP_RESULTS km=/sys/kernel/debug/kmemleak
 
 	while read -r s; do
-		[[ $s == lifecycle ]] || suites+=("$s")
+		[[ $s == lifecycle || $s == modload ]] || suites+=("$s")
 	done < <(sed -n 's/^run \([a-z_0-9]*\) .*/\1/p' selftests/net/run_all.sh)
 
 	kmemleak_scan() {
@@ -93,7 +93,7 @@ guest() {
 	date +%s >"$r/t-scan1"
 	[[ ! -w $km ]] || kmemleak_scan kmemleak-suite.txt
 	date +%s >"$r/t-lifecycle"
-	selftests/net/run_all.sh ${quick:+"$quick"} lifecycle
+	selftests/net/run_all.sh ${quick:+"$quick"} lifecycle modload
 	date +%s >"$r/t-scan2"
 	[[ ! -w $km ]] || kmemleak_scan kmemleak-lifecycle.txt
 	date +%s >"$r/t-end"
