@@ -259,6 +259,30 @@ check "set with one unknown name changes nothing" \
 	[ $? -ne 0 -a "$(cat "$fsys/mtu")" = 1200 -a -n "$(echo "$err" | grep "unknown setting 'nope'")" ]
 json_check "get --json (sysctl-like dir)" \
 	"d == {'mtu': 1200, 'nc': 1}" "$(KCPCTL_SYSCTL=$fsys "$K" get --json mtu nc)"
+# every value is checked before any is written: interval=5 is out of range
+err=$(KCPCTL_SYSCTL=$fsys "$K" set mtu=1300 interval=5 2>&1)
+check "set mtu=1300 interval=5: interval out of range 10..5000, mtu unchanged" \
+	[ $? -ne 0 -a "$(cat "$fsys/mtu")" = 1200 -a "$(cat "$fsys/interval")" = 20 -a \
+	  -n "$(echo "$err" | grep 'interval=5: out of range 10..5000; nothing changed')" ]
+# a write the kernel refuses after others succeeded: those are undone
+# (a read-only sysctl stands in for a setting this kcpctl has no range for)
+ln -s /proc/sys/kernel/ngroups_max "$fsys/zz_ro"
+err=$(KCPCTL_SYSCTL=$fsys "$K" set mtu=1300 nodelay=0 zz_ro=1 2>&1)
+check "set mtu=1300 nodelay=0 zz_ro=1: zz_ro refused, mtu and nodelay restored" \
+	[ $? -ne 0 -a "$(cat "$fsys/mtu") $(cat "$fsys/nodelay")" = "1200 1" -a \
+	  -n "$(echo "$err" | grep 'nothing changed')" ]
+rm "$fsys/zz_ro"
+# windows: at most wnd_max (given in the same command, or the current one)
+echo 32768 > "$fsys/wnd_max"
+err=$(KCPCTL_SYSCTL=$fsys "$K" set snd_wnd=40000 2>&1)
+check "set snd_wnd=40000 with wnd_max 32768: refused, nothing written" \
+	[ $? -ne 0 -a "$(cat "$fsys/snd_wnd")" = 0 -a -n "$(echo "$err" | grep 'above wnd_max (32768)')" ]
+KCPCTL_SYSCTL=$fsys "$K" set snd_wnd=40000 wnd_max=40000 > /dev/null
+check "set snd_wnd=40000 wnd_max=40000: both written" \
+	[ "$(cat "$fsys/snd_wnd") $(cat "$fsys/wnd_max")" = "40000 40000" ]
+err=$(KCPCTL_SYSCTL=$fsys "$K" run --wnd 512,50000 -- true 2>&1)
+check "run --wnd 512,50000 with wnd_max 40000: refused before starting" \
+	[ $? -ne 0 -a -n "$(echo "$err" | grep 'above net.kcp.wnd_max (40000)')" ]
 
 # ---- sysctls (coming in the module) ----
 if [ -d /proc/sys/net/kcp ]; then
@@ -281,11 +305,29 @@ if [ -d /proc/sys/net/kcp ]; then
 	err=$("$K" set bogus=1 2>&1)
 	check "set bogus=1: unknown setting" \
 		[ $? -ne 0 -a -n "$(echo "$err" | grep "unknown setting 'bogus'")" ]
+	"$K" set mtu=1350 interval=33 > /dev/null
+	err=$("$K" set mtu=1200 interval=5 2>&1)
+	check "set mtu=1200 interval=5: refused, mtu stays 1350 (nothing written)" \
+		[ $? -ne 0 -a "$(cat /proc/sys/net/kcp/mtu) $(cat /proc/sys/net/kcp/interval)" = "1350 33" ]
+	wsaved=$("$K" get snd_wnd rcv_wnd wnd_max | awk '{ printf "%s=%s ", $1, $2 }')
+	"$K" set wnd_max=32768 snd_wnd=32 > /dev/null
+	err=$("$K" set mtu=1200 snd_wnd=40000 2>&1)
+	check "set snd_wnd=40000 with wnd_max 32768: refused, mtu unchanged" \
+		[ $? -ne 0 -a "$(cat /proc/sys/net/kcp/snd_wnd) $(cat /proc/sys/net/kcp/mtu)" = "32 1350" ]
+	"$K" set wnd_max=40000 snd_wnd=40000 > /dev/null
+	check "set wnd_max=40000 snd_wnd=40000: wnd_max written first" \
+		[ "$(cat /proc/sys/net/kcp/snd_wnd) $(cat /proc/sys/net/kcp/wnd_max)" = "40000 40000" ]
+	"$K" set snd_wnd=32 wnd_max=32768 > /dev/null
+	check "set snd_wnd=32 wnd_max=32768: lowered in the order that works" \
+		[ "$(cat /proc/sys/net/kcp/snd_wnd) $(cat /proc/sys/net/kcp/wnd_max)" = "32 32768" ]
+	# shellcheck disable=SC2086
+	"$K" set $wsaved > /dev/null
 	# shellcheck disable=SC2086
 	"$K" set $saved > /dev/null
 else
 	for t in "get lists defaults" "get --json" "set preset=fast3" \
-		"set mtu" "set out of range" "set unknown"; do
+		"set mtu" "set out of range" "set unknown" "set atomic" \
+		"set snd_wnd above wnd_max" "set wnd_max first" "set wnd_max last"; do
 		skip "$t" "no /proc/sys/net/kcp in this module"
 	done
 	err=$("$K" get 2>&1)
