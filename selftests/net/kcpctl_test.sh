@@ -223,6 +223,17 @@ json_check "show --json -4 -p (interface-format file)" \
 	"len(d) == 2 and d[1]['conv'] == 0x1a2b3c4d and d[1]['peer_port'] == 40000 and d[1]['users'][0]['pid'] == $HP" \
 	"$(KCPCTL_PROC_NET=$fake "$K" show --json -4 -p)"
 
+# a session that has sent and resent but heard nothing: flagged
+mkdir -p "$fake/silent"
+{
+	echo "$hdr"
+	echo "   0: 0100007F:9C42 0100007F:1451 01 00000009 32 32 32 4 0 3 0 0 800 0 0 1400 0 40 2 1 0 0 1 0 20 7 7 0 9"
+} > "$fake/silent/kcp"
+: > "$fake/silent/kcp6"
+out=$(KCPCTL_PROC_NET=$fake/silent "$K" show)
+check "show flags a session with segments sent and resent but none received" \
+	[ -n "$(echo "$out" | grep -F '	 ! no reply from the peer (20 segments sent, 7 resent)')" ]
+
 # ---- socket list (coming in the module) ----
 if [ -e /proc/net/kcp ]; then
 	out=$("$K" show -p)
@@ -534,6 +545,84 @@ if command -v socat > /dev/null; then
 		[ "$rc" = 0/0 ]
 else
 	skip "socat file transfer over AF_KCP" "no socat"
+fi
+
+# ---- kcpctl show: a wrong key on either side ----
+# a server and a client with the key 'right', a client with 'wrong': the
+# server drops the wrong one's datagrams (no session, no reply), and
+# datagrams forged from the right client's port fail decryption on the
+# server's session (a raw socket, as a peer with another key would send)
+if command -v python3 > /dev/null; then
+	P=6006
+	hold="import socket, sys, time
+s = socket.socket()
+if sys.argv[1] == 'server':
+    s.bind(('127.0.0.1', $P)); s.listen(4); print('READY', flush=True)
+    c, _ = s.accept(); c.recv(100)
+else:
+    s.connect(('127.0.0.1', $P)); s.send(b'hello')
+    print('PORT', s.getsockname()[1], flush=True)
+time.sleep(30)"
+	"$K" run --ports $P --preset fast3 --crypt aes --key right -- python3 -c "$hold" server \
+		> "$WORK/ksrv.out" 2>&1 &
+	PIDS+=($!)
+	wait_for "$WORK/ksrv.out" READY 10
+	"$K" run --ports $P --preset fast3 --crypt aes --key right -- python3 -c "$hold" client \
+		> "$WORK/kgood.out" 2>&1 &
+	PIDS+=($!)
+	"$K" run --ports $P --preset fast3 --crypt aes --key wrong -- python3 -c "$hold" client \
+		> "$WORK/kbad.out" 2>&1 &
+	PIDS+=($!)
+	wait_for "$WORK/kgood.out" PORT 10
+	wait_for "$WORK/kbad.out" PORT 10
+	good=$(awk '/^PORT/ { print $2 }' "$WORK/kgood.out")
+	bad=$(awk '/^PORT/ { print $2 }' "$WORK/kbad.out")
+	python3 -c "import os, socket, struct, sys
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+for _ in range(5):
+    p = os.urandom(64)
+    r.sendto(struct.pack('!HHHH', int(sys.argv[1]), $P, 8 + len(p), 0) + p, ('127.0.0.1', 0))" "$good"
+	sleep 2
+	out=$("$K" show)
+	printf '%s\n' "$out" | grep -A2 -E ":($P|$good|$bad) " | sed 's/^/# sample: /'
+	json_check "show: the server's session with the right client has crypto_errors 5 and says why; the right client is not flagged" \
+		"[(s['crypto_errors'], 'failed decryption' in s.get('warning', '')) for s in d if s['local_port'] == $P and s['peer_port'] == ${good:-0}] == [(5, True)] and [s.get('warning') for s in d if s['local_port'] == ${good:-0}] == [None]" \
+		"$("$K" show --json)"
+	json_check "show: the client with the wrong key: no reply from the peer" \
+		"['no reply from the peer' in s.get('warning', '') for s in d if s['local_port'] == ${bad:-0}] == [True]" \
+		"$("$K" show --json)"
+	check "show (text): both flagged with '!' lines" \
+		[ "$(echo "$out" | grep -c '^	 ! ')" -ge 2 ]
+	kill "${PIDS[@]:(-3)}" 2>/dev/null
+else
+	skip "show: crypto errors flagged" "no python3"
+	skip "show: no reply flagged" "no python3"
+	skip "show: text flags" "no python3"
+fi
+
+# ---- ncat: --send-only quits at the end of its input, -i ends the receiver ----
+if command -v ncat > /dev/null; then
+	P=6004
+	timeout 20 "$K" run "${RUNOPT[@]}" -- ncat -l --recv-only -i 2s 127.0.0.1 $P \
+		> "$WORK/ncat.out" 2> "$WORK/ncat.err" &
+	SP=$!
+	PIDS+=("$SP")
+	for _ in $(seq 50); do
+		[ -n "$(ss -Huln "sport = :$P")" ] && break
+		sleep 0.1
+	done
+	timeout 20 "$K" run "${RUNOPT[@]}" -- ncat --send-only 127.0.0.1 $P \
+		< "$WORK/www/blob" 2>> "$WORK/ncat.err"
+	rc=$?
+	wait $SP
+	rc="$rc/$?"
+	cmp -s "$WORK/ncat.out" "$WORK/www/blob" || rc="$rc differs"
+	# the receiver ends by its idle timeout (exit 1), not timeout(1)'s 124
+	check "ncat --send-only -> ncat -l --recv-only -i 2s over AF_KCP: file intact, sender exits 0, receiver by its idle timeout ($rc)" \
+		[ "${rc%%/*}" = 0 -a "${rc#*/}" != 124 -a "${rc% differs}" = "$rc" ]
+	[ "${rc#*/}" = 0 ] || sed 's/^/#   /' "$WORK/ncat.err" | tail -4
+else
+	skip "ncat file transfer over AF_KCP" "no ncat"
 fi
 
 json_flush

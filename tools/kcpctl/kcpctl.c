@@ -411,6 +411,9 @@ struct ksock {
 	int lport, pport;
 	char procs[512];	/* ss -p style */
 	char procs_json[768];
+	long opid, ofd;		/* a process holding it, or -1 */
+	long crypto_errors;	/* KCP_INFO through opid/ofd, or -1 */
+	char warn[256];		/* what looks wrong, for show */
 };
 
 static int split(char *s, char **tok, int max)
@@ -596,6 +599,11 @@ static void add_proc(struct ksock *k, const char *comm, const char *pid,
 {
 	size_t used = strlen(k->procs);
 
+	if (k->opid < 0) {
+		k->opid = strtol(pid, NULL, 10);
+		k->ofd = strtol(fd, NULL, 10);
+	}
+
 	snprintf(k->procs + used, sizeof(k->procs) - used,
 		 "%s(\"%s\",pid=%s,fd=%s)", used ? "," : "", comm, pid, fd);
 	used = strlen(k->procs_json);
@@ -683,6 +691,70 @@ static bool show_special(const char *name)
 	return false;
 }
 
+/*
+ * The session's datagram counters through its owner (pidfd_getfd needs
+ * ptrace access; without it nothing is known): -1 if not readable.
+ */
+static long owner_crypto_errors(const struct ksock *k)
+{
+	struct kcp_info ki;
+	socklen_t len = sizeof(ki);
+	int pidfd, fd;
+	long ret = -1;
+
+	if (k->opid < 0)
+		return -1;
+	pidfd = syscall(SYS_pidfd_open, (int)k->opid, 0);
+	if (pidfd < 0)
+		return -1;
+	fd = syscall(SYS_pidfd_getfd, pidfd, (int)k->ofd, 0);
+	close(pidfd);
+	if (fd < 0)
+		return -1;
+	memset(&ki, 0, sizeof(ki));
+	if (!getsockopt(fd, SOL_KCP, KCP_INFO, &ki, &len) &&
+	    len >= offsetof(struct kcp_info, kcpi_crypto_errors) +
+		   sizeof(ki.kcpi_crypto_errors))
+		ret = ki.kcpi_crypto_errors;
+	close(fd);
+	return ret;
+}
+
+/*
+ * What a session that "hangs" shows: datagrams from its peer that fail
+ * the cipher's checksum (wrong --key or --crypt on one side), or nothing
+ * at all from the peer although we retransmit (firewall, no listener,
+ * or a peer that drops ours: wrong key, cipher or FEC there).
+ */
+static void diagnose(struct ksock *socks, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct ksock *k = &socks[i];
+		long st = ks_state(k), in = ks_num(k, "in_segs");
+		long out = ks_num(k, "out_segs"), re = ks_num(k, "retrans_segs");
+		size_t l = 0;
+
+		k->crypto_errors = -1;
+		k->warn[0] = 0;
+		if (st != KCP_ESTABLISHED && st != KCP_LINGER)
+			continue;
+		k->crypto_errors = owner_crypto_errors(k);
+		if (k->crypto_errors > 0)
+			l += snprintf(k->warn + l, sizeof(k->warn) - l,
+				      "%s%ld datagrams from the peer failed "
+				      "decryption: wrong key or cipher on one "
+				      "side", l ? "; " : "", k->crypto_errors);
+		if (in == 0 && out > 0 && re > 0)
+			snprintf(k->warn + l, sizeof(k->warn) - l,
+				 "%sno reply from the peer (%ld segments sent, "
+				 "%ld resent): port blocked, no listener, or the "
+				 "peer drops ours (key, cipher, FEC)",
+				 l ? "; " : "", out, re);
+	}
+}
+
 static void show_json(struct ksock *socks, int n, bool procs)
 {
 	int i, j;
@@ -716,6 +788,12 @@ static void show_json(struct ksock *socks, int n, bool procs)
 		}
 		if (procs)
 			printf(", \"users\": [%s]", k->procs_json);
+		if (k->crypto_errors >= 0)
+			printf(", \"crypto_errors\": %ld", k->crypto_errors);
+		if (k->warn[0]) {
+			fputs(", \"warning\": ", stdout);
+			json_str(k->warn);
+		}
 		printf("}%s\n", i < n - 1 ? "," : "");
 	}
 	puts("]");
@@ -732,7 +810,7 @@ static void show_text(struct ksock *socks, int n, bool procs)
 	tbl_add(&t, hdr, NULL);
 	for (i = 0; i < n; i++) {
 		struct ksock *k = &socks[i];
-		char rq[24], sq[24], conv[16], extra[1024], users[600];
+		char rq[24], sq[24], conv[16], extra[1400], users[600];
 		char *cells[7] = { (char *)state_name(ks_state(k)), rq, sq,
 				   k->local, k->peer, conv, users };
 		long nd = ks_num(k, "nodelay"), iv = ks_num(k, "interval");
@@ -763,6 +841,12 @@ static void show_text(struct ksock *socks, int n, bool procs)
 			if (!show_special(k->hdr[j]))
 				l += snprintf(extra + l, sizeof(extra) - l,
 					      " %s:%s", k->hdr[j], k->tok[j]);
+		if (k->crypto_errors >= 0 && l < sizeof(extra))
+			l += snprintf(extra + l, sizeof(extra) - l,
+				      " crypto_errors:%ld", k->crypto_errors);
+		if (k->warn[0] && l < sizeof(extra))
+			snprintf(extra + l, sizeof(extra) - l, "\n\t ! %s",
+				 k->warn);
 		tbl_add(&t, cells, extra);
 	}
 	tbl_print(&t);
@@ -809,8 +893,11 @@ static int cmd_show(int argc, char **argv)
 		if (!listen || ks_state(&socks[i]) == KCP_LISTEN)
 			socks[out++] = socks[i];
 	n = out;
-	if (procs)
-		find_procs(socks, n);
+	/* the owners also give KCP_INFO for the checks of diagnose() */
+	for (i = 0; i < n; i++)
+		socks[i].opid = socks[i].ofd = -1;
+	find_procs(socks, n);
+	diagnose(socks, n);
 	if (json)
 		show_json(socks, n, procs);
 	else
