@@ -438,6 +438,26 @@ else
 	check "iperf3 got TCP_INFO from the shim (snd_cwnd ${cwnd:-?})" \
 		[ "${cwnd:-0}" -gt 0 ]
 
+	# -N, -M and -w: the server sets these on a new listener after
+	# closing the first one while the control connection holds the port
+	P3=5205
+	"$K" run --ports $P3 "${RUNOPT[@]}" -- iperf3 -s -1 -p $P3 --forceflush \
+		> "$WORK/srv3.out" 2>&1 &
+	SP=$!
+	PIDS+=("$SP")
+	wait_for "$WORK/srv3.out" 'Server listening' 10
+	timeout 60 "$K" run --ports $P3 "${RUNOPT[@]}" -- \
+		iperf3 -c 127.0.0.1 -p $P3 -n 1M -N -M 1200 -w 256K -J \
+		> "$WORK/cli3.json" 2> "$WORK/cli3.err"
+	rc=$?
+	recvd=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bytes"])' \
+		< "$WORK/cli3.json" 2>/dev/null)
+	check "iperf3 -c -N -M 1200 -w 256K -n 1M over AF_KCP completes (rc $rc, server got ${recvd:-?} bytes)" \
+		[ $rc -eq 0 -a "${recvd:-0}" -ge 1048576 ]
+	[ $rc -eq 0 ] || cat "$WORK/cli3.err" "$WORK/cli3.json" | sed 's/^/#   /' | tail -8
+	timeout 10 tail --pid=$SP -f /dev/null
+	kill $SP 2>/dev/null
+
 	# --ports leaves other ports to TCP
 	P2=5203
 	"$K" run --ports $P "${RUNOPT[@]}" -- iperf3 -s -1 -p $P2 --forceflush \
