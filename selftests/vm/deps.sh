@@ -21,6 +21,8 @@ readonly BASE_PKGS=(
 	sparse libssl-dev python3 gcc make bc flex bison
 	git shellcheck
 	clang-14 libclang-rt-14-dev nettle-dev
+	ncat
+	debhelper dh-dkms debootstrap
 )
 
 rt=0
