@@ -28,6 +28,19 @@ for m in proc sys dev tmp run; do
 done
 ip link set lo up
 
+# kcp.rst's modprobe.d lines for another number: the options, and the
+# alias the kernel's request_module("net-pf-12") resolves through
+mount -t tmpfs tmpfs "$CH/etc/modprobe.d"
+printf 'options kcp family=12\nalias net-pf-12 kcp\n' > "$CH/etc/modprobe.d/kcp.conf"
+if in_ch modprobe net-pf-12 && [ "$(cat /sys/module/kcp/parameters/family)" = 12 ] &&
+	python3 -c "import socket; socket.socket(12, socket.SOCK_STREAM).close()"; then
+	ok "modprobe.d 'options kcp family=12' + 'alias net-pf-12 kcp': modprobe net-pf-12 loads kcp as family 12"
+else
+	not_ok "modprobe net-pf-12 with the modprobe.d lines of kcp.rst"
+fi
+rmmod kcp 2>/dev/null
+umount "$CH/etc/modprobe.d"
+
 if in_ch modprobe kcp; then
 	line=$(dmesg | grep 'kcp: AF_KCP' | tail -n 1)
 	ok "modprobe kcp (DKMS build): ${line#*kcp: }"

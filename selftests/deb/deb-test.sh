@@ -6,7 +6,8 @@
 # the headers of the test kernel): install kcp-dkms and kcpctl with apt,
 # whose postinst builds the module through DKMS for that kernel (a
 # chroot's kernel, not the host's), then boot that kernel in a VM, load
-# the module with modprobe
+# the module with modprobe (first through kcp.rst's modprobe.d lines for
+# family 12)
 # from the chroot and move data between two TCP programs turned into
 # AF_KCP by the packaged kcpctl and shim; last, purge the packages and
 # check that nothing of them is left. Prints TAP.
