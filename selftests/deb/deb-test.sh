@@ -6,11 +6,11 @@
 # the headers of the test kernel): install kcp-dkms and kcpctl with apt,
 # whose postinst builds the module through DKMS for that kernel (a
 # chroot's kernel, not the host's), then boot that kernel in a VM, load
-# the module with modprobe (first through kcp.rst's modprobe.d lines for
-# family 12)
-# from the chroot and move data between two TCP programs turned into
-# AF_KCP by the packaged kcpctl and shim; last, purge the packages and
-# check that nothing of them is left. Prints TAP.
+# the module with the chroot's modprobe (first as family 12 through
+# kcp.rst's modprobe.d lines) and move data between two TCP programs
+# turned into AF_KCP by the packaged kcpctl and shim; last, purge the
+# packages and check that nothing of them is left. Before all that, what
+# 'make install DESTDIR=' stages and 'make uninstall' removes. Prints TAP.
 #
 #   selftests/deb/deb-test.sh [--kernel 6.1|6.12]   (make deb first)
 
