@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make check-deb: the packages of 'make deb' on a Debian bookworm system.
-# In a debootstrap chroot (build/deb/chroot, made once, with dkms, gcc and
-# the headers of the test kernel): install kcp-dkms and kcpctl with apt,
-# whose postinst builds the module through DKMS for that kernel (a
-# chroot's kernel, not the host's), then boot that kernel in a VM, load
+# In a debootstrap chroot (build/deb/chroot-KVER, made once, with dkms,
+# gcc and the headers of the test kernel only): install kcp-dkms and
+# kcpctl with apt, whose postinst builds the module through DKMS for that
+# kernel (a chroot's kernel, not the host's), then boot it in a VM, load
 # the module with the chroot's modprobe (first as family 12 through
 # kcp.rst's modprobe.d lines) and move data between two TCP programs
 # turned into AF_KCP by the packaged kcpctl and shim; last, purge the
@@ -28,9 +28,12 @@ while [ $# -gt 0 ]; do
 done
 
 OUT=$TOP/build/deb
-CH=$OUT/chroot
 MIRROR=http://deb.debian.org/debian
 KVER=$(selftests/vm/run-vm.sh --kernel "$kernel" --print-kernel) || exit 1
+# one chroot per kernel: with only its headers there, the postinst builds
+# the module once; all start from one debootstrap, kept as a tarball
+CH=$OUT/chroot-$KVER
+BASE=$OUT/bookworm-base.tar
 VER=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 DEBS=("$OUT/kcp-dkms_${VER}_all.deb" "$OUT/kcpctl_${VER}_amd64.deb")
 LOG=$OUT/deb-test.log
@@ -89,18 +92,25 @@ rm -rf "$stage"
 
 # ---- the chroot: bookworm + dkms, gcc, make, python3, the headers ----
 if [ ! -e "$CH/.kcp-base" ]; then
-	stamp "debootstrap bookworm into $CH (once)"
-	if [ -e "$CH.new" ] && ! grep -q " $CH.new/" /proc/mounts; then
-		rm -rf "$CH.new"
+	if [ ! -s "$BASE" ]; then
+		stamp "debootstrap bookworm into $BASE (once)"
+		if [ -e "$OUT/base.new" ] && ! grep -q " $OUT/base.new/" /proc/mounts; then
+			rm -rf "$OUT/base.new"
+		fi
+		debootstrap --variant=minbase bookworm "$OUT/base.new" "$MIRROR" >> "$LOG" 2>&1 ||
+			{ not_ok "debootstrap bookworm (see $LOG)"; finish; }
+		grep -q " $OUT/base.new/proc " /proc/mounts && umount "$OUT/base.new/proc"
+		cat > "$OUT/base.new/etc/apt/sources.list" <<-EOS
+		deb $MIRROR bookworm main
+		deb $MIRROR bookworm-updates main
+		deb http://deb.debian.org/debian-security bookworm-security main
+		EOS
+		tar -C "$OUT/base.new" -cf "$BASE.new" . && mv "$BASE.new" "$BASE" &&
+			rm -rf "$OUT/base.new"
 	fi
-	debootstrap --variant=minbase bookworm "$CH.new" "$MIRROR" >> "$LOG" 2>&1 ||
-		{ not_ok "debootstrap bookworm (see $LOG)"; finish; }
-	grep -q " $CH.new/" /proc/mounts && umount "$CH.new/proc"
-	cat > "$CH.new/etc/apt/sources.list" <<-EOS
-	deb $MIRROR bookworm main
-	deb $MIRROR bookworm-updates main
-	deb http://deb.debian.org/debian-security bookworm-security main
-	EOS
+	stamp "chroot for $KVER from $BASE (once)"
+	mkdir -p "$CH.new" && tar -C "$CH.new" -xf "$BASE" ||
+		{ not_ok "unpack $BASE"; finish; }
 	touch "$CH.new/.kcp-base"
 	mv "$CH.new" "$CH"
 fi
