@@ -10,9 +10,44 @@
 
 #include "kcp.h"
 
+#define KCP_VERSION "0.1"
+
 static int family = AF_KCP;
 module_param(family, int, 0444);
-MODULE_PARM_DESC(family, "socket family number to register (default 25)");
+MODULE_PARM_DESC(family, "socket family number to register (default 25); "
+		 "free in 6.1 .. 7.2: 12, 13, 14, 18, 19, 22, 23, 25");
+
+/*
+ * Numbers 1 .. AF_MAX - 1 that include/linux/socket.h of 6.1, 6.12 and
+ * 7.2 either no longer defines (12, DECnet: removed in 6.1) or defines
+ * without any in-tree family registering them. Every other number
+ * belongs to a family of the kernel (built in, or a module that would
+ * then fail to register, silently for the user): refused.
+ */
+static const char *const kcp_free_families[] = {
+	[12] = "AF_DECnet, removed in 6.1",
+	[13] = "AF_NETBEUI, unused",
+	[14] = "AF_SECURITY, unused",
+	[18] = "AF_ASH, unused",
+	[19] = "AF_ECONET, removed",
+	[22] = "AF_SNA, unused",
+	[23] = "AF_IRDA, removed",
+	[25] = "AF_WANPIPE, removed",
+};
+
+static int kcp_family_check(int nr)
+{
+	if (nr <= 0 || nr >= NPROTO) {
+		pr_err("kcp: family=%d out of range 1..%d\n", nr, NPROTO - 1);
+		return -EINVAL;
+	}
+	if (nr >= ARRAY_SIZE(kcp_free_families) || !kcp_free_families[nr]) {
+		pr_err("kcp: family=%d belongs to a family of the kernel; use a free one: 12, 13, 14, 18, 19, 22, 23 or 25 (default)\n",
+		       nr);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 unsigned int kcp_net_id __read_mostly;
 struct workqueue_struct *kcp_wq __read_mostly;
@@ -65,6 +100,9 @@ static int __init kcp_mod_init(void)
 {
 	int err;
 
+	err = kcp_family_check(family);
+	if (err)
+		return err;
 	err = kcp_fec_module_init();
 	if (err)
 		return err;
@@ -88,9 +126,13 @@ static int __init kcp_mod_init(void)
 	if (err)
 		goto err_proto;
 	err = kcp_family_register(family);
+	if (err == -EEXIST)
+		pr_err("kcp: family %d is taken by another module; load with family=N, N another free number\n",
+		       family);
 	if (err)
 		goto err_pernet;
-	pr_info("kcp: AF_KCP registered as family %d\n", family);
+	pr_info("kcp: AF_KCP %s registered as socket family %d (number of %s)\n",
+		KCP_VERSION, family, kcp_free_families[family]);
 	return 0;
 
 err_pernet:
@@ -121,4 +163,5 @@ module_exit(kcp_mod_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("AF_KCP: KCP (kcp-go compatible) reliable streams over UDP");
 MODULE_AUTHOR("kcp project");
+MODULE_VERSION(KCP_VERSION);
 MODULE_ALIAS_NETPROTO(AF_KCP);

@@ -92,8 +92,9 @@ void kcp_opts_from_sysctl(struct kcp_opts *o, const struct kcp_sysctl *s)
 	o->interval = READ_ONCE(s->interval);
 	o->resend = READ_ONCE(s->resend);
 	o->nc = READ_ONCE(s->nc);
-	o->snd_wnd = READ_ONCE(s->snd_wnd);
-	o->rcv_wnd = READ_ONCE(s->rcv_wnd);
+	/* wnd_max may have been lowered below them since they were set */
+	o->snd_wnd = min(READ_ONCE(s->snd_wnd), READ_ONCE(s->wnd_max));
+	o->rcv_wnd = min(READ_ONCE(s->rcv_wnd), READ_ONCE(s->wnd_max));
 	o->mtu = READ_ONCE(s->mtu);
 	o->stream = READ_ONCE(s->stream);
 	o->ack_nodelay = READ_ONCE(s->ack_nodelay);
@@ -165,9 +166,14 @@ int kcp_sysctl_init_net(struct net *net)
 	if (!t)
 		return -ENOMEM;
 	memcpy(t, kcp_sysctl_tmpl, sizeof(kcp_sysctl_tmpl));
-	for (i = 0; i < ARRAY_SIZE(kcp_sysctl_tmpl); i++)
+	for (i = 0; i < ARRAY_SIZE(kcp_sysctl_tmpl); i++) {
 		t[i].data = (char *)&kn->sysctl +
 			    ((char *)t[i].data - (char *)&init_net_dummy);
+		/* default windows: at most this namespace's wnd_max */
+		if (t[i].data == &kn->sysctl.snd_wnd ||
+		    t[i].data == &kn->sysctl.rcv_wnd)
+			t[i].extra2 = &kn->sysctl.wnd_max;
+	}
 	kn->sysctl_hdr = kcp_register_net_sysctl(net, "net/kcp", t,
 						 ARRAY_SIZE(kcp_sysctl_tmpl));
 	if (!kn->sysctl_hdr) {

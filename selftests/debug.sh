@@ -57,8 +57,9 @@ guest() {
 	# races.sh's unload test runs with lifecycle, after the first scan
 	while read -r s; do
 		[[ -z $only || " $only " == *" $s "* ]] || continue
-		[[ $s != races && $s != lifecycle ]] || late+=("$s")
-		[[ $s == lifecycle ]] || suites+=("$s")
+		[[ $s != races && $s != lifecycle && $s != modload ]] ||
+			late+=("$s")
+		[[ $s == lifecycle || $s == modload ]] || suites+=("$s")
 	done < <(sed -n 's/^run \([a-z_0-9]*\) .*/\1/p' selftests/net/run_all.sh)
 
 	kmemleak_scan() {

@@ -223,6 +223,17 @@ json_check "show --json -4 -p (interface-format file)" \
 	"len(d) == 2 and d[1]['conv'] == 0x1a2b3c4d and d[1]['peer_port'] == 40000 and d[1]['users'][0]['pid'] == $HP" \
 	"$(KCPCTL_PROC_NET=$fake "$K" show --json -4 -p)"
 
+# a session that has sent and resent but heard nothing: flagged
+mkdir -p "$fake/silent"
+{
+	echo "$hdr"
+	echo "   0: 0100007F:9C42 0100007F:1451 01 00000009 32 32 32 4 0 3 0 0 800 0 0 1400 0 40 2 1 0 0 1 0 20 7 7 0 9"
+} > "$fake/silent/kcp"
+: > "$fake/silent/kcp6"
+out=$(KCPCTL_PROC_NET=$fake/silent "$K" show)
+check "show flags a session with segments sent and resent but none received" \
+	[ -n "$(echo "$out" | grep -F '	 ! no reply from the peer (20 segments sent, 7 resent)')" ]
+
 # ---- socket list (coming in the module) ----
 if [ -e /proc/net/kcp ]; then
 	out=$("$K" show -p)
@@ -259,6 +270,30 @@ check "set with one unknown name changes nothing" \
 	[ $? -ne 0 -a "$(cat "$fsys/mtu")" = 1200 -a -n "$(echo "$err" | grep "unknown setting 'nope'")" ]
 json_check "get --json (sysctl-like dir)" \
 	"d == {'mtu': 1200, 'nc': 1}" "$(KCPCTL_SYSCTL=$fsys "$K" get --json mtu nc)"
+# every value is checked before any is written: interval=5 is out of range
+err=$(KCPCTL_SYSCTL=$fsys "$K" set mtu=1300 interval=5 2>&1)
+check "set mtu=1300 interval=5: interval out of range 10..5000, mtu unchanged" \
+	[ $? -ne 0 -a "$(cat "$fsys/mtu")" = 1200 -a "$(cat "$fsys/interval")" = 20 -a \
+	  -n "$(echo "$err" | grep 'interval=5: out of range 10..5000; nothing changed')" ]
+# a write the kernel refuses after others succeeded: those are undone
+# (a read-only sysctl stands in for a setting this kcpctl has no range for)
+ln -s /proc/sys/kernel/ngroups_max "$fsys/zz_ro"
+err=$(KCPCTL_SYSCTL=$fsys "$K" set mtu=1300 nodelay=0 zz_ro=1 2>&1)
+check "set mtu=1300 nodelay=0 zz_ro=1: zz_ro refused, mtu and nodelay restored" \
+	[ $? -ne 0 -a "$(cat "$fsys/mtu") $(cat "$fsys/nodelay")" = "1200 1" -a \
+	  -n "$(echo "$err" | grep 'nothing changed')" ]
+rm "$fsys/zz_ro"
+# windows: at most wnd_max (given in the same command, or the current one)
+echo 32768 > "$fsys/wnd_max"
+err=$(KCPCTL_SYSCTL=$fsys "$K" set snd_wnd=40000 2>&1)
+check "set snd_wnd=40000 with wnd_max 32768: refused, nothing written" \
+	[ $? -ne 0 -a "$(cat "$fsys/snd_wnd")" = 0 -a -n "$(echo "$err" | grep 'above wnd_max (32768)')" ]
+KCPCTL_SYSCTL=$fsys "$K" set snd_wnd=40000 wnd_max=40000 > /dev/null
+check "set snd_wnd=40000 wnd_max=40000: both written" \
+	[ "$(cat "$fsys/snd_wnd") $(cat "$fsys/wnd_max")" = "40000 40000" ]
+err=$(KCPCTL_SYSCTL=$fsys "$K" run --wnd 512,50000 -- true 2>&1)
+check "run --wnd 512,50000 with wnd_max 40000: refused before starting" \
+	[ $? -ne 0 -a -n "$(echo "$err" | grep 'above net.kcp.wnd_max (40000)')" ]
 
 # ---- sysctls (coming in the module) ----
 if [ -d /proc/sys/net/kcp ]; then
@@ -281,11 +316,29 @@ if [ -d /proc/sys/net/kcp ]; then
 	err=$("$K" set bogus=1 2>&1)
 	check "set bogus=1: unknown setting" \
 		[ $? -ne 0 -a -n "$(echo "$err" | grep "unknown setting 'bogus'")" ]
+	"$K" set mtu=1350 interval=33 > /dev/null
+	err=$("$K" set mtu=1200 interval=5 2>&1)
+	check "set mtu=1200 interval=5: refused, mtu stays 1350 (nothing written)" \
+		[ $? -ne 0 -a "$(cat /proc/sys/net/kcp/mtu) $(cat /proc/sys/net/kcp/interval)" = "1350 33" ]
+	wsaved=$("$K" get snd_wnd rcv_wnd wnd_max | awk '{ printf "%s=%s ", $1, $2 }')
+	"$K" set wnd_max=32768 snd_wnd=32 > /dev/null
+	err=$("$K" set mtu=1200 snd_wnd=40000 2>&1)
+	check "set snd_wnd=40000 with wnd_max 32768: refused, mtu unchanged" \
+		[ $? -ne 0 -a "$(cat /proc/sys/net/kcp/snd_wnd) $(cat /proc/sys/net/kcp/mtu)" = "32 1350" ]
+	"$K" set wnd_max=40000 snd_wnd=40000 > /dev/null
+	check "set wnd_max=40000 snd_wnd=40000: wnd_max written first" \
+		[ "$(cat /proc/sys/net/kcp/snd_wnd) $(cat /proc/sys/net/kcp/wnd_max)" = "40000 40000" ]
+	"$K" set snd_wnd=32 wnd_max=32768 > /dev/null
+	check "set snd_wnd=32 wnd_max=32768: lowered in the order that works" \
+		[ "$(cat /proc/sys/net/kcp/snd_wnd) $(cat /proc/sys/net/kcp/wnd_max)" = "32 32768" ]
+	# shellcheck disable=SC2086
+	"$K" set $wsaved > /dev/null
 	# shellcheck disable=SC2086
 	"$K" set $saved > /dev/null
 else
 	for t in "get lists defaults" "get --json" "set preset=fast3" \
-		"set mtu" "set out of range" "set unknown"; do
+		"set mtu" "set out of range" "set unknown" "set atomic" \
+		"set snd_wnd above wnd_max" "set wnd_max first" "set wnd_max last"; do
 		skip "$t" "no /proc/sys/net/kcp in this module"
 	done
 	err=$("$K" get 2>&1)
@@ -384,6 +437,26 @@ else
 	check "no TCP socket on port $P at any state (no TIME-WAIT either)" no_tcp_on $P
 	check "iperf3 got TCP_INFO from the shim (snd_cwnd ${cwnd:-?})" \
 		[ "${cwnd:-0}" -gt 0 ]
+
+	# -N, -M and -w: the server sets these on a new listener after
+	# closing the first one while the control connection holds the port
+	P3=5205
+	"$K" run --ports $P3 "${RUNOPT[@]}" -- iperf3 -s -1 -p $P3 --forceflush \
+		> "$WORK/srv3.out" 2>&1 &
+	SP=$!
+	PIDS+=("$SP")
+	wait_for "$WORK/srv3.out" 'Server listening' 10
+	timeout 60 "$K" run --ports $P3 "${RUNOPT[@]}" -- \
+		iperf3 -c 127.0.0.1 -p $P3 -n 1M -N -M 1200 -w 256K -J \
+		> "$WORK/cli3.json" 2> "$WORK/cli3.err"
+	rc=$?
+	recvd=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bytes"])' \
+		< "$WORK/cli3.json" 2>/dev/null)
+	check "iperf3 -c -N -M 1200 -w 256K -n 1M over AF_KCP completes (rc $rc, server got ${recvd:-?} bytes)" \
+		[ $rc -eq 0 -a "${recvd:-0}" -ge 1048576 ]
+	[ $rc -eq 0 ] || cat "$WORK/cli3.err" "$WORK/cli3.json" | sed 's/^/#   /' | tail -8
+	timeout 10 tail --pid=$SP -f /dev/null
+	kill $SP 2>/dev/null
 
 	# --ports leaves other ports to TCP
 	P2=5203
@@ -492,6 +565,84 @@ if command -v socat > /dev/null; then
 		[ "$rc" = 0/0 ]
 else
 	skip "socat file transfer over AF_KCP" "no socat"
+fi
+
+# ---- kcpctl show: a wrong key on either side ----
+# a server and a client with the key 'right', a client with 'wrong': the
+# server drops the wrong one's datagrams (no session, no reply), and
+# datagrams forged from the right client's port fail decryption on the
+# server's session (a raw socket, as a peer with another key would send)
+if command -v python3 > /dev/null; then
+	P=6006
+	hold="import socket, sys, time
+s = socket.socket()
+if sys.argv[1] == 'server':
+    s.bind(('127.0.0.1', $P)); s.listen(4); print('READY', flush=True)
+    c, _ = s.accept(); c.recv(100)
+else:
+    s.connect(('127.0.0.1', $P)); s.send(b'hello')
+    print('PORT', s.getsockname()[1], flush=True)
+time.sleep(30)"
+	"$K" run --ports $P --preset fast3 --crypt aes --key right -- python3 -c "$hold" server \
+		> "$WORK/ksrv.out" 2>&1 &
+	PIDS+=($!)
+	wait_for "$WORK/ksrv.out" READY 10
+	"$K" run --ports $P --preset fast3 --crypt aes --key right -- python3 -c "$hold" client \
+		> "$WORK/kgood.out" 2>&1 &
+	PIDS+=($!)
+	"$K" run --ports $P --preset fast3 --crypt aes --key wrong -- python3 -c "$hold" client \
+		> "$WORK/kbad.out" 2>&1 &
+	PIDS+=($!)
+	wait_for "$WORK/kgood.out" PORT 10
+	wait_for "$WORK/kbad.out" PORT 10
+	good=$(awk '/^PORT/ { print $2 }' "$WORK/kgood.out")
+	bad=$(awk '/^PORT/ { print $2 }' "$WORK/kbad.out")
+	python3 -c "import os, socket, struct, sys
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+for _ in range(5):
+    p = os.urandom(64)
+    r.sendto(struct.pack('!HHHH', int(sys.argv[1]), $P, 8 + len(p), 0) + p, ('127.0.0.1', 0))" "$good"
+	sleep 2
+	out=$("$K" show)
+	printf '%s\n' "$out" | grep -A2 -E ":($P|$good|$bad) " | sed 's/^/# sample: /'
+	json_check "show: the server's session with the right client has crypto_errors 5 and says why; the right client is not flagged" \
+		"[(s['crypto_errors'], 'failed decryption' in s.get('warning', '')) for s in d if s['local_port'] == $P and s['peer_port'] == ${good:-0}] == [(5, True)] and [s.get('warning') for s in d if s['local_port'] == ${good:-0}] == [None]" \
+		"$("$K" show --json)"
+	json_check "show: the client with the wrong key: no reply from the peer" \
+		"['no reply from the peer' in s.get('warning', '') for s in d if s['local_port'] == ${bad:-0}] == [True]" \
+		"$("$K" show --json)"
+	check "show (text): both flagged with '!' lines" \
+		[ "$(echo "$out" | grep -c '^	 ! ')" -ge 2 ]
+	kill "${PIDS[@]:(-3)}" 2>/dev/null
+else
+	skip "show: crypto errors flagged" "no python3"
+	skip "show: no reply flagged" "no python3"
+	skip "show: text flags" "no python3"
+fi
+
+# ---- ncat: --send-only quits at the end of its input, -i ends the receiver ----
+if command -v ncat > /dev/null; then
+	P=6004
+	timeout 20 "$K" run "${RUNOPT[@]}" -- ncat -l --recv-only -i 2s 127.0.0.1 $P \
+		> "$WORK/ncat.out" 2> "$WORK/ncat.err" &
+	SP=$!
+	PIDS+=("$SP")
+	for _ in $(seq 50); do
+		[ -n "$(ss -Huln "sport = :$P")" ] && break
+		sleep 0.1
+	done
+	timeout 20 "$K" run "${RUNOPT[@]}" -- ncat --send-only 127.0.0.1 $P \
+		< "$WORK/www/blob" 2>> "$WORK/ncat.err"
+	rc=$?
+	wait $SP
+	rc="$rc/$?"
+	cmp -s "$WORK/ncat.out" "$WORK/www/blob" || rc="$rc differs"
+	# the receiver ends by its idle timeout (exit 1), not timeout(1)'s 124
+	check "ncat --send-only -> ncat -l --recv-only -i 2s over AF_KCP: file intact, sender exits 0, receiver by its idle timeout ($rc)" \
+		[ "${rc%%/*}" = 0 -a "${rc#*/}" != 124 -a "${rc% differs}" = "$rc" ]
+	[ "${rc#*/}" = 0 ] || sed 's/^/#   /' "$WORK/ncat.err" | tail -4
+else
+	skip "ncat file transfer over AF_KCP" "no ncat"
 fi
 
 json_flush

@@ -111,8 +111,8 @@ SYSCTLS="nodelay 0 1 0
 interval 10 5000 100
 resend 0 65536 0
 nc 0 1 0
-snd_wnd 1 65535 32
-rcv_wnd 1 65535 32
+snd_wnd 1 32768 32
+rcv_wnd 1 32768 32
 wnd_max 1 65535 32768
 mtu 50 1500 1400
 stream 0 1 1
@@ -235,6 +235,18 @@ r4=$(in_b "$OPTS" wnd 65 65)
 [ "$r1/$r2/$r3/$r4" = "ok/EINVAL/EINVAL/ok" ] &&
 	ok "net.kcp.wnd_max 64: KCP_WNDSIZE 64/64 ok, snd 65 or rcv 65 -> EINVAL; b (32768) takes 65" ||
 	not_ok "net.kcp.wnd_max 64: 64/64 $r1, 65/0 $r2, 0/65 $r3, b 65/65 $r4"
+# ... and the default windows: a write above wnd_max is refused, and a
+# wnd_max lowered below them caps what new sockets get
+w1=$(in_ns a sc_set_many snd_wnd=65 rcv_wnd=65 snd_wnd=64 rcv_wnd=64 | tr '\n' ' ')
+sc_set a wnd_max 40
+d=$(in_a "$OPTS" defaults)
+r1=$(in_a "$OPTS" wnd 40 40)
+r2=$(in_a "$OPTS" wnd 41 0)
+[ "$w1" = "FAIL snd_wnd=65 FAIL rcv_wnd=65 " ] &&
+	[ "$(kv "$d" snd_wnd)/$(kv "$d" rcv_wnd)/$r1/$r2" = "40/40/ok/EINVAL" ] &&
+	ok "net.kcp.snd_wnd/rcv_wnd: 65 above wnd_max 64 -> EINVAL; 64 taken, wnd_max then 40: a new socket has 40/40" ||
+	not_ok "net.kcp.snd_wnd/rcv_wnd vs wnd_max: writes '$w1', new socket $(kv "$d" snd_wnd)/$(kv "$d" rcv_wnd), 40/40 $r1, 41 $r2"
+in_ns a sc_set_many snd_wnd=32 rcv_wnd=32 wnd_max=32768 > /dev/null
 sc_set a wnd_max 32768
 
 # session limits: a listener that never accepts (backlog 64), new peers from b

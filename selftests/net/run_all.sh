@@ -4,7 +4,8 @@
 # Every in-VM suite, in one guest boot. Each suite prints TAP after a
 # "# suite NAME" line; the host counts the results (selftests/check.sh).
 # The module is already inserted by the harness; KCP_MODULE names it so
-# the lifecycle suite can remove and re-insert it. Last, since it unloads.
+# the lifecycle and modload suites can remove and re-insert it. Last,
+# since they unload.
 #   run_all.sh [quick] [SUITE...]
 
 cd "$(dirname "$0")/../.." || exit 1
@@ -35,4 +36,5 @@ run attack selftests/net/attack.sh $quick
 run hostile selftests/net/hostile.sh $quick
 run races selftests/net/races.sh $quick
 run lifecycle selftests/net/lifecycle.sh
+run modload selftests/net/modload.sh
 exit $rc

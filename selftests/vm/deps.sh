@@ -26,6 +26,8 @@ readonly BASE_PKGS=(
 	clang-14 libclang-rt-14-dev nettle-dev
 	kcptun libsnappy-dev golang-github-xtaci-smux-dev
 	golang-github-golang-snappy-dev
+	ncat
+	debhelper dh-dkms debootstrap
 )
 
 rt=0

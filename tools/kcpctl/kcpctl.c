@@ -412,6 +412,9 @@ struct ksock {
 	int lport, pport;
 	char procs[512];	/* ss -p style */
 	char procs_json[768];
+	long opid, ofd;		/* a process holding it, or -1 */
+	long crypto_errors;	/* KCP_INFO through opid/ofd, or -1 */
+	char warn[256];		/* what looks wrong, for show */
 };
 
 static int split(char *s, char **tok, int max)
@@ -597,6 +600,11 @@ static void add_proc(struct ksock *k, const char *comm, const char *pid,
 {
 	size_t used = strlen(k->procs);
 
+	if (k->opid < 0) {
+		k->opid = strtol(pid, NULL, 10);
+		k->ofd = strtol(fd, NULL, 10);
+	}
+
 	snprintf(k->procs + used, sizeof(k->procs) - used,
 		 "%s(\"%s\",pid=%s,fd=%s)", used ? "," : "", comm, pid, fd);
 	used = strlen(k->procs_json);
@@ -684,6 +692,70 @@ static bool show_special(const char *name)
 	return false;
 }
 
+/*
+ * The session's datagram counters through its owner (pidfd_getfd needs
+ * ptrace access; without it nothing is known): -1 if not readable.
+ */
+static long owner_crypto_errors(const struct ksock *k)
+{
+	struct kcp_info ki;
+	socklen_t len = sizeof(ki);
+	int pidfd, fd;
+	long ret = -1;
+
+	if (k->opid < 0)
+		return -1;
+	pidfd = syscall(SYS_pidfd_open, (int)k->opid, 0);
+	if (pidfd < 0)
+		return -1;
+	fd = syscall(SYS_pidfd_getfd, pidfd, (int)k->ofd, 0);
+	close(pidfd);
+	if (fd < 0)
+		return -1;
+	memset(&ki, 0, sizeof(ki));
+	if (!getsockopt(fd, SOL_KCP, KCP_INFO, &ki, &len) &&
+	    len >= offsetof(struct kcp_info, kcpi_crypto_errors) +
+		   sizeof(ki.kcpi_crypto_errors))
+		ret = ki.kcpi_crypto_errors;
+	close(fd);
+	return ret;
+}
+
+/*
+ * What a session that "hangs" shows: datagrams from its peer that fail
+ * the cipher's checksum (wrong --key or --crypt on one side), or nothing
+ * at all from the peer although we retransmit (firewall, no listener,
+ * or a peer that drops ours: wrong key, cipher or FEC there).
+ */
+static void diagnose(struct ksock *socks, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct ksock *k = &socks[i];
+		long st = ks_state(k), in = ks_num(k, "in_segs");
+		long out = ks_num(k, "out_segs"), re = ks_num(k, "retrans_segs");
+		size_t l = 0;
+
+		k->crypto_errors = -1;
+		k->warn[0] = 0;
+		if (st != KCP_ESTABLISHED && st != KCP_LINGER)
+			continue;
+		k->crypto_errors = owner_crypto_errors(k);
+		if (k->crypto_errors > 0)
+			l += snprintf(k->warn + l, sizeof(k->warn) - l,
+				      "%s%ld datagrams from the peer failed "
+				      "decryption: wrong key or cipher on one "
+				      "side", l ? "; " : "", k->crypto_errors);
+		if (in == 0 && out > 0 && re > 0)
+			snprintf(k->warn + l, sizeof(k->warn) - l,
+				 "%sno reply from the peer (%ld segments sent, "
+				 "%ld resent): port blocked, no listener, or the "
+				 "peer drops ours (key, cipher, FEC)",
+				 l ? "; " : "", out, re);
+	}
+}
+
 static void show_json(struct ksock *socks, int n, bool procs)
 {
 	int i, j;
@@ -717,6 +789,12 @@ static void show_json(struct ksock *socks, int n, bool procs)
 		}
 		if (procs)
 			printf(", \"users\": [%s]", k->procs_json);
+		if (k->crypto_errors >= 0)
+			printf(", \"crypto_errors\": %ld", k->crypto_errors);
+		if (k->warn[0]) {
+			fputs(", \"warning\": ", stdout);
+			json_str(k->warn);
+		}
 		printf("}%s\n", i < n - 1 ? "," : "");
 	}
 	puts("]");
@@ -733,7 +811,7 @@ static void show_text(struct ksock *socks, int n, bool procs)
 	tbl_add(&t, hdr, NULL);
 	for (i = 0; i < n; i++) {
 		struct ksock *k = &socks[i];
-		char rq[24], sq[24], conv[16], extra[1024], users[600];
+		char rq[24], sq[24], conv[16], extra[1400], users[600];
 		char *cells[7] = { (char *)state_name(ks_state(k)), rq, sq,
 				   k->local, k->peer, conv, users };
 		long nd = ks_num(k, "nodelay"), iv = ks_num(k, "interval");
@@ -764,6 +842,12 @@ static void show_text(struct ksock *socks, int n, bool procs)
 			if (!show_special(k->hdr[j]))
 				l += snprintf(extra + l, sizeof(extra) - l,
 					      " %s:%s", k->hdr[j], k->tok[j]);
+		if (k->crypto_errors >= 0 && l < sizeof(extra))
+			l += snprintf(extra + l, sizeof(extra) - l,
+				      " crypto_errors:%ld", k->crypto_errors);
+		if (k->warn[0] && l < sizeof(extra))
+			snprintf(extra + l, sizeof(extra) - l, "\n\t ! %s",
+				 k->warn);
 		tbl_add(&t, cells, extra);
 	}
 	tbl_print(&t);
@@ -810,8 +894,11 @@ static int cmd_show(int argc, char **argv)
 		if (!listen || ks_state(&socks[i]) == KCP_LISTEN)
 			socks[out++] = socks[i];
 	n = out;
-	if (procs)
-		find_procs(socks, n);
+	/* the owners also give KCP_INFO for the checks of diagnose() */
+	for (i = 0; i < n; i++)
+		socks[i].opid = socks[i].ofd = -1;
+	find_procs(socks, n);
+	diagnose(socks, n);
 	if (json)
 		show_json(socks, n, procs);
 	else
@@ -970,10 +1057,8 @@ static int sysctl_set_one(const char *name, long v, const char *shown)
 {
 	int err = sysctl_write(name, v);
 
-	if (!err) {
-		printf("%s = %ld\n", name, v);
+	if (!err)
 		return 0;
-	}
 	switch (-err) {
 	case EINVAL:
 	case ERANGE:
@@ -988,69 +1073,202 @@ static int sysctl_set_one(const char *name, long v, const char *shown)
 	return errorf("set %s=%s: %s", name, shown, strerror(-err));
 }
 
+/*
+ * The module's ranges (kmod/sysctl.c), checked before anything is
+ * written; snd_wnd and rcv_wnd are bounded by wnd_max (the value given in
+ * the same command, else the current one). A name missing here (a newer
+ * module) is left to the kernel.
+ */
+static const struct {
+	const char *name;
+	long lo, hi;
+} sysctl_ranges[] = {
+	{ "nodelay", 0, 1 }, { "interval", 10, 5000 }, { "resend", 0, 65536 },
+	{ "nc", 0, 1 }, { "snd_wnd", 1, 65535 }, { "rcv_wnd", 1, 65535 },
+	{ "wnd_max", 1, 65535 }, { "mtu", 50, 1500 }, { "stream", 0, 1 },
+	{ "ack_nodelay", 0, 1 }, { "dead_link", 1, 1000 },
+	{ "min_rto", 0, 60000 }, { "idle_timeout_ms", 0, 86400000 },
+	{ "linger_ms", 0, 86400000 }, { "timewait_ms", 0, 86400000 },
+	{ "fec_data", 0, 254 }, { "fec_parity", 0, 254 },
+	{ "max_sessions", 0, 1 << 24 }, { "max_listener_sessions", 0, 1 << 24 },
+	{ "new_sessions_per_sec", 0, 1 << 24 },
+};
+
+static bool sysctl_range(const char *name, long *lo, long *hi)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sysctl_ranges); i++)
+		if (!strcmp(name, sysctl_ranges[i].name)) {
+			*lo = sysctl_ranges[i].lo;
+			*hi = sysctl_ranges[i].hi;
+			return true;
+		}
+	return false;
+}
+
+/* The namespace's net.kcp.wnd_max, or the wire's 65535 without it. */
+static long wnd_max_now(void)
+{
+	char val[32];
+	long v;
+
+	if (sysctl_read("wnd_max", val, sizeof(val)) ||
+	    !parse_long(val, 1, 65535, &v))
+		return 65535;
+	return v;
+}
+
+struct sysctl_assign {
+	const char *name;
+	long val, old;
+	char shown[32];
+	bool written;
+};
+
+/* Add or replace (a later NAME=VALUE wins) an assignment. */
+static int assign_add(struct sysctl_assign *a, int n, const char *name,
+		      long v, const char *shown)
+{
+	int i;
+
+	for (i = 0; i < n && strcmp(a[i].name, name); i++)
+		;
+	a[i].name = name;
+	a[i].val = v;
+	snprintf(a[i].shown, sizeof(a[i].shown), "%s", shown);
+	return i == n ? n + 1 : n;
+}
+
+static int assign_find(const struct sysctl_assign *a, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(a[i].name, name))
+			return i;
+	return -1;
+}
+
 static int sysctl_set(char **args, int n)
 {
-	long vals[64];
-	int i, ret = 0;
+	static const char *const preset_f[] = {
+		"nodelay", "interval", "resend", "nc",
+	};
+	struct sysctl_assign a[64 + 4];
+	char val[128];
+	int i, j, na = 0, wm, order[64 + 4], no = 0, failed = -1;
+	long lo, hi, wmax;
 
 	if (!n)
 		return errorf("set: NAME=VALUE expected");
-	if (n > (int)ARRAY_SIZE(vals))
+	if (n > 64)
 		return errorf("set: too many settings");
 	if (!sysctl_dir_ok())
 		return 1;
-	/* check everything before changing anything */
+	/* parse and check everything before changing anything */
 	for (i = 0; i < n; i++) {
 		char *eq = strchr(args[i], '=');
+		long v;
 
 		if (!eq || eq == args[i])
 			return errorf("set: '%s' is not NAME=VALUE", args[i]);
 		*eq = 0;
 		if (!strcmp(args[i], "preset")) {
-			vals[i] = kcp_preset_by_name(eq + 1);
+			int p = kcp_preset_by_name(eq + 1);
+
 			*eq = '=';
-			if (!vals[i])
+			if (!p)
 				return errorf("set: unknown preset '%s' (normal, "
 					      "fast, fast2, fast3)", eq + 1);
-			if (!sysctl_exists("nodelay"))
-				return missing(sysctl_dir(), "no nodelay");
+			for (j = 0; j < 4; j++) {
+				char sh[16];
+
+				if (!sysctl_exists(preset_f[j]))
+					return missing(sysctl_dir(), "no nodelay");
+				snprintf(sh, sizeof(sh), "%d", preset_values[p][j]);
+				na = assign_add(a, na, preset_f[j],
+						preset_values[p][j], sh);
+			}
 			continue;
 		}
 		if (!sysctl_exists(args[i])) {
 			unknown_sysctl(args[i]);
 			return 1;
 		}
-		if (!parse_long(eq + 1, INT_MIN, INT_MAX, &vals[i])) {
+		if (!parse_long(eq + 1, INT_MIN, INT_MAX, &v)) {
 			errorf("set %s: '%s' is not an integer", args[i], eq + 1);
 			return 1;
 		}
-		*eq = '=';
-	}
-	for (i = 0; i < n; i++) {
-		char *eq = strchr(args[i], '=');
-
-		*eq = 0;
-		if (!strcmp(args[i], "preset")) {
-			static const char *const f[] = {
-				"nodelay", "interval", "resend", "nc",
-			};
-			int j;
-
-			for (j = 0; j < 4; j++) {
-				char s[16];
-
-				snprintf(s, sizeof(s), "%d",
-					 preset_values[vals[i]][j]);
-				if (sysctl_set_one(f[j],
-						   preset_values[vals[i]][j], s))
-					ret = 1;
-			}
-		} else if (sysctl_set_one(args[i], vals[i], eq + 1)) {
-			ret = 1;
+		if (sysctl_range(args[i], &lo, &hi) && (v < lo || v > hi)) {
+			errorf("set %s=%s: out of range %ld..%ld; nothing changed",
+			       args[i], eq + 1, lo, hi);
+			return 1;
 		}
-		*eq = '=';
+		/* args[i] stays cut at '=': it is the name from now on */
+		na = assign_add(a, na, args[i], v, eq + 1);
 	}
-	return ret;
+	wm = assign_find(a, na, "wnd_max");
+	wmax = wm >= 0 ? a[wm].val : wnd_max_now();
+	for (i = 0; i < na; i++) {
+		if (strcmp(a[i].name, "snd_wnd") && strcmp(a[i].name, "rcv_wnd"))
+			continue;
+		if (a[i].val > wmax)
+			return errorf("set %s=%s: above wnd_max (%ld): new sockets "
+				      "could not have it; set wnd_max=%ld too; "
+				      "nothing changed", a[i].name, a[i].shown,
+				      wmax, a[i].val);
+	}
+	for (i = 0; i < na; i++) {
+		if (sysctl_read(a[i].name, val, sizeof(val)) ||
+		    !parse_long(val, LONG_MIN, LONG_MAX, &a[i].old))
+			return errorf("set: cannot read %s/%s; nothing changed",
+				      sysctl_dir(), a[i].name);
+		a[i].written = false;
+	}
+	/* a larger wnd_max before the windows it admits, a smaller after */
+	if (wm >= 0 && a[wm].val >= a[wm].old)
+		order[no++] = wm;
+	for (i = 0; i < na; i++)
+		if (i != wm)
+			order[no++] = i;
+	if (wm >= 0 && a[wm].val < a[wm].old)
+		order[no++] = wm;
+	for (i = 0; i < no && failed < 0; i++) {
+		struct sysctl_assign *x = &a[order[i]];
+
+		if (sysctl_set_one(x->name, x->val, x->shown))
+			failed = order[i];
+		else
+			x->written = true;
+	}
+	if (failed < 0) {
+		for (i = 0; i < na; i++)
+			printf("%s = %ld\n", a[i].name, a[i].val);
+		for (i = 0; i < 2; i++) {
+			const char *w = i ? "rcv_wnd" : "snd_wnd";
+			long cur;
+
+			if (assign_find(a, na, w) >= 0 || wm < 0 ||
+			    sysctl_read(w, val, sizeof(val)) ||
+			    !parse_long(val, 0, LONG_MAX, &cur) || cur <= wmax)
+				continue;
+			fprintf(stderr, "kcpctl: note: %s %ld is above wnd_max "
+				"%ld: new sockets get %ld\n", w, cur, wmax, wmax);
+		}
+		return 0;
+	}
+	/* undo in reverse order, so that wnd_max is restored last or first
+	 * as it was written */
+	for (i = no - 1; i >= 0; i--) {
+		struct sysctl_assign *x = &a[order[i]];
+
+		if (x->written && sysctl_write(x->name, x->old))
+			errorf("set: could not restore %s to %ld", x->name,
+			       x->old);
+	}
+	fputs("kcpctl: nothing changed\n", stderr);
+	return 1;
 }
 
 /* ---- a live socket of another process ---- */
@@ -1268,7 +1486,8 @@ static const struct {
 	{ "preset", KCP_PRESET, O_PRESET, 0, 0, 0,
 	  "normal, fast, fast2, fast3" },
 	{ "wnd", KCP_WNDSIZE, O_WND, 0, 0, 65535,
-	  "snd,rcv segments, 0..65535 (0 keeps)" },
+	  "snd,rcv segments, 0 (keeps) .. net.kcp.wnd_max of the socket's "
+	  "namespace, 32768 by default" },
 	{ "mtu", KCP_MTU, O_INT, 0, 50, 1500,
 	  "50..1500; shrinking needs empty queues (EBUSY)" },
 	{ "stream", KCP_STREAM, O_BOOL, 0, 0, 1,
@@ -1622,6 +1841,10 @@ static int cmd_run(int argc, char **argv)
 		    w[0] > 65535 || w[1] > 65535))
 		return errorf("run: --wnd '%s': expected SND,RCV segments, "
 			      "0..65535", wnd);
+	if (wnd && (w[0] > wnd_max_now() || w[1] > wnd_max_now()))
+		return errorf("run: --wnd '%s': above net.kcp.wnd_max (%ld); "
+			      "raise it first (kcpctl set wnd_max=N)", wnd,
+			      wnd_max_now());
 	if (mtu && !parse_long(mtu, 50, 1500, &x))
 		return errorf("run: --mtu '%s': expected 50..1500", mtu);
 	if (fec && (!parse_list(fec, w, 2, 2, 0) || w[0] < 0 || w[1] < 0 ||
