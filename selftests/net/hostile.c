@@ -900,12 +900,12 @@ static int cmd_memhog(int argc, char **argv)
 			max_rmem = r.v[SK_MEMINFO_RMEM_ALLOC];
 		if ((long)w.v[SK_MEMINFO_WMEM_QUEUED] > max_wq)
 			max_wq = w.v[SK_MEMINFO_WMEM_QUEUED];
-		/* one segment of slack: a 1500-byte datagram in an skb */
-		if (r.v[SK_MEMINFO_RMEM_ALLOC] > (unsigned int)r.rcvbuf + 4096) {
+		/* one segment of slack: a 1500-byte datagram with its overhead */
+		if (r.v[SK_MEMINFO_RMEM_ALLOC] > (unsigned int)r.rcvbuf + 8192) {
 			bad_r++;
 			over_r = r.v[SK_MEMINFO_RMEM_ALLOC] - (long)r.rcvbuf;
 		}
-		if (w.v[SK_MEMINFO_WMEM_QUEUED] > (unsigned int)w.sndbuf + 4096) {
+		if (w.v[SK_MEMINFO_WMEM_QUEUED] > (unsigned int)w.sndbuf + 8192) {
 			bad_w++;
 			over_w = w.v[SK_MEMINFO_WMEM_QUEUED] - (long)w.sndbuf;
 		}

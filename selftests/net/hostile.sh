@@ -17,7 +17,13 @@
 #   10 MSG_WAITALL larger than the window does not stall
 #   11 KCP_STREAM=0 with a large window: one big write() goes through
 #   12 uid routing, nft meta skuid, SO_ATTACH_FILTER
-# Every test fails on the module before these fixes (commit 7be2392).
+# Every test fails on the module before these fixes (commit 7be2392),
+# except the controls, which say so. The interface the fixes add:
+# global (init_net) sysctls net.kcp.mem "min pressure max" (pages) and
+# net.kcp.rmem/wmem "min default max" (bytes); per-namespace sysctls
+# net.kcp.max_orphans and net.kcp.unconfirmed_timeout_ms; counters
+# OrphanOverflow and UnconfirmedExpired in /proc/net/kcp_snmp; the KCP
+# line of /proc/net/protocols (memory in pages); SO_MEMINFO.
 # Usage: hostile.sh [quick] [TEST...]   (tests: f3a-d f4a f4b f5 f6 f8 f9 f10
 # f11 f12; f3 selects f3a-f3d, f4 both f4a and f4b)
 
@@ -150,9 +156,10 @@ fi
 # 10: MSG_WAITALL larger than the receive window (32, the default)
 if want f10; then
 	n=$((4 << 20))
+	[ -n "$quick" ] && n=$((2 << 20))
 	if start_server f10 in_a "$H" server -a "$ADDR_A:0" -mode send -n $((2 * n)) -preset 4; then
 		in_b "$H" client -a "$ADDR_A:$SERVER_PORT" -n $n -recvtest -preset 4 \
-			-timeout 20 > "$WORK/f10c.out" 2>&1
+			-timeout 30 > "$WORK/f10c.out" 2>&1
 		w=$(grep 'kind=waitall' "$WORK/f10c.out")
 		l=$(grep 'kind=loop' "$WORK/f10c.out")
 		diag "waitall: ${w#RESULT }"
@@ -163,8 +170,8 @@ if want f10; then
 		[ "$(echo "$lim < 2" | bc)" = 1 ] && lim=2
 		[ "$(kv "$w" got)" = $n ] && [ "$(kv "$w" intact)" = 1 ] &&
 			[ "$(echo "$ws <= $lim" | bc)" = 1 ] &&
-			ok "recv(4 MiB, MSG_WAITALL) with rcv_wnd 32: $ws s, plain read loop $ls s (limit $lim s)" ||
-			not_ok "recv(4 MiB, MSG_WAITALL) with rcv_wnd 32: got $(kv "$w" got 0) bytes in $ws s (plain read loop $ls s, limit $lim s): zero-window stall"
+			ok "recv($((n >> 20)) MiB, MSG_WAITALL) with rcv_wnd 32: $ws s, plain read loop $ls s (limit $lim s)" ||
+			not_ok "recv($((n >> 20)) MiB, MSG_WAITALL) with rcv_wnd 32: got $(kv "$w" got 0) bytes in $ws s (plain read loop $ls s, limit $lim s): zero-window stall"
 		stop_server
 	else
 		not_ok "MSG_WAITALL server did not start"
@@ -388,7 +395,7 @@ if want f6; then
 	if linger_setup "" noserver; then
 		t1=$(date +%s.%N)
 		in_a tc qdisc del dev veth-a root
-		for _ in $(seq 1 100); do
+		for _ in $(seq 1 200); do
 			[ "$(kcp_state "$NS_B" kcp "$LPORT")" = 04 ] || break
 			sleep 0.1
 		done
@@ -479,7 +486,7 @@ if want f3a; then
 		not_ok "uid $NOBODY, $pairs pairs with windows 32768 that never read: $(kv "$r" eagain 0) writers got EAGAIN, $(kv "$r" capped 0) wrote $((cap >> 20)) MiB without blocking"
 	[ "$(kv "$r" max_rmem_alloc 0)" -gt 0 ] && [ "$(kv "$r" max_wmem_queued 0)" -gt 0 ] &&
 		[ "$(kv "$r" rmem_over 1)" = 0 ] && [ "$(kv "$r" wmem_over 1)" = 0 ] &&
-		ok "SO_MEMINFO: rmem_alloc (max $(kv "$r" max_rmem_alloc)) <= rcvbuf and wmem_queued (max $(kv "$r" max_wmem_queued)) <= sndbuf, + one segment" ||
+		ok "SO_MEMINFO: rmem_alloc (max $(kv "$r" max_rmem_alloc)) <= rcvbuf and wmem_queued (max $(kv "$r" max_wmem_queued)) <= sndbuf, + one segment (8 KiB)" ||
 		not_ok "SO_MEMINFO: max rmem_alloc $(kv "$r" max_rmem_alloc) ($(kv "$r" rmem_over) over rcvbuf by $(kv "$r" rmem_over_by)), max wmem_queued $(kv "$r" max_wmem_queued) ($(kv "$r" wmem_over) over sndbuf by $(kv "$r" wmem_over_by)): not charged to the socket"
 	bufs=$(kv "$r" bufs_kb 0)
 	lim=$((bufs * 13 / 10 + 8192))
@@ -525,8 +532,9 @@ if want f3b; then
 		[ "$(kv "$r" eagain 0)" = $pairs ] &&
 			ok "in the 32M cgroup every writer gets EAGAIN/ENOBUFS" ||
 			not_ok "in the 32M cgroup $(kv "$r" eagain 0) of $pairs writers got EAGAIN/ENOBUFS ($(kv "$r" capped 0) wrote $((cap >> 20)) MiB unblocked)"
-		[ "$peak" -le $((32 << 20)) ] && [ "${oom:-0}" = 0 ] && [ $alive = 1 ] &&
-			ok "memory.peak $peak <= memory.max 32M, no OOM kill, the program lives" ||
+		# (forced charges, as for TCP, may overshoot by a little)
+		[ "$peak" -le $((34 << 20)) ] && [ "${oom:-0}" = 0 ] && [ $alive = 1 ] &&
+			ok "memory.peak $peak <= memory.max 32M + 2M, no OOM kill, the program lives" ||
 			not_ok "memory.peak $peak (max 32M), oom_kill ${oom:-?}, program alive $alive"
 		for _ in $(seq 1 20); do
 			rmdir "$CG/hostile" 2>/dev/null && break
@@ -644,6 +652,7 @@ if want f4b; then
 		wait "$spoofer"
 		diag "spoofer: $(grep ^RESULT "$WORK/f4s.out")"
 		diag "Sessions curve (1 s steps, from the flood's start):$curve"
+		diag "a's counters: $(in_a awk '$1 ~ /^(PassiveOpens|AcceptOverflow|SessionLimit|SessionRateLimit|KCPInErrors|NoMem|TimeWaitDrop)$/ { printf "%s %s ", $1, $2 }' /proc/net/kcp_snmp)(not deltas)"
 		po1=$(snmp "$NS_A" PassiveOpens)
 		ue1=$(snmp "$NS_A" UnconfirmedExpired)
 		made=$((po1 - po0))
