@@ -121,6 +121,13 @@ static int sock_opts(int fd, int argc, char **argv)
 	s = arg(argc, argv, "-stream", NULL);
 	if (s && kt_setint(fd, KCP_STREAM, atoi(s)))
 		return -1;
+	s = arg(argc, argv, "-mark", NULL);
+	if (s) {
+		int mark = strtol(s, NULL, 0);
+
+		if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
+			return -1;
+	}
 	return 0;
 }
 

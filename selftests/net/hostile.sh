@@ -16,7 +16,8 @@
 #   9  a second SO_REUSEADDR listener cannot steal an adopted tunnel
 #   10 MSG_WAITALL larger than the window does not stall
 #   11 KCP_STREAM=0 with a large window: one big write() goes through
-#   12 uid routing, nft meta skuid, SO_ATTACH_FILTER
+#   12 uid routing (ip rule uidrange), nft meta mark with SO_MARK (meta
+#      skuid is a TODO: the datagrams carry no owner socket), SO_ATTACH_FILTER
 # Every test fails on the module before these fixes (commit 7be2392),
 # except the controls, which say so. The interface the fixes add:
 # global (init_net) sysctls net.kcp.mem "min pressure max" (pages) and
@@ -60,6 +61,12 @@ OTHER=1000
 
 # want f3a: selected by "f3a" or "f3" (or by no selection at all)
 want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]] || [[ $only == *" ${1%[a-d]} "* ]]; }
+
+# todo NAME WHY: a known, documented failure (counted as skipped)
+todo() {
+	tap_n=$((tap_n + 1))
+	echo "not ok $tap_n - $1 # TODO $2"
+}
 
 # relay FILE: the helper's PASS/FAIL lines as TAP, its comments as such
 relay() {
@@ -219,24 +226,41 @@ if want f12; then
 		ok "ip rule uidrange $NOBODY lookup 100 (blackhole), added after connect(): uid $NOBODY's AF_KCP transfer fails, uid $OTHER's works"
 	fi
 
-	# (b) nft meta skuid (xt_owner's nft twin): drop uid $NOBODY's datagrams
+	# (b) netfilter on output. kcp.rst: the datagrams carry no owner
+	# socket (the kernel UDP socket sends them), so owner / meta skuid
+	# matches cannot see the program: that one is a TODO unless it works;
+	# meta mark set with SO_MARK is what to match instead.
 	if ! command -v nft > /dev/null; then
-		skip "nft meta skuid $NOBODY drop" "nft not installed (selftests/vm/deps.sh installs nftables)"
+		skip "nft rules on AF_KCP datagrams" "nft not installed (selftests/vm/deps.sh installs nftables)"
 	elif ! { modprobe -q nf_tables 2>/dev/null; in_b nft add table inet hostile &&
 		in_b nft add chain inet hostile out '{ type filter hook output priority 0; }'; }; then
-		skip "nft meta skuid $NOBODY drop" "nf_tables not usable in this guest"
+		skip "nft rules on AF_KCP datagrams" "nf_tables not usable in this guest"
 	else
-		for u in $OTHER $NOBODY; do
-			if start_server "f12b$u" in_a "$H" server -a "$ADDR_A:0" -mode sink -n 65536; then
-				in_b nft flush chain inet hostile out
-				in_b nft add rule inet hostile out meta skuid $NOBODY udp dport "$SERVER_PORT" counter drop
-				in_b "$H" client -a "$ADDR_A:$SERVER_PORT" -n 65536 -uid "$u" -preset 4 \
-					-timeout 6 > "$WORK/f12b$u.c" 2>&1
-				eval "f12b_$u=\$(res \"\$WORK/f12b$u.c\" ok)"
-				diag "uid $u: $(in_b nft list chain inet hostile out | grep -o 'packets [0-9]*') matched the rule"
-				stop_server
-			fi
-		done
+		# nft_try NAME RULE CLIENT-ARGS...: RESULT ok of a 64 KiB transfer
+		nft_try() {
+			local name=$1 rule=$2 r
+			shift 2
+			start_server "$name" in_a "$H" server -a "$ADDR_A:0" -mode sink -n 65536 || return
+			in_b nft flush chain inet hostile out
+			# shellcheck disable=SC2086
+			in_b nft add rule inet hostile out $rule udp dport "$SERVER_PORT" counter drop
+			in_b "$H" client -a "$ADDR_A:$SERVER_PORT" -n 65536 -preset 4 -timeout 6 \
+				"$@" > "$WORK/$name.c" 2>&1
+			r=$(res "$WORK/$name.c" ok)
+			diag "$name: $(in_b nft list chain inet hostile out | grep -o 'packets [0-9]*') matched '$rule', transfer ok=${r:-none}"
+			stop_server
+			echo "${r:-0}" > "$WORK/$name.r"
+		}
+		nft_try f12m "meta mark 0x4b43" -mark 0x4b43
+		nft_try f12m0 "meta mark 0x4b43" -mark 0x4b44
+		if [ "$(cat "$WORK/f12m0.r")" != 1 ]; then
+			not_ok "a transfer with SO_MARK 0x4b44 failed under an nft rule for mark 0x4b43"
+		elif [ "$(cat "$WORK/f12m.r")" = 1 ]; then
+			not_ok "nft 'meta mark 0x4b43 drop' does not stop an AF_KCP socket with SO_MARK 0x4b43"
+		else
+			ok "nft 'meta mark 0x4b43 drop' stops the datagrams of an AF_KCP socket with SO_MARK 0x4b43 (0x4b44 passes)"
+		fi
+		nft_try f12u "meta skuid $NOBODY" -uid $NOBODY
 		# control: the rule does match a plain UDP socket of that uid
 		in_b nft flush chain inet hostile out
 		in_b nft add rule inet hostile out meta skuid $NOBODY udp dport 9 counter drop
@@ -245,15 +269,13 @@ if want f12; then
 		nft_ctl=$(in_b nft list chain inet hostile out | grep -o 'packets [0-9]*')
 		diag "control: uid $NOBODY's plain UDP datagram: $nft_ctl matched the rule"
 		in_b nft delete table inet hostile
-		# shellcheck disable=SC2154
-		if [ "$f12b_1000" != 1 ]; then
-			not_ok "uid $OTHER's transfer (not matched by the nft rule) failed: $(grep ^RESULT "$WORK/f12b$OTHER.c")"
-		elif [ "$nft_ctl" = "packets 0" ]; then
+		if [ "$nft_ctl" = "packets 0" ]; then
 			skip "nft 'meta skuid $NOBODY' drop" "the rule does not even match a plain UDP socket of uid $NOBODY here"
-		elif [ "$f12b_65534" = 1 ]; then
-			not_ok "nft 'meta skuid $NOBODY udp dport P drop': uid $NOBODY's AF_KCP transfer still went through (datagrams have no owner)"
+		elif [ "$(cat "$WORK/f12u.r")" = 1 ]; then
+			todo "nft 'meta skuid $NOBODY udp dport P drop' does not stop uid $NOBODY's AF_KCP datagrams" \
+				"no owner socket on the datagrams (kcp.rst: match meta mark / SO_MARK)"
 		else
-			ok "nft 'meta skuid $NOBODY udp dport P drop' stops uid $NOBODY's AF_KCP datagrams, uid $OTHER's pass"
+			ok "nft 'meta skuid $NOBODY udp dport P drop' stops uid $NOBODY's AF_KCP datagrams"
 		fi
 	fi
 fi
@@ -324,7 +346,7 @@ icmp_in() {
 }
 # b's KCP counters that say why a session ended
 why_gone() {
-	ip netns exec "$NS_B" awk '$1 ~ /^(IcmpErrors|DeadLink|LingerExpired|SessionReplaced|KCPInErrors)$/ { printf "%s %s ", $1, $2 }' \
+	ip netns exec "$NS_B" awk '$1 ~ /^(IcmpErrors|IcmpUnverified|DeadLink|LingerExpired|OrphanOverflow|SessionReplaced|KCPInErrors|InPkts)$/ { printf "%s %s ", $1, $2 }' \
 		/proc/net/kcp_snmp
 }
 linger_setup() {
@@ -378,7 +400,10 @@ if want f6; then
 			-conv $((LCONV ^ 0x5a5a5a5a)) -count 3 > "$WORK/f6f.out" 2>&1
 		in_b "$H" icmp -dst "$ADDR_B:0" -qsrc "$ADDR_B:$LPORT" -qdst "$ADDR_A:$SPORT" \
 			-paylen 4 -conv 0xdeadbeef -count 3 >> "$WORK/f6f.out" 2>&1
-		sleep 1
+		for t in 1 2 3; do
+			sleep 0.3
+			diag "  $t: $(in_b awk -v p="$(printf '%04X' "$LPORT")" 'NR > 1 { n = split($2, a, ":"); if (a[n] == p) print "st", $4, "snd_queue", $10, "snd_buf", $11, "rto", $14 }' /proc/net/kcp) $(why_gone)"
+		done
 		st=$(kcp_state "$NS_B" kcp "$LPORT")
 		diag "6 forged ICMP sent ($(grep -c 'icmp_sent=3' "$WORK/f6f.out") of 2 runs whole); b before: $i0 $w0"
 		diag "b after: $(icmp_in "$NS_B") $(why_gone)"
