@@ -1235,6 +1235,12 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2)
 		goto usage;
+	/*
+	 * A watchdog: a socket call that blocks for good (a bug under test)
+	 * must not hang the suite. Servers and memhog are killed by the
+	 * script; everything else ends well before this.
+	 */
+	alarm(atoi(arg(argc, argv, "-watchdog", "240")));
 	if (!strcmp(argv[1], "fecopt"))
 		return cmd_fecopt();
 	if (!strcmp(argv[1], "reuse"))
