@@ -109,12 +109,17 @@ bg() {
 	SRV_PIDS="$SRV_PIDS $BG_PID"
 }
 
-# wait_line FILE REGEX SECS
+# wait_line FILE REGEX SECS [PID]: until a line matches, SECS pass (by
+# the clock: a process per step is slow under TCG) or PID is gone
 wait_line() {
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
+	local end=$((SECONDS + $3))
+	while [ $SECONDS -lt $end ]; do
 		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
+		if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
+			grep -q "$2" "$1" 2>/dev/null
+			return
+		fi
+		sleep 0.1
 	done
 	return 1
 }
@@ -485,7 +490,8 @@ memhog_run() {	# NAME PREFIX-CMD... -- memhog args
 	shift
 	bg "$name" "$@"
 	pid=$BG_PID
-	wait_line "$WORK/$name.out" '^HOLDING\|^FAIL' 90 || diag "$name: no result in 90 s"
+	wait_line "$WORK/$name.out" '^HOLDING\|^FAIL' 90 "$pid" ||
+		diag "$name: no result ($(kill -0 "$pid" 2>/dev/null && echo 'none in 90 s' || echo 'the program died'))"
 	MEMHOG_PID=$pid
 }
 if want f3a; then
@@ -658,25 +664,27 @@ if want f4b; then
 		peak=0
 		back=
 		tend=
-		for ((i = 1; i <= 120; i++)); do
-			sleep 1
+		tf0=$SECONDS
+		while sleep 1; do
+			el=$((SECONDS - tf0))
 			s=$(snmp "$NS_A" Sessions)
 			sl=$(awk '$1 == "Slab:" { print $2 }' /proc/meminfo)
-			curve="$curve $s"
+			curve="$curve $el:$s"
 			[ "$s" -gt "$peak" ] && peak=$s
-			diag "t=${i}s sessions=$s slab_kb=$sl"
+			diag "t=${el}s sessions=$s slab_kb=$sl"
 			if [ -z "$tend" ] && ! kill -0 "$spoofer" 2>/dev/null; then
-				tend=$i
+				tend=$el
 			fi
 			if [ -n "$tend" ] && [ "$s" -le "$s0" ] && [ "$peak" -gt "$s0" ]; then
-				back=$i
+				back=$el
 				break
 			fi
-			[ -n "$tend" ] && [ $((i - tend)) -ge $((UT / 1000 + 12)) ] && break
+			[ -n "$tend" ] && [ $((el - tend)) -ge $((UT / 1000 + 12)) ] && break
+			[ "$el" -ge 200 ] && break
 		done
 		wait "$spoofer"
 		diag "spoofer: $(grep ^RESULT "$WORK/f4s.out")"
-		diag "Sessions curve (1 s steps, from the flood's start):$curve"
+		diag "Sessions curve (seconds:sessions from the flood's start):$curve"
 		diag "a's counters: $(in_a awk '$1 ~ /^(PassiveOpens|AcceptOverflow|SessionLimit|SessionRateLimit|KCPInErrors|NoMem|TimeWaitDrop)$/ { printf "%s %s ", $1, $2 }' /proc/net/kcp_snmp)(not deltas)"
 		po1=$(snmp "$NS_A" PassiveOpens)
 		ue1=$(snmp "$NS_A" UnconfirmedExpired)
