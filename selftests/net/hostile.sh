@@ -547,12 +547,12 @@ if want f3b; then
 		memhog_run f3b sh -c "echo \$\$ > $CG/hostile/cgroup.procs && exec ip netns exec $NS_A $H memhog -pairs $pairs -wnd 32768,32768 -cap $cap -secs 20 -uid $NOBODY"
 		grep '^#' "$WORK/f3b.out"
 		r=$(grep ^RESULT "$WORK/f3b.out")
-		diag "${r#RESULT }"
+		[ -n "$r" ] && diag "${r#RESULT }"
 		sock=$(awk '$1 == "sock" { print $2 }' "$CG/hostile/memory.stat")
 		cur=$(cat "$CG/hostile/memory.current")
 		peak=$(cat "$CG/hostile/memory.peak" 2>/dev/null || echo "$cur")
 		oom=$(awk '$1 == "oom_kill" { print $2 }' "$CG/hostile/memory.events")
-		diag "cgroup: memory.current $cur, memory.peak $peak, memory.stat sock $sock, oom_kill $oom, Slab growth $(kv "$r" slab_growth_kb) kB"
+		diag "cgroup: memory.current $cur, memory.peak $peak, memory.stat sock $sock, oom_kill $oom, Slab growth $(kv "$r" slab_growth_kb ?) kB"
 		alive=0
 		kill -0 "$MEMHOG_PID" 2>/dev/null && grep -q '^HOLDING' "$WORK/f3b.out" && alive=1
 		kill "$MEMHOG_PID" 2>/dev/null
