@@ -57,19 +57,6 @@ busy() {
 	echo $((u + n + s + q + sq + st))
 }
 
-wait_log() {
-	local line n
-	for ((n = 0; n < 400; n++)); do
-		if [ -e "$1" ]; then
-			while IFS= read -r line; do
-				[[ $line == *"$2"* ]] && return 0
-			done <"$1"
-		fi
-		snooze 0.05
-	done
-	return 1
-}
-
 hz=$(getconf CLK_TCK)
 port=29900
 # run NAME SERVER-KIND CONNS BYTES [FLAGS...]: FLAGS for both ends
@@ -80,7 +67,7 @@ run() {
 	port=$((port + 1))
 	$NSX_A "$TUNPEER" serve 127.0.0.1:0 >"$WORK/t-$port.out" 2>&1 &
 	PIDS+=($!)
-	wait_log "$WORK/t-$port.out" LISTEN
+	wait_log "$WORK/t-$port.out" LISTEN 20
 	read -r tp <"$WORK/t-$port.out"
 	tp=${tp#LISTEN }
 	if [ "$kind" = kcptun ]; then
@@ -96,9 +83,9 @@ run() {
 		"$@" >"$WORK/c-$port.log" 2>&1 &
 	cli=$!
 	PIDS+=("$cli")
-	wait_log "$WORK/s-$port.log" "listening on" ||
+	wait_log "$WORK/s-$port.log" "listening on" 20 ||
 		echo "# $name $kind: the server did not start"
-	wait_log "$WORK/c-$port.log" "listening on" ||
+	wait_log "$WORK/c-$port.log" "listening on" 20 ||
 		echo "# $name $kind: the client did not start"
 	# one small transfer first: the session exists, the key is derived
 	in_b "$TUNPEER" connect 127.0.0.1:12948 1 1024 1024 120 >/dev/null

@@ -603,15 +603,6 @@ static void legit_prep(int fd)
 	}
 }
 
-static const char *arg_of(int argc, char **argv, const char *name,
-			  const char *def)
-{
-	for (int i = 2; i + 1 < argc; i++)
-		if (!strcmp(argv[i], name))
-			return argv[i + 1];
-	return def;
-}
-
 static int cmd_server(int argc, char **argv)
 {
 	struct sockaddr_in a;
@@ -619,14 +610,14 @@ static int cmd_server(int argc, char **argv)
 	int l, c, port;
 	ssize_t r;
 
-	if (parse_hostport(arg_of(argc, argv, "-a", ""), &a))
+	if (parse_hostport(kt_arg(argc, argv, "-a", ""), &a))
 		return 2;
 	l = kt_socket(SOCK_STREAM);
 	if (l < 0)
 		return 1;
 	legit_prep(l);
 	if (bind(l, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(l, atoi(arg_of(argc, argv, "-backlog", "64")))) {
+	    listen(l, atoi(kt_arg(argc, argv, "-backlog", "64")))) {
 		perror("legit listener");
 		return 1;
 	}
@@ -701,7 +692,7 @@ out:
 static int cmd_client(int argc, char **argv)
 {
 	struct legit L = { 0 };
-	double timeout = atof(arg_of(argc, argv, "-timeout", "200")), t0;
+	double timeout = atof(kt_arg(argc, argv, "-timeout", "200")), t0;
 	struct timeval tv = { 1, 0 };
 	static uint8_t buf[65536], want[65536];
 	long long rx = 0, first_bad = -1;
@@ -710,9 +701,9 @@ static int cmd_client(int argc, char **argv)
 	pthread_t w;
 	int rerr = 0;
 
-	L.stop = arg_of(argc, argv, "-stop", NULL);
-	L.min = atoll(arg_of(argc, argv, "-min", "1048576"));
-	if (!L.stop || parse_hostport(arg_of(argc, argv, "-a", ""), &a))
+	L.stop = kt_arg(argc, argv, "-stop", NULL);
+	L.min = atoll(kt_arg(argc, argv, "-min", "1048576"));
+	if (!L.stop || parse_hostport(kt_arg(argc, argv, "-a", ""), &a))
 		return 2;
 	L.fd = kt_socket(SOCK_STREAM);
 	if (L.fd < 0)

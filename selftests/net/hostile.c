@@ -58,15 +58,6 @@ static void check(int ok, const char *fmt, ...)
 	fflush(stdout);
 }
 
-static const char *arg(int argc, char **argv, const char *name,
-		       const char *def)
-{
-	for (int i = 2; i + 1 < argc; i++)
-		if (!strcmp(argv[i], name))
-			return argv[i + 1];
-	return def;
-}
-
 static bool flag(int argc, char **argv, const char *name)
 {
 	for (int i = 2; i < argc; i++)
@@ -99,16 +90,16 @@ static int sock_opts(int fd, int argc, char **argv)
 	const char *s;
 	unsigned int a, b;
 
-	s = arg(argc, argv, "-preset", NULL);
+	s = kt_arg(argc, argv, "-preset", NULL);
 	if (s && kt_setint(fd, KCP_PRESET, atoi(s)))
 		return -1;
-	s = arg(argc, argv, "-wnd", NULL);
+	s = kt_arg(argc, argv, "-wnd", NULL);
 	if (s) {
 		pair_of(s, &a, &b);
 		if (kt_wnd(fd, a, b))
 			return -1;
 	}
-	s = arg(argc, argv, "-fec", NULL);
+	s = kt_arg(argc, argv, "-fec", NULL);
 	if (s) {
 		struct kcp_fec f;
 
@@ -118,10 +109,10 @@ static int sock_opts(int fd, int argc, char **argv)
 		if (kt_setopt(fd, KCP_FEC, &f, sizeof(f)))
 			return -1;
 	}
-	s = arg(argc, argv, "-stream", NULL);
+	s = kt_arg(argc, argv, "-stream", NULL);
 	if (s && kt_setint(fd, KCP_STREAM, atoi(s)))
 		return -1;
-	s = arg(argc, argv, "-mark", NULL);
+	s = kt_arg(argc, argv, "-mark", NULL);
 	if (s) {
 		int mark = strtol(s, NULL, 0);
 
@@ -303,10 +294,10 @@ static int listen_on(int argc, char **argv)
 	socklen_t len;
 	int l = kt_socket(SOCK_STREAM);
 
-	addr_of(arg(argc, argv, "-a", NULL), &ss, &len);
+	addr_of(kt_arg(argc, argv, "-a", NULL), &ss, &len);
 	if (l < 0 || sock_opts(l, argc, argv) ||
 	    bind(l, (struct sockaddr *)&ss, len) ||
-	    listen(l, atoi(arg(argc, argv, "-backlog", "128")))) {
+	    listen(l, atoi(kt_arg(argc, argv, "-backlog", "128")))) {
 		perror("listener");
 		exit(1);
 	}
@@ -370,8 +361,8 @@ static int server_acceptall(int l)
 
 static int cmd_server(int argc, char **argv)
 {
-	const char *mode = arg(argc, argv, "-mode", "sink");
-	long n = atol(arg(argc, argv, "-n", "1048576"));
+	const char *mode = kt_arg(argc, argv, "-mode", "sink");
+	long n = atol(kt_arg(argc, argv, "-n", "1048576"));
 	int l = listen_on(argc, argv), c;
 	static uint8_t buf[65536];
 
@@ -575,17 +566,17 @@ static int cmd_client(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	long n = atol(arg(argc, argv, "-n", "1048576"));
-	double timeout = atof(arg(argc, argv, "-timeout", "60")), t0;
-	const char *spoof = arg(argc, argv, "-spoof", NULL);
-	const char *snmp = arg(argc, argv, "-snmp", NULL);
-	const char *go = arg(argc, argv, "-go", NULL);
-	int uid = atoi(arg(argc, argv, "-uid", "-1"));
+	long n = atol(kt_arg(argc, argv, "-n", "1048576"));
+	double timeout = atof(kt_arg(argc, argv, "-timeout", "60")), t0;
+	const char *spoof = kt_arg(argc, argv, "-spoof", NULL);
+	const char *snmp = kt_arg(argc, argv, "-snmp", NULL);
+	const char *go = kt_arg(argc, argv, "-go", NULL);
+	int uid = atoi(kt_arg(argc, argv, "-uid", "-1"));
 	int fd, rc;
 	char k = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	addr_of(arg(argc, argv, "-a", NULL), &ss, &len);
+	addr_of(kt_arg(argc, argv, "-a", NULL), &ss, &len);
 	if (drop_to(uid))
 		return 1;
 	fd = kt_socket(SOCK_STREAM);
@@ -716,7 +707,7 @@ static int cmd_client(int argc, char **argv)
 	{
 		struct writer w = { .fd = fd, .n = n,
 				    .one_write = flag(argc, argv, "-onewrite") };
-		long spoof_at = atol(arg(argc, argv, "-spoofat", "0"));
+		long spoof_at = atol(kt_arg(argc, argv, "-spoofat", "0"));
 		long r0 = -1, r1 = -1, rep0, rep1;
 		pthread_t th;
 		int spoofed = 0;
@@ -738,7 +729,7 @@ static int cmd_client(int argc, char **argv)
 			       spoof_at)
 				usleep(10000);
 			spoofed = spoof_kind(spoof, &me, peer,
-					     atoi(arg(argc, argv, "-count", "20")));
+					     atoi(kt_arg(argc, argv, "-count", "20")));
 			printf("# spoofed %d %s datagrams from %s:%d after %.1f s\n",
 			       spoofed, spoof, inet_ntoa(me.sin_addr),
 			       ntohs(me.sin_port), kt_now() - t0);
@@ -836,10 +827,10 @@ static void on_term(int s)
 
 static int cmd_memhog(int argc, char **argv)
 {
-	int npairs = atoi(arg(argc, argv, "-pairs", "32"));
-	long cap = atol(arg(argc, argv, "-cap", "4194304"));
-	double secs = atof(arg(argc, argv, "-secs", "10")), t0;
-	int uid = atoi(arg(argc, argv, "-uid", "-1"));
+	int npairs = atoi(kt_arg(argc, argv, "-pairs", "32"));
+	long cap = atol(kt_arg(argc, argv, "-cap", "4194304"));
+	double secs = atof(kt_arg(argc, argv, "-secs", "10")), t0;
+	int uid = atoi(kt_arg(argc, argv, "-uid", "-1"));
 	int *cl = calloc(npairs, sizeof(int)), *sv = calloc(npairs, sizeof(int));
 	long *wr = calloc(npairs, sizeof(long)), total = 0, base, slab;
 	int *eagain = calloc(npairs, sizeof(int)), *other = calloc(npairs, sizeof(int));
@@ -983,9 +974,9 @@ static void *xfer_r(void *p)
 
 static int cmd_memxfer(int argc, char **argv)
 {
-	int npairs = atoi(arg(argc, argv, "-pairs", "8"));
-	long n = atol(arg(argc, argv, "-n", "1048576"));
-	double secs = atof(arg(argc, argv, "-secs", "90")), t0;
+	int npairs = atoi(kt_arg(argc, argv, "-pairs", "8"));
+	long n = atol(kt_arg(argc, argv, "-n", "1048576"));
+	double secs = atof(kt_arg(argc, argv, "-secs", "90")), t0;
 	int *cl = calloc(npairs, sizeof(int)), *sv = calloc(npairs, sizeof(int));
 	struct xfer *x = calloc(npairs, sizeof(*x));
 	pthread_t *tw = calloc(npairs, sizeof(*tw)), *tr = calloc(npairs, sizeof(*tr));
@@ -1036,14 +1027,14 @@ static int cmd_orphans(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int m = atoi(arg(argc, argv, "-m", "12"));
-	long cap = atol(arg(argc, argv, "-cap", "262144"));
-	const char *go = arg(argc, argv, "-go", NULL);
+	int m = atoi(kt_arg(argc, argv, "-m", "12"));
+	long cap = atol(kt_arg(argc, argv, "-cap", "262144"));
+	const char *go = kt_arg(argc, argv, "-go", NULL);
 	int *fds = calloc(m, sizeof(int)), made = 0;
 	static uint8_t buf[16384];
 	long total = 0;
 
-	addr_of(arg(argc, argv, "-a", NULL), &ss, &len);
+	addr_of(kt_arg(argc, argv, "-a", NULL), &ss, &len);
 	signal(SIGPIPE, SIG_IGN);
 	memset(buf, 'O', sizeof(buf));
 	for (int i = 0; i < m; i++) {
@@ -1087,14 +1078,14 @@ static int cmd_spoofirst(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	long n = atol(arg(argc, argv, "-n", "20000"));
-	long pps = atol(arg(argc, argv, "-pps", "4000"));
-	const char *net = arg(argc, argv, "-net", "10.99");
+	long n = atol(kt_arg(argc, argv, "-n", "20000"));
+	long pps = atol(kt_arg(argc, argv, "-pps", "4000"));
+	const char *net = kt_arg(argc, argv, "-net", "10.99");
 	struct sockaddr_in *dst;
 	double t0 = kt_now();
 	long sent = 0;
 
-	addr_of(arg(argc, argv, "-dst", NULL), &ss, &len);
+	addr_of(kt_arg(argc, argv, "-dst", NULL), &ss, &len);
 	dst = (struct sockaddr_in *)&ss;
 	for (long i = 0; i < n; i++) {
 		struct sockaddr_in src;
@@ -1143,16 +1134,16 @@ static int cmd_icmp(int argc, char **argv)
 {
 	struct sockaddr_storage qs, qd, dss;
 	socklen_t len;
-	uint32_t conv = strtoul(arg(argc, argv, "-conv", "0"), NULL, 0);
-	int paylen = atoi(arg(argc, argv, "-paylen", "24"));
-	int count = atoi(arg(argc, argv, "-count", "3"));
+	uint32_t conv = strtoul(kt_arg(argc, argv, "-conv", "0"), NULL, 0);
+	int paylen = atoi(kt_arg(argc, argv, "-paylen", "24"));
+	int count = atoi(kt_arg(argc, argv, "-count", "3"));
 	bool ext = flag(argc, argv, "-ext");
 	uint8_t pkt[256], pay[64];
 	int n = 0, fd, sent = 0;
 
-	addr_of(arg(argc, argv, "-qsrc", NULL), &qs, &len);
-	addr_of(arg(argc, argv, "-qdst", NULL), &qd, &len);
-	addr_of(arg(argc, argv, "-dst", NULL), &dss, &len);
+	addr_of(kt_arg(argc, argv, "-qsrc", NULL), &qs, &len);
+	addr_of(kt_arg(argc, argv, "-qdst", NULL), &qd, &len);
+	addr_of(kt_arg(argc, argv, "-dst", NULL), &dss, &len);
 	/* the quoted KCP bytes: a segment header with @conv (or garbage) */
 	memset(pay, 0, sizeof(pay));
 	kt_seg_hdr(pay, conv, KCP_CMD_PUSH, 0, 32, 0, 0, 0, 0);
@@ -1240,7 +1231,7 @@ int main(int argc, char **argv)
 	 * must not hang the suite. Servers and memhog are killed by the
 	 * script; everything else ends well before this.
 	 */
-	alarm(atoi(arg(argc, argv, "-watchdog", "240")));
+	alarm(atoi(kt_arg(argc, argv, "-watchdog", "240")));
 	if (!strcmp(argv[1], "fecopt"))
 		return cmd_fecopt();
 	if (!strcmp(argv[1], "reuse"))

@@ -64,6 +64,16 @@ static inline int kt_done(void)
 	return kt_failed ? 1 : 0;
 }
 
+/* The value after option NAME in argv[2..] (after a subcommand), or DEF. */
+static inline const char *kt_arg(int argc, char **argv, const char *name,
+				 const char *def)
+{
+	for (int i = 2; i + 1 < argc; i++)
+		if (!strcmp(argv[i], name))
+			return argv[i + 1];
+	return def;
+}
+
 #define kt_diag(...) do { printf("# " __VA_ARGS__); printf("\n"); fflush(stdout); } while (0)
 
 /* The family number the loaded module registered. */

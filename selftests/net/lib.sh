@@ -184,3 +184,18 @@ run_client() {
 	echo "$out" | tail -5 | sed 's/^/#   /'
 	return 1
 }
+
+# wait_log FILE PATTERN [SECS]: until FILE has a line with PATTERN (10 s);
+# no process per try: the programs it waits for start on the same CPUs
+wait_log() {
+	local line n
+	for ((n = 0; n < ${3:-10} * 20; n++)); do
+		if [ -e "$1" ]; then
+			while IFS= read -r line; do
+				[[ $line == *"$2"* ]] && return 0
+			done <"$1"
+		fi
+		snooze 0.05
+	done
+	return 1
+}

@@ -72,21 +72,6 @@ start_target() {
 	return 1
 }
 
-# wait_log FILE PATTERN: until FILE has PATTERN (10 s); no process per
-# try: the other end, a Go program, is starting on the same CPUs
-wait_log() {
-	local line n
-	for ((n = 0; n < 200; n++)); do
-		if [ -e "$1" ]; then
-			while IFS= read -r line; do
-				[[ $line == *"$2"* ]] && return 0
-			done <"$1"
-		fi
-		snooze 0.05
-	done
-	return 1
-}
-
 # stop_tunnel PID NAME LOG: SIGTERM must end kcpctl tunnel, status 0,
 # within its 3 s of flushing (10 s: a loaded TCG host stalls guests)
 stop_tunnel() {
