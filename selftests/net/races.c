@@ -607,10 +607,13 @@ static void *seq_sender(void *p)
 	uint32_t i;
 
 	for (i = 0; i < SEQ_MSGS; i++) {
-		/* mostly one segment, some of two or three fragments */
-		uint32_t len = rnd(&sp->seed) % 10 < 7 ?
+		/*
+		 * Half of one segment, half of 2..6 fragments: poll() walks
+		 * the fragments of the message at the head of the queue.
+		 */
+		uint32_t len = rnd(&sp->seed) % 2 ?
 			       12 + rnd(&sp->seed) % 1300 :
-			       1400 + rnd(&sp->seed) % 2600;
+			       1400 + rnd(&sp->seed) % 6600;
 
 		msg_fill(b, len, sp->rounds, i);
 		if (send(sp->cfd, b, len, MSG_NOSIGNAL) != (ssize_t)len)

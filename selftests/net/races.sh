@@ -225,18 +225,25 @@ done
 
 # --- aes + FEC 10/3 bulk with aesni_intel (issue 14, finding 13) --------
 
-aesni() {
-	modprobe aesni_intel 2>/dev/null ||
-		insmod "$(find /lib/modules/"$(uname -r)"/kernel/arch/x86/crypto -name 'aesni-intel.ko*' | head -n 1)" 2>/dev/null
-	aesni_ref() {
-		awk '$1 == "driver" { d = $3 } $1 == "refcnt" && d == "aes-aesni" { print $3 }' /proc/crypto
+# the reference count of the aes-aesni cipher in /proc/crypto, if loaded
+aesni_ref() {
+	awk '$1 == "driver" { d = $3 } $1 == "refcnt" && d == "aes-aesni" { print $3 }' /proc/crypto
 }
-if [ -z "$(aesni_ref)" ]; then
-	not_ok "aesni_intel: no aes-aesni in /proc/crypto (modprobe aesni_intel failed)"
-else
+
+aesni() {
+	local r ref cpid BULK
+
+	modprobe aesni_intel 2>/dev/null ||
+		insmod "$(find /lib/modules/"$(uname -r)"/kernel/arch/x86/crypto \
+			-name 'aesni-intel.ko*' | head -n 1)" 2>/dev/null
+	if [ -z "$(aesni_ref)" ]; then
+		not_ok "aesni_intel: no aes-aesni in /proc/crypto (modprobe aesni_intel failed)"
+		return
+	fi
 	ns_setup
 	BULK="-crypt aes -fec 10,3 -preset fast -wnd 1024,1024 -mtu 1350"
 	for ((r = 0; r < rounds; r++)); do
+		ref=
 		# shellcheck disable=SC2086
 		if start_server ab in_a "$KCPT" server -a "$ADDR_A:0" -role sink \
 			-sessions 1 -bytes $bulk -seed $((r + 7)) -timeout 200 $BULK; then
@@ -260,7 +267,6 @@ else
 		fi
 	done
 	ns_cleanup
-fi
 }
 want aesni && aesni
 
