@@ -19,7 +19,8 @@
 # Usage: races.sh [quick]. RACES_SECS (seconds per stress; default 5, quick
 # 3) and RACES_ROUNDS (namespace, aes and unload rounds; default 2) make
 # it longer: make check-debug sets them. RACES_ONLY="proc seqpoll
-# shutrd closexfer netns aesni unload" runs only the ones named.
+# shutrd closexfer netns aesni unload" runs only the ones named,
+# RACES_SKIP="..." all but those.
 
 # shellcheck source=selftests/net/lib.sh
 . "$(dirname "$0")/lib.sh"
