@@ -23,6 +23,7 @@
  * Common: -fec D,P  -crypt aes  -P N (threads)  -linger MS (close lingers)
  */
 #include "kcptest.h"
+#include <sched.h>
 #include <sys/syscall.h>
 
 struct cfg {
@@ -39,6 +40,19 @@ static void die(const char *msg)
 {
 	perror(msg);
 	exit(2);
+}
+
+/* Run the calling thread on CPU @n modulo the CPUs there are. */
+static void pin(int n)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	if (ncpu < 1)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(n % ncpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
 /* A 32-byte AES key: any bytes do, both ends use the same. */
@@ -394,6 +408,7 @@ static void *reader_fn(void *p)
 	size_t cap = 1 << 20;
 	char *buf = malloc(cap + 1);
 
+	pin(rd->id);
 	while (!stop && kt_now() < deadline) {
 		bool v6 = (rd->passes + rd->id) & 1;
 		int fd = open(v6 ? "/proc/net/kcp6" : "/proc/net/kcp", O_RDONLY);
@@ -441,12 +456,24 @@ static void *reader_fn(void *p)
 	return NULL;
 }
 
-/* sockets created and closed as fast as possible, some bound */
+/*
+ * Sockets created and closed as fast as possible, some bound. Their RCU
+ * callbacks are queued on this CPU, where a reader shares it: the
+ * reader's own local_bh_enable() may then run the callback that frees
+ * the socket it is printing.
+ */
+struct churn {
+	int id;
+	long n;
+};
+
 static void *churn_fn(void *p)
 {
-	long *n = p;
+	struct churn *c = p;
+	long *n = &c->n;
 	int i = 0;
 
+	pin(c->id);
 	while (!stop && kt_now() < deadline) {
 		int fd = kt_socket(i & 1 ? SOCK_SEQPACKET : SOCK_STREAM);
 		struct sockaddr_in a = kt_addr4("127.0.0.1", 0);
@@ -467,8 +494,9 @@ static int run_proc(void)
 	static const char *const ips[] = { "127.0.0.1", "::1" };
 	struct worker w[16];
 	struct reader rd[8];
-	pthread_t acc[2], cw[16], rt[8], ct[2];
-	long churned[2] = { 0, 0 };
+	pthread_t acc[2], cw[16], rt[8], ct[4];
+	struct churn churn[4];
+	long churned = 0;
 	int nr = 4, nw = C.par > 16 ? 16 : C.par, i;
 	long lines = 0, passes = 0, bad = 0, sess = 0, failed = 0;
 
@@ -501,15 +529,20 @@ static int run_proc(void)
 		rd[i].id = i;
 		pthread_create(&rt[i], NULL, reader_fn, &rd[i]);
 	}
-	for (i = 0; i < 2; i++)
-		pthread_create(&ct[i], NULL, churn_fn, &churned[i]);
+	for (i = 0; i < 4; i++) {
+		churn[i].id = i;
+		churn[i].n = 0;
+		pthread_create(&ct[i], NULL, churn_fn, &churn[i]);
+	}
 	for (i = 0; i < nw; i++) {
 		pthread_join(cw[i], NULL);
 		sess += w[i].sessions;
 		failed += w[i].failed;
 	}
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 4; i++) {
 		pthread_join(ct[i], NULL);
+		churned += churn[i].n;
+	}
 	for (i = 0; i < nr; i++) {
 		pthread_join(rt[i], NULL);
 		lines += rd[i].lines;
@@ -527,13 +560,13 @@ static int run_proc(void)
 	}
 	kt_diag("%ld client sessions (%ld failed), server: %ld sessions, %ld full, %ld cut, %ld bad, %ld timeouts",
 		sess, failed, S.sessions, S.full, S.cut, S.bad, S.timeouts);
-	kt_result(churned[0] + churned[1] > 100,
-		  "%ld sockets opened and closed meanwhile",
-		  churned[0] + churned[1]);
+	kt_result(churned > 100, "%ld sockets opened and closed meanwhile",
+		  churned);
 	kt_result(passes > 0 && lines > 0 && !bad,
 		  "/proc/net/kcp{,6}: %ld passes of %d readers in small reads, %ld lines, %ld malformed",
 		  passes, nr, lines, bad);
-	kt_result(sess > 20 && S.full > 0 && !S.bad &&
+	/* TCG with KASAN is slow: one session per client thread will do */
+	kt_result(sess >= nw && S.full > 0 && !S.bad &&
 		  failed + S.timeouts <= 2 + sess / 20,
 		  "%ld short sessions opened and closed during the reads (%ld failed, %ld server timeouts, %ld corrupt)",
 		  sess, failed, S.timeouts, S.bad);
@@ -574,10 +607,13 @@ static void *seq_sender(void *p)
 	uint32_t i;
 
 	for (i = 0; i < SEQ_MSGS; i++) {
-		/* mostly one segment, some of two or three fragments */
-		uint32_t len = rnd(&sp->seed) % 10 < 7 ?
+		/*
+		 * Half of one segment, half of 2..6 fragments: poll() walks
+		 * the fragments of the message at the head of the queue.
+		 */
+		uint32_t len = rnd(&sp->seed) % 2 ?
 			       12 + rnd(&sp->seed) % 1300 :
-			       1400 + rnd(&sp->seed) % 2600;
+			       1400 + rnd(&sp->seed) % 6600;
 
 		msg_fill(b, len, sp->rounds, i);
 		if (send(sp->cfd, b, len, MSG_NOSIGNAL) != (ssize_t)len)

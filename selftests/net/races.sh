@@ -19,7 +19,8 @@
 # Usage: races.sh [quick]. RACES_SECS (seconds per stress; default 5, quick
 # 3) and RACES_ROUNDS (namespace, aes and unload rounds; default 2) make
 # it longer: make check-debug sets them. RACES_ONLY="proc seqpoll
-# shutrd closexfer netns aesni unload" runs only the ones named.
+# shutrd closexfer netns aesni unload" runs only the ones named,
+# RACES_SKIP="..." all but those.
 
 # shellcheck source=selftests/net/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -157,7 +158,7 @@ closexfer() {
 		parse_result "$WORK/xs.out"
 		s=${R[sessions]:-0} f=${R[full]:-0} b=${R[bad]:-?}
 		parse_result "$WORK/xc.out"
-		if [ "${R[sessions]:-0}" -gt 10 ] && [ "$f" -gt 0 ] && [ "$b" = 0 ]; then
+		if [ "${R[sessions]:-0}" -ge 8 ] && [ "$f" -gt 0 ] && [ "$b" = 0 ]; then
 			ok "close during transfers, FEC 10/3 + aes, 5% loss: ${R[sessions]} sessions, server saw $s ($f whole, none corrupt)"
 		else
 			not_ok "close during transfers: client ${R[sessions]:-no} sessions, server $s (whole $f, corrupt $b)"
@@ -225,18 +226,25 @@ done
 
 # --- aes + FEC 10/3 bulk with aesni_intel (issue 14, finding 13) --------
 
-aesni() {
-	modprobe aesni_intel 2>/dev/null ||
-		insmod "$(find /lib/modules/"$(uname -r)"/kernel/arch/x86/crypto -name 'aesni-intel.ko*' | head -n 1)" 2>/dev/null
-	aesni_ref() {
-		awk '$1 == "driver" { d = $3 } $1 == "refcnt" && d == "aes-aesni" { print $3 }' /proc/crypto
+# the reference count of the aes-aesni cipher in /proc/crypto, if loaded
+aesni_ref() {
+	awk '$1 == "driver" { d = $3 } $1 == "refcnt" && d == "aes-aesni" { print $3 }' /proc/crypto
 }
-if [ -z "$(aesni_ref)" ]; then
-	not_ok "aesni_intel: no aes-aesni in /proc/crypto (modprobe aesni_intel failed)"
-else
+
+aesni() {
+	local r ref cpid BULK
+
+	modprobe aesni_intel 2>/dev/null ||
+		insmod "$(find /lib/modules/"$(uname -r)"/kernel/arch/x86/crypto \
+			-name 'aesni-intel.ko*' | head -n 1)" 2>/dev/null
+	if [ -z "$(aesni_ref)" ]; then
+		not_ok "aesni_intel: no aes-aesni in /proc/crypto (modprobe aesni_intel failed)"
+		return
+	fi
 	ns_setup
 	BULK="-crypt aes -fec 10,3 -preset fast -wnd 1024,1024 -mtu 1350"
 	for ((r = 0; r < rounds; r++)); do
+		ref=
 		# shellcheck disable=SC2086
 		if start_server ab in_a "$KCPT" server -a "$ADDR_A:0" -role sink \
 			-sessions 1 -bytes $bulk -seed $((r + 7)) -timeout 200 $BULK; then
@@ -260,7 +268,6 @@ else
 		fi
 	done
 	ns_cleanup
-fi
 }
 want aesni && aesni
 
