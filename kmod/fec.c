@@ -22,6 +22,25 @@ struct kcp_fec_state {
 	struct kcp_fec_dec dec;
 };
 
+/* KCP_INFO: the decoder's verdict on the peer's counts, and its drops. */
+void kcp_fec_info(const struct kcp_sock *ks, u32 *state, u64 *errors)
+{
+	const struct kcp_fec_dec *dec;
+
+	*state = KCP_FEC_STATE_OFF;
+	*errors = 0;
+	if (!ks->fec)
+		return;
+	dec = &ks->fec->dec;
+	*errors = dec->st.errs + dec->st.malformed + dec->st.out_of_window;
+	if (dec->state == KCP_FEC_CONFIRMED)
+		*state = KCP_FEC_STATE_CONFIRMED;
+	else if (dec->state == KCP_FEC_MISMATCH)
+		*state = KCP_FEC_STATE_CONTRADICTED;
+	else
+		*state = KCP_FEC_STATE_PROVING;
+}
+
 int kcp_fec_module_init(void)
 {
 	struct rs_control *rs = init_rs(8, 0x11d, 0, 1, 1);

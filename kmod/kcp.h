@@ -344,6 +344,7 @@ void kcp_fec_shrink(struct kcp_sock *ks);
 void kcp_fec_output(struct kcp_sock *ks, struct sk_buff *skb,
 		    struct sk_buff_head *parity);
 void kcp_fec_input(struct kcp_sock *ks, const u8 *data, u32 len);
+void kcp_fec_info(const struct kcp_sock *ks, u32 *state, u64 *errors);
 
 /* crypt.c */
 int kcp_crypto_new(const struct kcp_opts *o, struct kcp_crypto_ctx **out);

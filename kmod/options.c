@@ -388,6 +388,7 @@ static void kcp_fill_info(struct kcp_sock *ks, struct kcp_info *info)
 	info->kcpi_fec_recovered = ks->st.fec_recovered;
 	info->kcpi_fec_parity_in = ks->st.fec_parity_in;
 	info->kcpi_crypto_errors = ks->st.crypto_errors;
+	kcp_fec_info(ks, &info->kcpi_fec_state, &info->kcpi_fec_errors);
 }
 
 /* Fill @buf (at most @size bytes) with the option; returns its length. */

@@ -148,6 +148,18 @@ struct kcp_info {
 	__u64 kcpi_fec_recovered;
 	__u64 kcpi_fec_parity_in;
 	__u64 kcpi_crypto_errors;
+	/* FEC datagrams of the peer refused: malformed, far seqid, bad rebuild */
+	__u64 kcpi_fec_errors;
+	__u32 kcpi_fec_state;	/* enum kcp_fec_verdict */
+	__u32 kcpi_pad2;
+};
+
+/* kcpi_fec_state: whether the peer's FEC shard counts match ours */
+enum kcp_fec_verdict {
+	KCP_FEC_STATE_OFF = 0,		/* no FEC on this socket */
+	KCP_FEC_STATE_PROVING,		/* too few shards seen to tell */
+	KCP_FEC_STATE_CONFIRMED,	/* the peer uses our counts: rebuilding */
+	KCP_FEC_STATE_CONTRADICTED,	/* a shard's flag contradicted them */
 };
 
 #endif /* _UAPI_LINUX_KCP_H */
