@@ -620,6 +620,42 @@ else
 	skip "show: text flags" "no python3"
 fi
 
+# ---- kcpctl show: FEC shard counts that differ on the two ends ----
+# a 10/3 server and a 2/1 client: each side's decoder sees the other's
+# parity shards at positions its own counts reserve for data
+if command -v python3 > /dev/null; then
+	P=6008
+	feed="import socket, sys, time
+s = socket.socket()
+if sys.argv[1] == 'server':
+    s.bind(('127.0.0.1', $P)); s.listen(4); print('READY', flush=True)
+    c, _ = s.accept()
+    while c.recv(4096):
+        pass
+else:
+    s.connect(('127.0.0.1', $P))
+    for i in range(40):
+        s.send(b'x' * 100); time.sleep(0.02)
+    print('SENT', s.getsockname()[1], flush=True)
+time.sleep(30)"
+	"$K" run --ports $P --preset fast3 --fec 10,3 -- python3 -c "$feed" server \
+		> "$WORK/fsrv.out" 2>&1 &
+	PIDS+=($!)
+	wait_for "$WORK/fsrv.out" READY 10
+	"$K" run --ports $P --preset fast3 --fec 2,1 -- python3 -c "$feed" client \
+		> "$WORK/fcli.out" 2>&1 &
+	PIDS+=($!)
+	wait_for "$WORK/fcli.out" SENT 20
+	cport=$(awk '/^SENT/ { print $2 }' "$WORK/fcli.out")
+	"$K" show | grep -A2 -E ":($P|${cport:-0}) " | sed 's/^/# sample: /'
+	json_check "show: FEC 10/3 against 2/1: the server's session has fec_state 3 (contradicted) and says why" \
+		"[(s.get('fec_state'), 'FEC shards contradict' in s.get('warning', '')) for s in d if s['local_port'] == $P and s['peer_port'] == ${cport:-0}] == [(3, True)]" \
+		"$("$K" show --json)"
+	kill "${PIDS[@]:(-2)}" 2>/dev/null
+else
+	skip "show: FEC shard counts that differ flagged" "no python3"
+fi
+
 # ---- ncat: --send-only quits at the end of its input, -i ends the receiver ----
 if command -v ncat > /dev/null; then
 	P=6004

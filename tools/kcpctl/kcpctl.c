@@ -414,7 +414,8 @@ struct ksock {
 	char procs_json[768];
 	long opid, ofd;		/* a process holding it, or -1 */
 	long crypto_errors;	/* KCP_INFO through opid/ofd, or -1 */
-	char warn[256];		/* what looks wrong, for show */
+	long fec_state;		/* kcpi_fec_state likewise, or -1 */
+	char warn[384];		/* what looks wrong, for show */
 };
 
 static int split(char *s, char **tok, int max)
@@ -692,33 +693,40 @@ static bool show_special(const char *name)
 	return false;
 }
 
+/* Whether KCP_INFO of @len bytes has field F (older modules: shorter). */
+#define KI_HAS(len, f) \
+	((len) >= offsetof(struct kcp_info, f) + sizeof(((struct kcp_info *)0)->f))
+
 /*
  * The session's datagram counters through its owner (pidfd_getfd needs
- * ptrace access; without it nothing is known): -1 if not readable.
+ * ptrace access; without it nothing is known): crypto_errors and
+ * fec_state stay -1 when not readable.
  */
-static long owner_crypto_errors(const struct ksock *k)
+static void owner_info(struct ksock *k)
 {
 	struct kcp_info ki;
 	socklen_t len = sizeof(ki);
 	int pidfd, fd;
-	long ret = -1;
 
+	k->crypto_errors = -1;
+	k->fec_state = -1;
 	if (k->opid < 0)
-		return -1;
+		return;
 	pidfd = syscall(SYS_pidfd_open, (int)k->opid, 0);
 	if (pidfd < 0)
-		return -1;
+		return;
 	fd = syscall(SYS_pidfd_getfd, pidfd, (int)k->ofd, 0);
 	close(pidfd);
 	if (fd < 0)
-		return -1;
+		return;
 	memset(&ki, 0, sizeof(ki));
-	if (!getsockopt(fd, SOL_KCP, KCP_INFO, &ki, &len) &&
-	    len >= offsetof(struct kcp_info, kcpi_crypto_errors) +
-		   sizeof(ki.kcpi_crypto_errors))
-		ret = ki.kcpi_crypto_errors;
+	if (!getsockopt(fd, SOL_KCP, KCP_INFO, &ki, &len)) {
+		if (KI_HAS(len, kcpi_crypto_errors))
+			k->crypto_errors = ki.kcpi_crypto_errors;
+		if (KI_HAS(len, kcpi_fec_state))
+			k->fec_state = ki.kcpi_fec_state;
+	}
 	close(fd);
-	return ret;
 }
 
 /*
@@ -738,15 +746,22 @@ static void diagnose(struct ksock *socks, int n)
 		size_t l = 0;
 
 		k->crypto_errors = -1;
+		k->fec_state = -1;
 		k->warn[0] = 0;
 		if (st != KCP_ESTABLISHED && st != KCP_LINGER)
 			continue;
-		k->crypto_errors = owner_crypto_errors(k);
+		owner_info(k);
 		if (k->crypto_errors > 0)
 			l += snprintf(k->warn + l, sizeof(k->warn) - l,
 				      "%s%ld datagrams from the peer failed "
 				      "decryption: wrong key or cipher on one "
 				      "side", l ? "; " : "", k->crypto_errors);
+		if (k->fec_state == KCP_FEC_STATE_CONTRADICTED)
+			l += snprintf(k->warn + l, sizeof(k->warn) - l,
+				      "%sthe peer's FEC shards contradict our "
+				      "shard counts: --ds/--ps differ on the "
+				      "two ends (nothing is rebuilt)",
+				      l ? "; " : "");
 		if (in == 0 && out > 0 && re > 0)
 			snprintf(k->warn + l, sizeof(k->warn) - l,
 				 "%sno reply from the peer (%ld segments sent, "
@@ -791,6 +806,8 @@ static void show_json(struct ksock *socks, int n, bool procs)
 			printf(", \"users\": [%s]", k->procs_json);
 		if (k->crypto_errors >= 0)
 			printf(", \"crypto_errors\": %ld", k->crypto_errors);
+		if (k->fec_state >= 0)
+			printf(", \"fec_state\": %ld", k->fec_state);
 		if (k->warn[0]) {
 			fputs(", \"warning\": ", stdout);
 			json_str(k->warn);
