@@ -336,20 +336,8 @@ static uint8_t *spoof(struct out *o, in_addr_t src, int sport,
 		      const struct sockaddr_in *dst, int len)
 {
 	uint8_t *b = o->b[o->n];
-	struct iphdr *ip = (struct iphdr *)b;
-	struct udphdr *uh = (struct udphdr *)(b + 20);
 
-	memset(b, 0, 28);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_UDP;
-	ip->tot_len = htons(28 + len);
-	ip->saddr = src;
-	ip->daddr = dst->sin_addr.s_addr;
-	uh->source = htons(sport);
-	uh->dest = dst->sin_port;
-	uh->len = htons(8 + len);
+	kt_udp4_hdr(b, src, htons(sport), dst, len);
 	o->iov[o->n] = (struct iovec){ b, 28 + len };
 	o->to[o->n] = *dst;
 	o->m[o->n].msg_hdr = (struct msghdr){

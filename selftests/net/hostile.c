@@ -425,24 +425,12 @@ static int spoof4(const struct sockaddr_in *src, const struct sockaddr_in *dst,
 		  const void *data, int len)
 {
 	uint8_t b[1600];
-	struct iphdr *ip = (struct iphdr *)b;
-	struct udphdr *uh = (struct udphdr *)(b + 20);
 
 	if (raw_fd < 0)
 		raw_fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 	if (raw_fd < 0)
 		return -1;
-	memset(b, 0, 28);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_UDP;
-	ip->tot_len = htons(28 + len);
-	ip->saddr = src->sin_addr.s_addr;
-	ip->daddr = dst->sin_addr.s_addr;
-	uh->source = src->sin_port;
-	uh->dest = dst->sin_port;
-	uh->len = htons(8 + len);
+	kt_udp4_hdr(b, src->sin_addr.s_addr, src->sin_port, dst, len);
 	memcpy(b + 28, data, len);
 	return sendto(raw_fd, b, 28 + len, 0, (const struct sockaddr *)dst,
 		      sizeof(*dst));

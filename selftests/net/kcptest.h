@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -62,6 +64,30 @@ static inline int kt_done(void)
 {
 	printf("1..%d\n", kt_n);
 	return kt_failed ? 1 : 0;
+}
+
+/*
+ * The 28-byte IPv4 + UDP header of a raw (IPPROTO_RAW) datagram with @len
+ * payload bytes from @saddr:@sport to @dst; ports in network order, UDP
+ * checksum 0 (none), the IP checksum left to the kernel.
+ */
+static inline void kt_udp4_hdr(uint8_t *b, in_addr_t saddr, in_port_t sport,
+			       const struct sockaddr_in *dst, int len)
+{
+	struct iphdr *ip = (struct iphdr *)b;
+	struct udphdr *uh = (struct udphdr *)(b + 20);
+
+	memset(b, 0, 28);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->tot_len = htons(28 + len);
+	ip->saddr = saddr;
+	ip->daddr = dst->sin_addr.s_addr;
+	uh->source = sport;
+	uh->dest = dst->sin_port;
+	uh->len = htons(8 + len);
 }
 
 /* The value after option NAME in argv[2..] (after a subcommand), or DEF. */
