@@ -107,6 +107,7 @@ static void __kcp_sk_done(struct kcp_sock *ks, int err, bool timewait)
 	struct sock *sk = &ks->sk;
 	int old = sk->sk_state;
 
+	kcp_sk_assert_locked(ks);
 	if (old == KCP_CLOSE)
 		return;
 	if (err) {
@@ -638,6 +639,7 @@ static void kcp_sk_push(struct kcp_sock *ks)
 {
 	u32 delay;
 
+	sock_owned_by_me(&ks->sk);
 	if (ks->opts.write_delay) {
 		kcp_timer_kick(ks);
 		return;
@@ -855,6 +857,7 @@ static int kcp_recvmsg_locked(struct sock *sk, struct msghdr *msg,
 	u32 msglen = 0;
 	int n;
 
+	sock_owned_by_me(sk);
 	if (seq)
 		kflags |= KCP_RECV_MSG;
 	len = min_t(size_t, len, INT_MAX);

@@ -59,6 +59,7 @@ static u8 *kcp_op_dgram_begin(struct kcp_cb *kcp)
 	u32 head = kcp_tunnel_headroom() + kcp->reserved;
 	struct sk_buff *skb;
 
+	kcp_sk_assert_locked(ks);
 	skb = alloc_skb(head + kcp->mtu - kcp->reserved, GFP_ATOMIC);
 	if (!skb) {
 		KCP_INC_STATS(sock_net(&ks->sk), KCP_MIB_NO_MEM);
@@ -188,6 +189,7 @@ static int kcp_copy_discard(void *arg, u8 *data, u32 len)
  */
 void kcp_sk_discard_rx(struct kcp_sock *ks)
 {
+	kcp_sk_assert_locked(ks);
 	while (kcp_recv(&ks->kcp, U32_MAX, kcp_copy_discard, NULL,
 			ks->sk.sk_type == SOCK_SEQPACKET ? KCP_RECV_MSG : 0,
 			NULL) >= 0)
@@ -217,6 +219,7 @@ int kcp_sk_rcv(struct kcp_sock *ks, struct sk_buff *skb)
 	u32 len = skb->len;
 	u16 flag;
 
+	kcp_sk_assert_locked(ks);
 	if (ks->sk.sk_state != KCP_ESTABLISHED &&
 	    ks->sk.sk_state != KCP_LINGER) {
 		kfree_skb(skb);

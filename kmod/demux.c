@@ -273,6 +273,8 @@ static void kcp_child_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 		goto drop;
 	}
 	ks = kcp_sk(sk);
+	/* as sk_clone_lock() leaves a TCP child: locked until findable */
+	bh_lock_sock(sk);
 	kcp_tunnel_get(tun);
 	ks->tun = tun;
 	ks->key = *from;
@@ -290,11 +292,13 @@ static void kcp_child_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 	ks->kcp.probe |= KCP_ASK_SEND;
 	if (kcp_demux_hash(tun, ks))
 		goto err_child;
+	bh_unlock_sock(sk);
 	/* the accept queue owns the first reference, we use a second */
 	sock_hold(sk);
 	if (!kcp_accept_enqueue(lks, ks)) {
 		sock_put(sk);
 		KCP_INC_STATS(tun->net, KCP_MIB_ACCEPT_OVERFLOW);
+		bh_lock_sock(sk);
 		goto err_child;
 	}
 	KCP_INC_STATS(tun->net, KCP_MIB_PASSIVE_OPENS);
@@ -303,7 +307,6 @@ static void kcp_child_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 	return;
 
 err_child:
-	bh_lock_sock(sk);
 	sock_set_flag(sk, SOCK_DEAD);
 	kcp_sk_done(ks, 0);
 	bh_unlock_sock(sk);

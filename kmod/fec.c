@@ -163,6 +163,7 @@ void kcp_fec_input(struct kcp_sock *ks, const u8 *data, u32 len)
 	size_t klen;
 	int kind, n, i;
 
+	kcp_sk_assert_locked(ks);
 	kind = kcp_fec_parse(data, len, &kcp, &klen);
 	if (kind == KCP_FEC_BAD) {
 		KCP_INC_STATS(net, KCP_MIB_FEC_MALFORMED);

@@ -74,6 +74,29 @@ struct kcp_sock_stats {
 	u64 fec_recovered, fec_parity_in;
 };
 
+/*
+ * Locking of a kcp_sock (checked by kcp_sk_assert_locked() and friends):
+ *
+ * - The engine (kcp), fec, tx_skb, st, last_rx, rcvbuf_seen and
+ *   close_deadline belong to whoever holds the socket lock: its owner
+ *   (lock_sock(): system calls, and release_cb() run from release_sock())
+ *   or softirq under bh_lock_sock() while there is no owner (receive,
+ *   the timer); softirq defers to the backlog or release_cb() otherwise.
+ *   A listener's child is bh-locked from its creation until it is
+ *   hashed, as sk_clone_lock() leaves a TCP child.
+ * - opts, af, local, peer and key are written by the owner before the
+ *   session exists (bind, connect, setsockopt) and read-only after.
+ * - timer_ref: timer_lock (timer.c).
+ * - accept_q, rate_tokens, rate_stamp (listener): accept_lock.
+ * - flags: atomic bits; sk_state: written locked, read by poll and
+ *   /proc with READ_ONCE (kcp_set_state()).
+ * - tun: set once under the socket lock, holds a tunnel reference.
+ *
+ * Locking of a kcp_tunnel: listener under kcp_net.tun_lock (readers:
+ * RCU); crypt published once with smp_store_release() before keyed; the
+ * session table is an rhashtable (its own locks, RCU readers); the rest
+ * is fixed at creation.
+ */
 struct kcp_sock {
 	struct sock sk;			/* first: the proto allocates us */
 	struct kcp_cb kcp;
@@ -111,7 +134,14 @@ struct kcp_sock {
 
 static inline struct kcp_sock *kcp_sk(const struct sock *sk)
 {
+	BUILD_BUG_ON(offsetof(struct kcp_sock, sk) != 0);
 	return (struct kcp_sock *)sk;
+}
+
+/* The engine and the session state: the socket lock, owner or bh. */
+static inline void kcp_sk_assert_locked(const struct kcp_sock *ks)
+{
+	lockdep_assert(lockdep_sock_is_held(&ks->sk));
 }
 
 static inline struct kcp_sock *kcp_from_cb(const struct kcp_cb *kcp)

@@ -126,6 +126,7 @@ bool kcp_mem_charge(struct kcp_cb *kcp, bool rcv, u32 size)
 	struct sock *sk = &ks->sk;
 	int delta;
 
+	kcp_sk_assert_locked(ks);
 	size = kcp_truesize(size);
 	if (rcv && atomic_read(&sk->sk_rmem_alloc) + size >
 	    (unsigned int)READ_ONCE(sk->sk_rcvbuf)) {

@@ -73,6 +73,7 @@ int kcp_opts_apply(struct kcp_sock *ks)
  */
 void kcp_opts_sync_rcvbuf(struct kcp_sock *ks)
 {
+	kcp_sk_assert_locked(ks);
 	if (likely(READ_ONCE(ks->sk.sk_rcvbuf) == ks->rcvbuf_seen))
 		return;
 	kcp_sk_set_wndsize(ks);

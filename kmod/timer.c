@@ -181,6 +181,7 @@ void kcp_sk_tick(struct kcp_sock *ks)
 	u32 delay;
 	int verdict;
 
+	kcp_sk_assert_locked(ks);
 	if (state == KCP_CLOSE) {
 		/* the end of a tombstone's time-wait */
 		kcp_demux_unhash(ks);
