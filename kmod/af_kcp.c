@@ -169,6 +169,12 @@ static void kcp_sk_setup(struct sock *sk, int type, const struct sock *parent)
 	sk->sk_write_space = kcp_write_space;
 	/* lookups run under RCU and take a reference if it is not zero */
 	sock_set_flag(sk, SOCK_RCU_FREE);
+	/*
+	 * Writers wait for send room (kcp_send_room()), not for the
+	 * datagrams it owns in flight (kcp_tunnel_xmit()) to be freed: no
+	 * sk_write_space() call for each of those.
+	 */
+	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
 	ks->flags = 0;
 	ks->tun = NULL;
 	ks->tx_skb = NULL;

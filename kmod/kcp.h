@@ -13,6 +13,7 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <net/sock.h>
+#include <net/inet_sock.h>
 #include <net/snmp.h>
 #include <net/netns/generic.h>
 #include <linux/kcp.h>
@@ -98,7 +99,17 @@ struct kcp_sock_stats {
  * is fixed at creation.
  */
 struct kcp_sock {
-	struct sock sk;			/* first: the proto allocates us */
+	/*
+	 * First: the proto allocates us. Inet-shaped, though not an inet
+	 * socket: the datagrams it owns (skb->sk, kcp_tunnel_xmit()) go
+	 * through IPv4/IPv6 output, which reads inet_sk(skb->sk) (IPv6's
+	 * pinet6 for the path MTU and fragment size, xfrm's recverr).
+	 * sk_alloc() zeroes it all, which says: not IPv6, no options.
+	 */
+	union {
+		struct sock sk;
+		struct inet_sock inet;	/* only ever read by the IP layer */
+	};
 	struct kcp_cb kcp;
 	struct kcp_opts opts;
 	struct kcp_tunnel *tun;		/* the UDP socket we send through */

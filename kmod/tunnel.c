@@ -567,6 +567,13 @@ int kcp_tunnel_xmit(struct kcp_sock *ks, struct sk_buff *skb)
 
 	skb->mark = ks->sk.sk_mark;
 	skb->priority = ks->sk.sk_priority;
+	/*
+	 * The AF_KCP socket owns its datagrams, as a UDP socket owns its
+	 * own: netfilter's owner and meta skuid matches see the program,
+	 * not the kernel UDP socket, and the socket (with the module) stays
+	 * until its last datagram has left a queue of this host.
+	 */
+	skb_set_owner_w(skb, &ks->sk);
 	local_bh_disable();
 	if (ks->key.family == AF_INET)
 		err = kcp_xmit4(ks, usk, skb);

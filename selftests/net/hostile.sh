@@ -16,8 +16,8 @@
 #   9  a second SO_REUSEADDR listener cannot steal an adopted tunnel
 #   10 MSG_WAITALL larger than the window does not stall
 #   11 KCP_STREAM=0 with a large window: one big write() goes through
-#   12 uid routing (ip rule uidrange), nft meta mark with SO_MARK (meta
-#      skuid is a TODO: the datagrams carry no owner socket), SO_ATTACH_FILTER
+#   12 uid routing (ip rule uidrange), nft meta mark with SO_MARK and
+#      meta skuid (the AF_KCP socket owns its datagrams), SO_ATTACH_FILTER
 # Every test fails on the module before these fixes (commit 7be2392),
 # except the controls, which say so. The interface the fixes add:
 # global (init_net) sysctls net.kcp.mem "min pressure max" (pages) and
@@ -61,12 +61,6 @@ OTHER=1000
 
 # want f3a: selected by "f3a" or "f3" (or by no selection at all)
 want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]] || [[ $only == *" ${1%[a-d]} "* ]]; }
-
-# todo NAME WHY: a known, documented failure (counted as skipped)
-todo() {
-	tap_n=$((tap_n + 1))
-	echo "not ok $tap_n - $1 # TODO $2"
-}
 
 # relay FILE: the helper's PASS/FAIL lines as TAP, its comments as such
 relay() {
@@ -242,10 +236,9 @@ if want f12; then
 		ok "ip rule uidrange $NOBODY lookup 100 (blackhole), added after connect(): uid $NOBODY's AF_KCP transfer fails, uid $OTHER's works"
 	fi
 
-	# (b) netfilter on output. kcp.rst: the datagrams carry no owner
-	# socket (the kernel UDP socket sends them), so owner / meta skuid
-	# matches cannot see the program: that one is a TODO unless it works;
-	# meta mark set with SO_MARK is what to match instead.
+	# (b) netfilter on output: meta mark set with SO_MARK, and meta
+	# skuid, which sees the owner of the AF_KCP socket (skb->sk), not
+	# the kernel UDP socket that sends the datagrams.
 	if ! command -v nft > /dev/null; then
 		skip "nft rules on AF_KCP datagrams" "nft not installed (selftests/vm/deps.sh installs nftables)"
 	elif ! { modprobe -q nf_tables 2>/dev/null; in_b nft add table inet hostile &&
@@ -288,8 +281,7 @@ if want f12; then
 		if [ "$nft_ctl" = "packets 0" ]; then
 			skip "nft 'meta skuid $NOBODY' drop" "the rule does not even match a plain UDP socket of uid $NOBODY here"
 		elif [ "$(cat "$WORK/f12u.r")" = 1 ]; then
-			todo "nft 'meta skuid $NOBODY udp dport P drop' does not stop uid $NOBODY's AF_KCP datagrams" \
-				"no owner socket on the datagrams (kcp.rst: match meta mark / SO_MARK)"
+			not_ok "nft 'meta skuid $NOBODY udp dport P drop' does not stop uid $NOBODY's AF_KCP datagrams"
 		else
 			ok "nft 'meta skuid $NOBODY udp dport P drop' stops uid $NOBODY's AF_KCP datagrams"
 		fi
