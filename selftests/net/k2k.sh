@@ -31,11 +31,23 @@ pair() {
 		else
 			not_ok "$name: server side"
 			echo "$out" | tail -3 | sed 's/^/#   /'
+			snmp_why
 		fi
 	else
 		not_ok "$name"
+		snmp_why
 	fi
 	stop_server
+}
+
+# After a failure: the counters of both ends that say why sessions end
+snmp_why() {
+	local ns
+	for ns in "$NS_A" "$NS_B"; do
+		echo "# kcp_snmp of $ns: $(ip netns exec "$ns" awk '$2 != 0 &&
+			$1 ~ /Unconfirmed|Overflow|Limit|Rate|Drop|DeadLink|NoMem|Replaced|Linger|Curr|Passive|Active/ {
+			printf "%s=%s ", $1, $2 }' /proc/net/kcp_snmp)"
+	done
 }
 
 FAST="-preset fast3 -wnd 1024,1024"
