@@ -176,6 +176,7 @@ static void kcp_sk_setup(struct sock *sk, int type, const struct sock *parent)
 	 */
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
 	ks->flags = 0;
+	ks->asks = KCP_REASK_MAX;	/* only a listener's child asks again */
 	ks->tun = NULL;
 	ks->tx_skb = NULL;
 	ks->fec = NULL;

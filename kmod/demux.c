@@ -290,6 +290,7 @@ static void kcp_child_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 	 * of the first datagram exists (kcp_idle_limit()).
 	 */
 	ks->kcp.probe |= KCP_ASK_SEND;
+	kcp_reask_init(ks);
 	if (kcp_demux_hash(tun, ks))
 		goto err_child;
 	bh_unlock_sock(sk);

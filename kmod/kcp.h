@@ -57,6 +57,9 @@ struct kcp_opts {
 	u8 key[KCP_KEY_MAX];
 };
 
+/* WASKs an unconfirmed child sends after its first (timer.c) */
+#define KCP_REASK_MAX	3
+
 /* ks->flags bits (atomic) */
 enum {
 	KCP_F_TIMER_DEFERRED,	/* timer fired while the user owned the sock */
@@ -132,6 +135,8 @@ struct kcp_sock {
 	u32 last_rx;			/* ms, for the idle timeout */
 	int rcvbuf_seen;		/* sk_rcvbuf the window was sized for */
 	u32 close_deadline;		/* ms, end of background linger */
+	u32 ask_at;			/* ms, next WASK of an unconfirmed child */
+	u8 asks;			/* WASKs sent again (KCP_REASK_MAX) */
 	struct kcp_sock_stats st;
 	u8 tos;				/* IP_TOS / IPV6_TCLASS */
 	struct kcp_fec_state *fec;	/* lazily allocated */
@@ -313,6 +318,7 @@ int kcp_getsockopt(struct socket *sock, int level, int optname,
 void kcp_timer_init(struct kcp_sock *ks);
 void kcp_timer_kick(struct kcp_sock *ks);
 void kcp_timer_idle(struct kcp_sock *ks);
+void kcp_reask_init(struct kcp_sock *ks);
 void kcp_timer_after(struct kcp_sock *ks, u32 delay_ms);
 void kcp_timer_stop(struct kcp_sock *ks);
 void kcp_release_cb(struct sock *sk);

@@ -112,26 +112,62 @@ void kcp_timer_stop(struct kcp_sock *ks)
  * source of a first datagram exists (it may be spoofed): like TCP's
  * SYN_RECV, such a session is not kept for long on its word alone.
  */
+static u32 kcp_unconfirmed_ms(const struct kcp_sock *ks)
+{
+	return READ_ONCE(kcp_pernet(sock_net(&ks->sk))->sysctl.unconfirmed_ms);
+}
+
 static u32 kcp_idle_limit(const struct kcp_sock *ks)
 {
 	u32 idle = ks->opts.idle_ms, unc;
 
 	if (test_bit(KCP_F_CONFIRMED, &ks->flags))
 		return idle;
-	unc = READ_ONCE(kcp_pernet(sock_net(&ks->sk))->sysctl.unconfirmed_ms);
+	unc = kcp_unconfirmed_ms(ks);
 	return unc && (!idle || unc < idle) ? unc : idle;
 }
 
-/* Nothing to send, but an idle timeout still needs a wake-up. */
+/*
+ * The WINS that answers a child's first WASK can be lost like any
+ * datagram; a peer that then stays silent (a client waiting for a slow
+ * server) would see its session expire. So ask again, at 1/8, 3/8 and
+ * 7/8 of the unconfirmed timeout, backed off like TCP's SYN-ACK
+ * retries: three more 24-byte datagrams at most toward a source that
+ * may be spoofed, none once the peer answered or acknowledged data.
+ */
+void kcp_reask_init(struct kcp_sock *ks)
+{
+	ks->asks = 0;
+	ks->ask_at = kcp_clock_ms() + kcp_unconfirmed_ms(ks) / 8;
+}
+
+static bool kcp_reask_pending(const struct kcp_sock *ks)
+{
+	return ks->asks < KCP_REASK_MAX &&
+	       !test_bit(KCP_F_CONFIRMED, &ks->flags) && kcp_unconfirmed_ms(ks);
+}
+
+static void kcp_reask(struct kcp_sock *ks, u32 now)
+{
+	if (likely(!kcp_reask_pending(ks)) || (s32)(now - ks->ask_at) < 0)
+		return;
+	ks->kcp.probe |= KCP_ASK_SEND;
+	ks->asks++;
+	ks->ask_at = now + (kcp_unconfirmed_ms(ks) >> (KCP_REASK_MAX - ks->asks));
+}
+
+/* Nothing to send, but an idle timeout or a WASK still needs a wake-up. */
 void kcp_timer_idle(struct kcp_sock *ks)
 {
-	u32 limit = kcp_idle_limit(ks);
-	s32 idle;
+	u32 limit = kcp_idle_limit(ks), now = kcp_clock_ms();
+	s32 wait = S32_MAX;
 
-	if (!limit)
-		return;
-	idle = (s32)(ks->last_rx + limit - kcp_clock_ms());
-	kcp_timer_after(ks, idle > 0 ? idle : 1);
+	if (limit)
+		wait = (s32)(ks->last_rx + limit - now);
+	if (kcp_reask_pending(ks))
+		wait = min_t(s32, wait, (s32)(ks->ask_at - now));
+	if (wait != S32_MAX)
+		kcp_timer_after(ks, wait > 0 ? wait : 1);
 }
 
 /* Arm (or not) after the engine did work outside the timer. */
@@ -190,6 +226,7 @@ void kcp_sk_tick(struct kcp_sock *ks)
 	if (state != KCP_ESTABLISHED && state != KCP_LINGER)
 		return;
 	kcp_opts_sync_rcvbuf(ks);
+	kcp_reask(ks, kcp_clock_ms());
 	delay = kcp_flush(&ks->kcp, false);
 	verdict = kcp_tick_verdict(ks, kcp_clock_ms());
 	if (verdict) {

@@ -400,10 +400,14 @@ static int cmd_server(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(mode, "send")) {
+		/* -delay S: a slow app, silent for S s before it answers */
+		double delay = atof(kt_arg(argc, argv, "-delay", "0"));
 		long r;
 
 		if (recv(c, buf, 1, 0) != 1)
 			return 1;
+		if (delay > 0)
+			usleep((useconds_t)(delay * 1e6));
 		r = kt_send_stream(c, SEED, n, 65536);
 		printf("RESULT sent=%ld\n", r);
 		fflush(stdout);

@@ -25,8 +25,8 @@
 # net.kcp.max_orphans and net.kcp.unconfirmed_timeout_ms; counters
 # OrphanOverflow and UnconfirmedExpired in /proc/net/kcp_snmp; the KCP
 # line of /proc/net/protocols (memory in pages); SO_MEMINFO.
-# Usage: hostile.sh [quick] [TEST...]   (tests: f3a-d f4a f4b f5 f6 f8 f9 f10
-# f11 f12; f3 selects f3a-f3d, f4 both f4a and f4b)
+# Usage: hostile.sh [quick] [TEST...]   (tests: f3a-d f4a-c f5 f6 f8 f9 f10
+# f11 f12; f3 selects f3a-f3d, f4 f4a-f4c)
 
 . "$(dirname "$0")/lib.sh"
 
@@ -728,6 +728,45 @@ if want f4b; then
 		not_ok "acceptall server did not start"
 	fi
 	in_a ip route del 10.99.0.0/16 2>/dev/null
+fi
+
+# ---------------------------------------------------------------------
+# 4c: the peer's answer to the first WASK is lost, then the peer waits
+# in silence for a slow server: the session must outlive the
+# unconfirmed timeout (the child asks again), not expire under it.
+if want f4c; then
+	UT=3000
+	in_a sysctl -qw net.kcp.unconfirmed_timeout_ms=$UT
+	if ! command -v nft > /dev/null || ! { modprobe -q nf_tables 2>/dev/null;
+		in_b nft add table inet hostile4c 2>/dev/null; }; then
+		skip "a lost WINS does not end a live session" "nf_tables not usable in this guest"
+	elif start_server f4c in_a "$H" server -a "$ADDR_A:0" -mode send -n 65536 \
+		-delay $((UT * 2 / 1000)); then
+		# the first WINS (cmd 84 at UDP payload byte 4) b sends is dropped
+		in_b nft add chain inet hostile4c out '{ type filter hook output priority 0; }'
+		in_b nft add rule inet hostile4c out udp dport "$SERVER_PORT" \
+			@th,96,8 0x54 quota until 100 bytes counter drop
+		ue0=$(snmp "$NS_A" UnconfirmedExpired)
+		in_b "$H" client -a "$ADDR_A:$SERVER_PORT" -recvtest -n 65536 \
+			-timeout $((UT * 4 / 1000)) > "$WORK/f4c.c" 2>&1
+		ue1=$(snmp "$NS_A" UnconfirmedExpired)
+		dropped=$(in_b nft list chain inet hostile4c out | grep -o 'packets [0-9]*')
+		in_b nft delete table inet hostile4c
+		r=$(grep -m1 '^RESULT kind=waitall' "$WORK/f4c.c")
+		diag "f4c: nft $dropped (the first WINS), UnconfirmedExpired $ue0 -> $ue1, client: ${r#RESULT }"
+		if [ "$dropped" != "packets 1" ]; then
+			not_ok "a lost WINS: the nft rule dropped '${dropped:-nothing}', not the first WINS"
+		elif [ "$(kv "$r" intact)" = 1 ] && [ "$ue1" = "$ue0" ]; then
+			ok "a lost WINS, then $((UT * 2 / 1000)) s of silence (unconfirmed_timeout_ms $UT): the child asked again and the 64 KiB answer arrived"
+		else
+			not_ok "a lost WINS ended a live session in its silence: ${r#RESULT }, UnconfirmedExpired $ue0 -> $ue1"
+		fi
+		stop_server
+	else
+		in_b nft delete table inet hostile4c
+		not_ok "f4c server did not start"
+	fi
+	in_a sysctl -qw net.kcp.unconfirmed_timeout_ms=10000
 fi
 
 diag "hostile.sh took $(($(date +%s) - t_start)) s"
