@@ -233,6 +233,9 @@ struct kcp_fec_win {
 	bool top_valid;
 	u8 far_cnt;			/* out-of-window datagrams in a row */
 	u8 done_pos, done_cnt;
+	u16 out_len;			/* of each buffer in out[] */
+	u32 size;			/* of this allocation */
+	u32 held;			/* bytes of shards in q[] and out[] */
 	u32 top;			/* newest seqid accepted */
 	u32 top_ts;			/* when a datagram was last accepted */
 	u32 far_seq;
@@ -287,8 +290,18 @@ static bool kcp_fec_win_alloc(struct kcp_fec_dec *dec, bool may_sleep)
 	tail = (u8 *)&w->lens[dec->n];
 	w->rec = tail;
 	w->scratch = tail + dec->d;
+	w->size = size;
 	dec->win = w;
 	return true;
+}
+
+size_t kcp_fec_dec_held(const struct kcp_fec_dec *dec)
+{
+	size_t held = dec->verify ? sizeof(*dec->verify) : 0;
+
+	if (dec->win)
+		held += dec->win->size + dec->win->held;
+	return held;
 }
 
 static void kcp_fec_put_out(struct kcp_fec_win *w)
@@ -298,6 +311,7 @@ static void kcp_fec_put_out(struct kcp_fec_win *w)
 	for (i = 0; i < w->nrec; i++) {
 		kcp_env_free(w->out[w->rec[i]]);
 		w->out[w->rec[i]] = NULL;
+		w->held -= w->out_len;
 	}
 	w->nrec = 0;
 }
@@ -307,8 +321,10 @@ static void kcp_fec_remove(struct kcp_fec_win *w, unsigned int first,
 {
 	unsigned int i;
 
-	for (i = first; i < first + count; i++)
+	for (i = first; i < first + count; i++) {
+		w->held -= sizeof(*w->q[i]) + w->q[i]->len;
 		kcp_env_free(w->q[i]);
+	}
 	memmove(&w->q[first], &w->q[first + count],
 		(w->cnt - first - count) * sizeof(w->q[0]));
 	w->cnt -= count;
@@ -562,6 +578,7 @@ static bool kcp_fec_insert(struct kcp_fec_win *w, unsigned int pos,
 	memmove(&w->q[pos + 1], &w->q[pos], (w->cnt - pos) * sizeof(w->q[0]));
 	w->q[pos] = sh;
 	w->cnt++;
+	w->held += sizeof(*sh) + slen;
 	return true;
 }
 
@@ -583,6 +600,8 @@ static void kcp_fec_out_free(struct kcp_fec_dec *dec)
 	unsigned int k;
 
 	for (k = 0; k < dec->d; k++) {
+		if (dec->win->out[k])
+			dec->win->held -= dec->win->out_len;
 		kcp_env_free(dec->win->out[k]);
 		dec->win->out[k] = NULL;
 	}
@@ -630,6 +649,7 @@ static int kcp_fec_rebuild(struct kcp_fec_dec *dec, unsigned int first,
 		dec->st.errs++;
 		return 0;
 	}
+	w->out_len = len;
 	for (k = 0; k < dec->d; k++) {
 		if (w->shards[k])
 			continue;
@@ -638,6 +658,7 @@ static int kcp_fec_rebuild(struct kcp_fec_dec *dec, unsigned int first,
 			kcp_fec_out_free(dec);
 			return -ENOMEM;
 		}
+		w->held += len;
 	}
 	if (kcp_rs_reconstruct(dec->d, dec->n, w->shards, w->lens, w->out,
 			       len, w->scratch) < 0) {
@@ -654,6 +675,7 @@ static int kcp_fec_rebuild(struct kcp_fec_dec *dec, unsigned int first,
 		} else {
 			kcp_env_free(w->out[k]);
 			w->out[k] = NULL;
+			w->held -= len;
 			dec->st.errs++;
 		}
 	}

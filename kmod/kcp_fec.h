@@ -151,6 +151,8 @@ int kcp_fec_dec_init(struct kcp_fec_dec *dec, unsigned int d, unsigned int p);
 void kcp_fec_dec_destroy(struct kcp_fec_dec *dec);
 /* Drop expired shards; free the window when nothing is left in it. */
 void kcp_fec_dec_shrink(struct kcp_fec_dec *dec, u32 now);
+/* Bytes the decoder holds now (window, shards, rebuilt ones, proof). */
+size_t kcp_fec_dec_held(const struct kcp_fec_dec *dec);
 
 /*
  * Feed one FEC datagram (kcp_fec_parse() said DATA or PARITY), @now being

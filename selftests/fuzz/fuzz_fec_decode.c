@@ -77,11 +77,21 @@ static int feed(const u8 *pkt, size_t len, bool may_sleep,
 	u8 *copy = malloc(len ? len : 1);
 	int ret, i;
 	u64 sum = 0;
+	size_t held0;
+	s64 live0;
 
 	memcpy(copy, pkt, len);
 	if (kind == KCP_FEC_DATA || kind == KCP_FEC_PARITY)
 		max_shard = max_t(u16, max_shard, len - KCP_FEC_SHARD_OFF);
+	held0 = kcp_fec_dec_held(&dec);
+	live0 = (s64)fuzz_alloc.live;
 	ret = kcp_fec_decode(&dec, copy, len, now, may_sleep);
+	/* what the kernel charges to the socket is what the decoder holds */
+	FUZZ_CHECK((s64)fuzz_alloc.live - live0 ==
+		   (s64)kcp_fec_dec_held(&dec) - (s64)held0,
+		   "decoder allocated %lld bytes, says it holds %lld more",
+		   (long long)((s64)fuzz_alloc.live - live0),
+		   (long long)kcp_fec_dec_held(&dec) - (long long)held0);
 	if (kind == KCP_FEC_DATA || kind == KCP_FEC_PARITY)
 		FUZZ_CHECK(ret >= 0 && ret <= dec.d,
 			   "decode of a %s shard returned %d (d %u)",
