@@ -148,8 +148,8 @@ static void kcp_sk_destruct(struct sock *sk)
 
 	kcp_sock_unregister(ks);
 	kcp_release(&ks->kcp);
+	kcp_fec_detach(ks);	/* uncharges the decoder's memory */
 	kcp_mem_sock_destroy(sk);
-	kcp_fec_detach(ks);
 	kfree_skb(ks->tx_skb);
 	sk_dst_reset(sk);
 	if (ks->tun)

@@ -20,7 +20,46 @@
 struct kcp_fec_state {
 	struct kcp_fec_enc enc;
 	struct kcp_fec_dec dec;
+	int charged;		/* of the decoder's memory (kcp_fec_charge()) */
 };
+
+/*
+ * Shards wait in the decoder for their group as out-of-order segments
+ * wait for the gap, and a peer chooses how many (up to 3 (d + p) of 1500
+ * bytes): receive memory. The charge follows what the decoder says it
+ * holds; if net.kcp.mem or the cgroup refuse more, it lets go of all.
+ */
+static void kcp_fec_charge(struct kcp_sock *ks)
+{
+	struct kcp_fec_state *f = ks->fec;
+	struct sock *sk = &ks->sk;
+	int delta = (int)kcp_fec_dec_held(&f->dec) - f->charged;
+
+	if (delta > sk->sk_forward_alloc &&
+	    !__sk_mem_schedule(sk, delta - sk->sk_forward_alloc, SK_MEM_RECV)) {
+		KCP_INC_STATS(sock_net(sk), KCP_MIB_MEM_LIMIT);
+		kcp_fec_dec_destroy(&f->dec);
+		delta = (int)kcp_fec_dec_held(&f->dec) - f->charged;
+	}
+	f->charged += delta;
+	atomic_add(delta, &sk->sk_rmem_alloc);
+	if (delta > 0)
+		sk_mem_charge(sk, delta);
+	else
+		sk_mem_uncharge(sk, -delta);
+}
+
+/* Room in SO_RCVBUF for one more shard of @len bytes, or count a drop. */
+static bool kcp_fec_room(struct kcp_sock *ks, u32 len)
+{
+	struct sock *sk = &ks->sk;
+
+	if (atomic_read(&sk->sk_rmem_alloc) + len <=
+	    (unsigned int)READ_ONCE(sk->sk_rcvbuf))
+		return true;
+	KCP_INC_STATS(sock_net(sk), KCP_MIB_RCVBUF_DROP);
+	return false;
+}
 
 /* KCP_INFO: the decoder's verdict on the peer's counts, and its drops. */
 void kcp_fec_info(const struct kcp_sock *ks, u32 *state, u64 *errors)
@@ -83,6 +122,7 @@ void kcp_fec_detach(struct kcp_sock *ks)
 		return;
 	kcp_fec_enc_destroy(&f->enc);
 	kcp_fec_dec_destroy(&f->dec);
+	kcp_fec_charge(ks);
 	kfree(f);
 	ks->fec = NULL;
 }
@@ -94,6 +134,7 @@ void kcp_fec_shrink(struct kcp_sock *ks)
 		return;
 	kcp_fec_enc_shrink(&ks->fec->enc);
 	kcp_fec_dec_shrink(&ks->fec->dec, kcp_clock_ms());
+	kcp_fec_charge(ks);
 }
 
 /*
@@ -179,7 +220,8 @@ void kcp_fec_input(struct kcp_sock *ks, const u8 *data, u32 len)
 		return;
 	}
 	before = ks->fec->dec.st;
-	n = kcp_fec_decode(&ks->fec->dec, data, len, kcp_clock_ms(), false);
+	n = kcp_fec_room(ks, len) ?
+	    kcp_fec_decode(&ks->fec->dec, data, len, kcp_clock_ms(), false) : 0;
 	if (kind == KCP_FEC_DATA)
 		kcp_fec_feed(ks, kcp, klen, true);
 	for (i = 0; i < n; i++) {
@@ -191,4 +233,5 @@ void kcp_fec_input(struct kcp_sock *ks, const u8 *data, u32 len)
 		}
 	}
 	kcp_fec_count(ks, &before, &ks->fec->dec.st);
+	kcp_fec_charge(ks);
 }

@@ -178,11 +178,14 @@ static void kcp_buf_fit(struct sock *sk, int *buf, const int *sysctl, u32 wnd,
 u32 kcp_mem_fit_windows(struct kcp_sock *ks, u32 snd_wnd, u32 rcv_wnd)
 {
 	struct sock *sk = &ks->sk;
-	u32 seg = kcp_seg_truesize(ks);
+	u32 seg = kcp_seg_truesize(ks), fec = 0;
 
+	/* and the shards the FEC decoder may hold (fec.c), of about that size */
+	if (ks->opts.fec_data && ks->opts.fec_parity)
+		fec = KCP_FEC_RX_MULTI * (ks->opts.fec_data + ks->opts.fec_parity);
 	kcp_buf_fit(sk, &sk->sk_sndbuf, sysctl_kcp_wmem, snd_wnd, seg,
 		    SOCK_SNDBUF_LOCK);
-	kcp_buf_fit(sk, &sk->sk_rcvbuf, sysctl_kcp_rmem, rcv_wnd, seg,
+	kcp_buf_fit(sk, &sk->sk_rcvbuf, sysctl_kcp_rmem, rcv_wnd + fec, seg,
 		    SOCK_RCVBUF_LOCK);
 	return clamp_t(u32, READ_ONCE(sk->sk_rcvbuf) / seg, 1, rcv_wnd);
 }

@@ -969,6 +969,68 @@ static void *xfer_r(void *p)
 	return NULL;
 }
 
+/*
+ * Finding 3, FEC: parity shards that never complete a group wait in the
+ * decoder. A loopback pair with FEC d/p; then @n parity datagrams of
+ * 1400 bytes from the client's own address, one in each of @n groups:
+ * the server's SO_MEMINFO must count them, within its SO_RCVBUF.
+ */
+static int cmd_fecfill(int argc, char **argv)
+{
+	int n = atoi(kt_arg(argc, argv, "-n", "300"));
+	int rcvbuf = atoi(kt_arg(argc, argv, "-rcvbuf", "0"));
+	struct sockaddr_in a = kt_addr4("127.0.0.1", 0), me, peer;
+	socklen_t sl = sizeof(me);
+	struct kcp_fec f = { 100, 50 };
+	int port, l, c, s, sent = 0;
+	long so, mem0, mem1, drop0, drop1;
+	uint8_t b[1400];
+	struct mi m0, m1;
+	char x;
+
+	l = kt_socket(SOCK_STREAM);
+	c = kt_socket(SOCK_STREAM);
+	if (l < 0 || c < 0 || kt_setopt(l, KCP_FEC, &f, sizeof(f)) ||
+	    kt_setopt(c, KCP_FEC, &f, sizeof(f)) ||
+	    (rcvbuf && setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+				  sizeof(rcvbuf))) ||
+	    bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 8)) {
+		perror("fecfill: listener");
+		return 1;
+	}
+	port = kt_port_of(l);
+	peer = kt_addr4("127.0.0.1", port);
+	if (connect(c, (struct sockaddr *)&peer, sizeof(peer)) ||
+	    send(c, "x", 1, 0) != 1 || (s = accept_to(l, 5)) < 0 ||
+	    recv_to(s, &x, 1, 5) != 1) {
+		perror("fecfill: pair");
+		return 1;
+	}
+	getsockname(c, (struct sockaddr *)&me, &sl);
+	usleep(200000);
+	meminfo(s, &m0);
+	proto_line(&so, &mem0);
+	drop0 = snmp_get("/proc/net/kcp_snmp", "RcvbufDrop");
+	memset(b, 0, sizeof(b));
+	for (int g = 0; g < n; g++) {
+		/* the first parity slot of group g + 1000 (100 + 50 shards) */
+		kt_p32(b, (uint32_t)((g + 1000) * 150 + 100));
+		kt_p16(b + 4, 0xf2);
+		if (spoof4(&me, &peer, b, sizeof(b)) == 28 + (int)sizeof(b))
+			sent++;
+		if (g % 32 == 31)
+			usleep(1000);
+	}
+	usleep(300000);
+	meminfo(s, &m1);
+	proto_line(&so, &mem1);
+	drop1 = snmp_get("/proc/net/kcp_snmp", "RcvbufDrop");
+	printf("RESULT sent=%d rmem0=%u rmem1=%u rcvbuf=%d pages0=%ld pages1=%ld rcvbuf_drop=%ld\n",
+	       sent, m0.v[SK_MEMINFO_RMEM_ALLOC], m1.v[SK_MEMINFO_RMEM_ALLOC],
+	       m1.rcvbuf, mem0, mem1, drop1 - drop0);
+	return 0;
+}
+
 static int cmd_memxfer(int argc, char **argv)
 {
 	int npairs = atoi(kt_arg(argc, argv, "-pairs", "8"));
@@ -1241,6 +1303,8 @@ int main(int argc, char **argv)
 		return cmd_memhog(argc, argv);
 	if (!strcmp(argv[1], "memxfer"))
 		return cmd_memxfer(argc, argv);
+	if (!strcmp(argv[1], "fecfill"))
+		return cmd_fecfill(argc, argv);
 	if (!strcmp(argv[1], "orphans"))
 		return cmd_orphans(argc, argv);
 	if (!strcmp(argv[1], "spoofirst"))
@@ -1248,6 +1312,6 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "icmp"))
 		return cmd_icmp(argc, argv);
 usage:
-	fprintf(stderr, "usage: hostile fecopt|reuse|server|client|memhog|memxfer|orphans|spoofirst|icmp ...\n");
+	fprintf(stderr, "usage: hostile fecopt|reuse|server|client|memhog|memxfer|fecfill|orphans|spoofirst|icmp ...\n");
 	return 2;
 }

@@ -25,8 +25,8 @@
 # net.kcp.max_orphans and net.kcp.unconfirmed_timeout_ms; counters
 # OrphanOverflow and UnconfirmedExpired in /proc/net/kcp_snmp; the KCP
 # line of /proc/net/protocols (memory in pages); SO_MEMINFO.
-# Usage: hostile.sh [quick] [TEST...]   (tests: f3a-d f4a-c f5 f6 f8 f9 f10
-# f11 f12; f3 selects f3a-f3d, f4 f4a-f4c)
+# Usage: hostile.sh [quick] [TEST...]   (tests: f3a-e f4a-c f5 f6 f8 f9 f10
+# f11 f12; f3 selects f3a-f3e, f4 f4a-f4c)
 
 . "$(dirname "$0")/lib.sh"
 
@@ -60,7 +60,7 @@ NOBODY=65534
 OTHER=1000
 
 # want f3a: selected by "f3a" or "f3" (or by no selection at all)
-want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]] || [[ $only == *" ${1%[a-d]} "* ]]; }
+want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]] || [[ $only == *" ${1%[a-e]} "* ]]; }
 
 # relay FILE: the helper's PASS/FAIL lines as TAP, its comments as such
 relay() {
@@ -640,6 +640,28 @@ if want f3d; then
 		not_ok "orphan test server did not start"
 	fi
 	in_b sysctl -qw net.kcp.linger_ms=30000 net.kcp.dead_link=20
+fi
+
+if want f3e; then
+	# (e) FEC: 300 parity shards that never complete a group, from the
+	# client's own address, wait in the server's decoder: charged to its
+	# receive memory, and no more than its SO_RCVBUF holds
+	in_a "$H" fecfill -n 300 > "$WORK/f3e.out" 2>&1
+	r=$(grep ^RESULT "$WORK/f3e.out")
+	diag "f3e (default rcvbuf): ${r#RESULT }"
+	held=$(($(kv "$r" rmem1 0) - $(kv "$r" rmem0 0)))
+	[ "$(kv "$r" sent)" = 300 ] && [ "$held" -ge $((290 * 1400)) ] &&
+		[ "$(kv "$r" rmem1 0)" -le "$(kv "$r" rcvbuf 0)" ] &&
+		ok "FEC decoder: 300 waiting parity shards are receive memory (rmem_alloc +$held, rcvbuf $(kv "$r" rcvbuf))" ||
+		not_ok "FEC decoder memory not charged to the socket: rmem_alloc +$held for 300 shards of 1400 bytes: ${r#RESULT } $(cat "$WORK/f3e.out" | grep -v ^RESULT)"
+	in_a "$H" fecfill -n 300 -rcvbuf 65536 > "$WORK/f3e2.out" 2>&1
+	r=$(grep ^RESULT "$WORK/f3e2.out")
+	diag "f3e (SO_RCVBUF 65536): ${r#RESULT }"
+	[ "$(kv "$r" rmem1 -1)" -ge 0 ] &&
+		[ "$(kv "$r" rmem1)" -le $(($(kv "$r" rcvbuf 0) + 2048)) ] &&
+		[ "$(kv "$r" rcvbuf_drop 0)" -gt 0 ] &&
+		ok "FEC decoder: within SO_RCVBUF (rmem_alloc $(kv "$r" rmem1) of $(kv "$r" rcvbuf), RcvbufDrop +$(kv "$r" rcvbuf_drop))" ||
+		not_ok "FEC decoder beyond SO_RCVBUF or not counted: ${r#RESULT }"
 fi
 
 # ---------------------------------------------------------------------
