@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Internal declarations shared by the module's files. The protocol engine
- * (kcp_engine.h) is kernel independent; everything here is kernel glue.
+ * Internal declarations shared by the module's files. The protocol engine,
+ * FEC codec and ciphers (core/) are kernel independent; everything here is
+ * kernel glue.
  */
 #ifndef _KCP_H
 #define _KCP_H
@@ -17,9 +18,9 @@
 #include <net/netns/generic.h>
 #include <linux/kcp.h>
 
-#include "kcp_engine.h"
-#include "kcp_fec.h"
-#include "kcp_cipher.h"
+#include "core/kcp_engine.h"
+#include "core/kcp_fec.h"
+#include "core/kcp_cipher.h"
 
 struct kcp_tunnel;
 struct kcp_fec_state;
