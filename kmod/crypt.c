@@ -131,7 +131,7 @@ int kcp_crypto_new(const struct kcp_opts *o, struct kcp_crypto_ctx **out)
 	*out = NULL;
 	if (!d)
 		return -EINVAL;
-	if (d->id == KCP_CRYPT_NIL)
+	if (d->id == KCP_CIPHER_NULL)
 		return 0;
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)

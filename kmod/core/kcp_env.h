@@ -13,7 +13,7 @@
  * kcp_env_impl.h provides:
  *   u8..u64, s8..s64, bool, size_t, NULL, memcpy()/memset()/memcmp()/
  *   strcmp(), the E* errno values, min()/max()/min_t()/max_t()/clamp_t(),
- *   ARRAY_SIZE(), likely()/unlikely();
+ *   ARRAY_SIZE(), likely()/unlikely(), static_assert();
  *   void *kcp_env_alloc(size_t size, bool may_sleep);
  *   void *kcp_env_zalloc(size_t size, bool may_sleep);
  *   void kcp_env_free(void *p);

@@ -43,6 +43,10 @@ typedef int64_t s64;
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
+/* The kernel's static_assert(): the message is optional. */
+#undef static_assert
+#define static_assert(expr, ...)	__kcp_static_assert(expr, ##__VA_ARGS__, #expr)
+#define __kcp_static_assert(expr, msg, ...)	_Static_assert(expr, msg)
 #ifndef likely
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
