@@ -3,6 +3,13 @@
  * Every kernel-version difference the module meets lives here, so no
  * other file tests LINUX_VERSION_CODE. Supported: 6.1, 6.12 (also -rt)
  * and 7.x.
+ *
+ * The rest of the module is written against the newest kernel's API.
+ * What an older kernel lacks is provided here under its upstream name
+ * and signature (as WireGuard's compat layer does), so that dropping an
+ * old kernel means deleting its blocks here, and nothing else. Only where
+ * that is impossible or would mislead is there a kcp_ helper instead,
+ * with the reason next to it.
  */
 #ifndef _KCP_COMPAT_H
 #define _KCP_COMPAT_H
@@ -40,18 +47,16 @@
 #define KCP_PROTO_OPS_SENDPAGE
 #endif
 
-/* hrtimer_init() was replaced by hrtimer_setup() in 6.13 */
-static inline void kcp_hrtimer_setup(struct hrtimer *t,
-				     enum hrtimer_restart (*fn)(struct hrtimer *),
-				     clockid_t clock, enum hrtimer_mode mode)
+/* hrtimer_setup() replaced hrtimer_init() in 6.13 */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
+static inline void hrtimer_setup(struct hrtimer *timer,
+				 enum hrtimer_restart (*function)(struct hrtimer *),
+				 clockid_t clock_id, enum hrtimer_mode mode)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
-	hrtimer_setup(t, fn, clock, mode);
-#else
-	hrtimer_init(t, clock, mode);
-	t->function = fn;
-#endif
+	hrtimer_init(timer, clock_id, mode);
+	timer->function = function;
 }
+#endif
 
 /*
  * setup_udp_tunnel_sock() and udp_tunnel_sock_release() take the struct
