@@ -109,16 +109,14 @@ static inline void kcp_setup_udp_tunnel_sock(struct net *net,
  * entry count; before it the table ends with an empty sentinel entry,
  * which callers always provide.
  */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
 static inline struct ctl_table_header *
-kcp_register_net_sysctl(struct net *net, const char *path,
-			struct ctl_table *table, size_t n)
+register_net_sysctl_sz(struct net *net, const char *path,
+		       struct ctl_table *table, size_t table_size)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
-	return register_net_sysctl_sz(net, path, table, n);
-#else
 	return register_net_sysctl(net, path, table);
-#endif
 }
+#endif
 
 /* The socket's owner uid: sk_uid() replaced sock_i_uid() in 6.16 */
 static inline kuid_t kcp_sk_uid(struct sock *sk)
