@@ -1110,7 +1110,7 @@ struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp)
 	sk->sk_rcvtimeo = lsk->sk_rcvtimeo;
 	sk->sk_sndtimeo = lsk->sk_sndtimeo;
 	/* routes by uid (ip rule uidrange) as its listener's owner */
-	kcp_sk_set_uid(sk, kcp_sk_uid(lsk));
+	kcp_sk_set_uid(sk, sk_uid(lsk));
 	security_sk_clone(lsk, sk);
 	return sk;
 }

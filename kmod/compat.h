@@ -118,15 +118,16 @@ register_net_sysctl_sz(struct net *net, const char *path,
 }
 #endif
 
-/* The socket's owner uid: sk_uid() replaced sock_i_uid() in 6.16 */
-static inline kuid_t kcp_sk_uid(struct sock *sk)
+/*
+ * The socket's owner uid: sk_uid() (a lockless read) replaced
+ * sock_i_uid() (under sk_callback_lock) in 6.16.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 16, 0)
+static inline kuid_t sk_uid(const struct sock *sk)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
-	return sk_uid(sk);
-#else
-	return sock_i_uid(sk);
-#endif
+	return sock_i_uid((struct sock *)sk);
 }
+#endif
 
 /* The crypto_cipher API is in the CRYPTO_INTERNAL symbol namespace;
  * MODULE_IMPORT_NS() takes a string since 6.13.

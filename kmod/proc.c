@@ -187,7 +187,7 @@ static int kcp_seq_show(struct seq_file *seq, void *v)
 		   ks->opts.fec_data, ks->opts.fec_parity, ks->opts.cipher,
 		   kcp->stats[KCP_STAT_IN_SEGS], kcp->stats[KCP_STAT_OUT_SEGS],
 		   retrans, kcp->stats[KCP_STAT_LOST],
-		   from_kuid_munged(seq_user_ns(seq), kcp_sk_uid(&ks->sk)),
+		   from_kuid_munged(seq_user_ns(seq), sk_uid(&ks->sk)),
 		   kcp_sock_i_ino(&ks->sk));
 	return 0;
 }

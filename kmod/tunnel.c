@@ -290,7 +290,7 @@ struct kcp_tunnel *kcp_tunnel_adopt(struct net *net, const struct sock *owner,
 				    const union kcp_sockaddr *local)
 {
 	struct kcp_net *kn = kcp_pernet(net);
-	kuid_t uid = kcp_sk_uid((struct sock *)owner);
+	kuid_t uid = sk_uid(owner);
 	struct kcp_tunnel *tun, *found = NULL;
 	struct kcp_key want, have;
 	union kcp_sockaddr sa;
@@ -371,7 +371,7 @@ static int kcp_udp_socket(struct net *net, const struct sock *owner,
 		if (err)
 			goto fail;
 	}
-	kcp_sk_set_uid(sk, kcp_sk_uid((struct sock *)owner));
+	kcp_sk_set_uid(sk, sk_uid(owner));
 	sk->sk_mark = owner->sk_mark;
 	sk->sk_bound_dev_if = owner->sk_bound_dev_if;
 	sk->sk_reuseport = owner->sk_reuseport;
@@ -417,7 +417,7 @@ int kcp_tunnel_create(struct net *net, const struct sock *owner,
 	tcfg.encap_err_lookup = kcp_encap_err_lookup;
 	tcfg.encap_err_rcv = kcp_encap_err_rcv;
 	kcp_setup_udp_tunnel_sock(net, tun->sock, &tcfg);
-	tun->uid = kcp_sk_uid((struct sock *)owner);
+	tun->uid = sk_uid(owner);
 	kcp_tunnel_register(tun);
 	*tunp = tun;
 	return 0;
@@ -464,7 +464,7 @@ static struct rtable *kcp_route4(struct kcp_sock *ks, struct sock *usk)
 	fl4.flowi4_oif = usk->sk_bound_dev_if;
 	fl4.flowi4_mark = ks->sk.sk_mark;
 	/* ip rule uidrange: the AF_KCP socket's owner, not the kernel's */
-	fl4.flowi4_uid = kcp_sk_uid(&ks->sk);
+	fl4.flowi4_uid = sk_uid(&ks->sk);
 	fl4.flowi4_proto = IPPROTO_UDP;
 	fl4.fl4_sport = ks->tun->port;
 	fl4.fl4_dport = ks->key.port;
@@ -506,7 +506,7 @@ static struct dst_entry *kcp_route6(struct kcp_sock *ks, struct sock *usk)
 		    usk->sk_v6_rcv_saddr : ks->local.v6.sin6_addr;
 	fl6.flowi6_oif = usk->sk_bound_dev_if;
 	fl6.flowi6_mark = ks->sk.sk_mark;
-	fl6.flowi6_uid = kcp_sk_uid(&ks->sk);
+	fl6.flowi6_uid = sk_uid(&ks->sk);
 	fl6.flowi6_proto = IPPROTO_UDP;
 	fl6.fl6_sport = ks->tun->port;
 	fl6.fl6_dport = ks->key.port;
