@@ -16,6 +16,7 @@
 
 #include <linux/version.h>
 #include <linux/hrtimer.h>
+#include <linux/module.h>
 #include <linux/net.h>
 #include <net/sock.h>
 #include <net/udp_tunnel.h>
@@ -129,13 +130,10 @@ static inline kuid_t sk_uid(const struct sock *sk)
 }
 #endif
 
-/* The crypto_cipher API is in the CRYPTO_INTERNAL symbol namespace;
- * MODULE_IMPORT_NS() takes a string since 6.13.
- */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
-#define KCP_IMPORT_CRYPTO_NS	MODULE_IMPORT_NS("CRYPTO_INTERNAL")
-#else
-#define KCP_IMPORT_CRYPTO_NS	MODULE_IMPORT_NS(CRYPTO_INTERNAL)
+/* MODULE_IMPORT_NS() takes the namespace as a string since 6.13 */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
+#undef MODULE_IMPORT_NS
+#define MODULE_IMPORT_NS(ns)	MODULE_INFO(import_ns, ns)
 #endif
 
 static inline void kcp_sk_set_uid(struct sock *sk, kuid_t uid)

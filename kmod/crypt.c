@@ -25,7 +25,8 @@
 #include "compat.h"
 #include "kcp.h"
 
-KCP_IMPORT_CRYPTO_NS;
+/* the crypto_cipher API */
+MODULE_IMPORT_NS("CRYPTO_INTERNAL");
 
 #define KCP_XOR_SALT	"sH3CIVoF#rWLtJo6"
 #define KCP_XOR_ITER	32
