@@ -235,8 +235,9 @@ static int kcp_sk_crypto(struct kcp_sock *ks)
 static int kcp_create(struct net *net, struct socket *sock, int protocol,
 		      int kern);
 
-static int kcp_sockaddr_check(struct kcp_sock *ks, KCP_SOCKADDR *uaddr,
-			      int len, union kcp_sockaddr *sa)
+static int kcp_sockaddr_check(struct kcp_sock *ks,
+			      struct sockaddr_unsized *uaddr, int len,
+			      union kcp_sockaddr *sa)
 {
 	if (len < (int)sizeof(sa_family_t))
 		return -EINVAL;
@@ -263,7 +264,8 @@ static int kcp_sockaddr_check(struct kcp_sock *ks, KCP_SOCKADDR *uaddr,
 	return 0;
 }
 
-static int kcp_bind(struct socket *sock, KCP_SOCKADDR *uaddr, int len)
+static int kcp_bind(struct socket *sock, struct sockaddr_unsized *uaddr,
+		    int len)
 {
 	struct sock *sk = sock->sk;
 	struct kcp_sock *ks = kcp_sk(sk);
@@ -292,8 +294,8 @@ out:
 	return err;
 }
 
-static int kcp_connect(struct socket *sock, KCP_SOCKADDR *uaddr, int len,
-		       int flags)
+static int kcp_connect(struct socket *sock, struct sockaddr_unsized *uaddr,
+		       int len, int flags)
 {
 	struct sock *sk = sock->sk;
 	struct kcp_sock *ks = kcp_sk(sk);

@@ -145,12 +145,10 @@ static inline void kcp_sk_set_uid(struct sock *sk, kuid_t uid)
 /*
  * proto_ops->bind/->connect, kernel_bind() and kernel_connect() take a
  * struct sockaddr_unsized since 6.19 (->getname and kernel_getsockname()
- * keep struct sockaddr).
+ * keep struct sockaddr). Before, they take a struct sockaddr.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
-#define KCP_SOCKADDR	struct sockaddr_unsized
-#else
-#define KCP_SOCKADDR	struct sockaddr
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 19, 0)
+#define sockaddr_unsized	sockaddr
 #endif
 
 /*

@@ -375,7 +375,7 @@ static int kcp_udp_socket(struct net *net, const struct sock *owner,
 	sk->sk_mark = owner->sk_mark;
 	sk->sk_bound_dev_if = owner->sk_bound_dev_if;
 	sk->sk_reuseport = owner->sk_reuseport;
-	err = kernel_bind(sock, (KCP_SOCKADDR *)local, len);
+	err = kernel_bind(sock, (struct sockaddr_unsized *)local, len);
 	if (err)
 		goto fail;
 	*sockp = sock;
@@ -434,7 +434,7 @@ int kcp_tunnel_connect(struct kcp_tunnel *tun, const union kcp_sockaddr *peer)
 	int len = peer->family == AF_INET ? sizeof(peer->v4) : sizeof(peer->v6);
 	int err;
 
-	err = kernel_connect(tun->sock, (KCP_SOCKADDR *)peer, len, 0);
+	err = kernel_connect(tun->sock, (struct sockaddr_unsized *)peer, len, 0);
 	if (!err)
 		tun->connected = true;
 	return err;
