@@ -153,43 +153,22 @@ static inline void kcp_sk_set_uid(struct sock *sk, kuid_t uid)
 
 /*
  * udp_tunnel_xmit_skb() and udp_tunnel6_xmit_skb() take IPCB/IP6CB flags
- * for the transmitted skb as a last argument since 6.17; none here.
+ * for the transmitted skb as a last argument since 6.17. Older kernels
+ * have no flags to set (pass 0): same-named macros drop the argument and
+ * call the function (a macro's name is not expanded again in its own
+ * expansion). <net/udp_tunnel.h> is included above, before them.
  */
-static inline void kcp_udp_tunnel_xmit_skb(struct rtable *rt, struct sock *sk,
-					   struct sk_buff *skb, __be32 src,
-					   __be32 dst, __u8 tos, __u8 ttl,
-					   __be16 df, __be16 src_port,
-					   __be16 dst_port, bool xnet,
-					   bool nocheck)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
-	udp_tunnel_xmit_skb(rt, sk, skb, src, dst, tos, ttl, df, src_port,
-			    dst_port, xnet, nocheck, 0);
-#else
-	udp_tunnel_xmit_skb(rt, sk, skb, src, dst, tos, ttl, df, src_port,
-			    dst_port, xnet, nocheck);
-#endif
-}
-
-#if IS_ENABLED(CONFIG_IPV6)
-static inline void kcp_udp_tunnel6_xmit_skb(struct dst_entry *dst,
-					    struct sock *sk,
-					    struct sk_buff *skb,
-					    struct net_device *dev,
-					    struct in6_addr *saddr,
-					    struct in6_addr *daddr,
-					    __u8 prio, __u8 ttl, __be32 label,
-					    __be16 src_port, __be16 dst_port,
-					    bool nocheck)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
-	udp_tunnel6_xmit_skb(dst, sk, skb, dev, saddr, daddr, prio, ttl,
-			     label, src_port, dst_port, nocheck, 0);
-#else
-	udp_tunnel6_xmit_skb(dst, sk, skb, dev, saddr, daddr, prio, ttl,
-			     label, src_port, dst_port, nocheck);
-#endif
-}
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 17, 0)
+#define udp_tunnel_xmit_skb(rt, sk, skb, src, dst, tos, ttl, df,	\
+			    src_port, dst_port, xnet, nocheck,		\
+			    ipcb_flags)					\
+	udp_tunnel_xmit_skb(rt, sk, skb, src, dst, tos, ttl, df,	\
+			    src_port, dst_port, xnet, nocheck)
+#define udp_tunnel6_xmit_skb(dst, sk, skb, dev, saddr, daddr, prio,	\
+			     ttl, label, src_port, dst_port, nocheck,	\
+			     ip6cb_flags)				\
+	udp_tunnel6_xmit_skb(dst, sk, skb, dev, saddr, daddr, prio,	\
+			     ttl, label, src_port, dst_port, nocheck)
 #endif
 
 /*

@@ -485,10 +485,9 @@ static int kcp_xmit4(struct kcp_sock *ks, struct sock *usk,
 		kfree_skb(skb);
 		return PTR_ERR(rt);
 	}
-	kcp_udp_tunnel_xmit_skb(rt, usk, skb, ks->saddr4, ks->key.addr[0],
+	udp_tunnel_xmit_skb(rt, usk, skb, ks->saddr4, ks->key.addr[0],
 			    READ_ONCE(ks->tos), ip4_dst_hoplimit(&rt->dst), 0,
-			    ks->tun->port,
-			    ks->key.port, false, false);
+			    ks->tun->port, ks->key.port, false, false, 0);
 	return 0;
 }
 
@@ -532,10 +531,9 @@ static int kcp_xmit6(struct kcp_sock *ks, struct sock *usk,
 	memcpy(&daddr, ks->key.addr, sizeof(daddr));
 	skb->ignore_df = 1;
 	/* dev NULL: no tunnel netdev to count statistics on */
-	kcp_udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &ks->saddr6, &daddr,
-			     READ_ONCE(ks->tos),
-			     ip6_dst_hoplimit(dst), 0, ks->tun->port,
-			     ks->key.port, false);
+	udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &ks->saddr6, &daddr,
+			     READ_ONCE(ks->tos), ip6_dst_hoplimit(dst), 0,
+			     ks->tun->port, ks->key.port, false, 0);
 	return 0;
 }
 #else
