@@ -424,7 +424,7 @@ static int kcp_wait_accept(struct sock *sk, long *timeo)
 }
 
 static int kcp_accept(struct socket *sock, struct socket *newsock,
-		      KCP_ACCEPT_ARGS)
+		      struct proto_accept_arg *arg)
 {
 	struct sock *sk = sock->sk;
 	struct kcp_sock *child;
@@ -435,7 +435,7 @@ static int kcp_accept(struct socket *sock, struct socket *newsock,
 	err = -EINVAL;
 	if (sk->sk_state != KCP_LISTEN)
 		goto out;
-	timeo = sock_rcvtimeo(sk, KCP_ACCEPT_FLAGS & O_NONBLOCK);
+	timeo = sock_rcvtimeo(sk, arg->flags & O_NONBLOCK);
 	for (;;) {
 		child = kcp_accept_dequeue(kcp_sk(sk));
 		if (child)
@@ -455,6 +455,8 @@ out:
 	release_sock(sk);
 	return err;
 }
+
+KCP_ACCEPT_ADAPTER(kcp_accept)
 
 static int kcp_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 {
@@ -1028,7 +1030,7 @@ static const struct proto_ops kcp_ops = {
 	.bind = kcp_bind,
 	.connect = kcp_connect,
 	.socketpair = sock_no_socketpair,
-	.accept = kcp_accept,
+	.accept = KCP_ACCEPT_OP(kcp_accept),
 	.getname = kcp_getname,
 	.poll = kcp_poll,
 	.ioctl = kcp_ioctl,

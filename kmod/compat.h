@@ -26,15 +26,34 @@
 #include <net/proto_memory.h>
 #endif
 
-/* proto_ops->accept: flags/kern arguments became struct proto_accept_arg */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
-#define KCP_ACCEPT_ARGS		struct proto_accept_arg *arg
-#define KCP_ACCEPT_FLAGS	(arg->flags)
-#define KCP_ACCEPT_KERN		(arg->kern)
+/*
+ * proto_ops->accept takes a struct proto_accept_arg since 6.10, where it
+ * took flags and kern. Before 6.10 the struct is provided here, and an
+ * adapter with the old signature calls the new-style function:
+ * KCP_ACCEPT_ADAPTER(fn) after fn defines it, KCP_ACCEPT_OP(fn) names it
+ * in the ops table (just fn on 6.10 and later). A function cannot be
+ * given both signatures under one name, hence the kcp_ macros.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 10, 0)
+struct proto_accept_arg {
+	int flags;
+	int err;
+	int is_empty;
+	bool kern;
+};
+
+#define KCP_ACCEPT_ADAPTER(fn)						\
+static int fn##_compat(struct socket *sock, struct socket *newsock,	\
+		       int flags, bool kern)				\
+{									\
+	struct proto_accept_arg arg = { .flags = flags, .kern = kern };	\
+									\
+	return fn(sock, newsock, &arg);					\
+}
+#define KCP_ACCEPT_OP(fn)	fn##_compat
 #else
-#define KCP_ACCEPT_ARGS		int flags, bool kern
-#define KCP_ACCEPT_FLAGS	(flags)
-#define KCP_ACCEPT_KERN		(kern)
+#define KCP_ACCEPT_ADAPTER(fn)
+#define KCP_ACCEPT_OP(fn)	fn
 #endif
 
 /*
