@@ -109,19 +109,29 @@ static inline void kcp_setup_udp_tunnel_sock(struct net *net,
 }
 
 /*
- * ICMP errors for tunnel sockets reach ->encap_err_rcv. 6.1 passes the
- * offset of the embedded UDP header; later kernels pass the converted
- * errno, the destination port and a pointer to the UDP payload.
+ * ICMP errors for tunnel sockets reach ->encap_err_rcv. Since 6.2 it gets
+ * the converted errno, the quoted destination port, the ICMP info and a
+ * pointer to the quoted UDP payload; 6.1 passes only the offset of the
+ * quoted UDP header from skb->data. There, KCP_ENCAP_ERR_RCV_ADAPTER(fn)
+ * after fn defines an adapter with 6.1's signature that finds the payload
+ * and port and passes 0 for the errno and info, which 6.1's caller does
+ * not work out (kcp reads the ICMP header itself);
+ * KCP_ENCAP_ERR_RCV_OP(fn) names it (just fn on 6.2 and later). One name
+ * cannot carry both signatures, hence the kcp_ macros.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
-#define KCP_ENCAP_ERR_RCV_ARGS	struct sock *sk, struct sk_buff *skb, int err, \
-				__be16 port, u32 info, u8 *payload
-/* the quoted UDP header, found by the caller past any IPv6 extensions */
-#define KCP_ENCAP_ERR_UDPHDR	((struct udphdr *)(payload - sizeof(struct udphdr)))
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#define KCP_ENCAP_ERR_RCV_ADAPTER(fn)					\
+static void fn##_compat(struct sock *sk, struct sk_buff *skb,		\
+			unsigned int udp_offset)			\
+{									\
+	struct udphdr *uh = (struct udphdr *)(skb->data + udp_offset);	\
+									\
+	fn(sk, skb, 0, uh->dest, 0, (u8 *)(uh + 1));			\
+}
+#define KCP_ENCAP_ERR_RCV_OP(fn)	fn##_compat
 #else
-#define KCP_ENCAP_ERR_RCV_ARGS	struct sock *sk, struct sk_buff *skb, \
-				unsigned int udp_offset
-#define KCP_ENCAP_ERR_UDPHDR	((struct udphdr *)(skb->data + udp_offset))
+#define KCP_ENCAP_ERR_RCV_ADAPTER(fn)
+#define KCP_ENCAP_ERR_RCV_OP(fn)	fn
 #endif
 
 /*

@@ -182,12 +182,14 @@ static int kcp_icmp6_errno(struct sk_buff *skb)
 /*
  * Called with skb->data at the IP header we sent (inside the ICMP
  * message), the transport header still at the ICMP header. The UDP
- * layer located the quoted UDP header (past IPv6 extension headers).
+ * layer located the quoted UDP header (past IPv6 extension headers):
+ * @payload follows it. The errno comes from the ICMP header, not @err.
  */
-static void kcp_encap_err_rcv(KCP_ENCAP_ERR_RCV_ARGS)
+static void kcp_encap_err_rcv(struct sock *sk, struct sk_buff *skb, int err,
+			      __be16 port, u32 info, u8 *payload)
 {
 	struct kcp_tunnel *tun = rcu_dereference_sk_user_data(sk);
-	const struct udphdr *uh = KCP_ENCAP_ERR_UDPHDR;
+	const struct udphdr *uh = (struct udphdr *)payload - 1;
 	struct kcp_key peer;
 	int e;
 
@@ -202,6 +204,8 @@ static void kcp_encap_err_rcv(KCP_ENCAP_ERR_RCV_ARGS)
 		kcp_icmp_deliver(tun, &peer, -e, skb,
 				 (const u8 *)(uh + 1) - skb->data);
 }
+
+KCP_ENCAP_ERR_RCV_ADAPTER(kcp_encap_err_rcv)
 
 /*
  * Claim an ICMP error (return 0) only for a datagram to one of our
@@ -415,7 +419,7 @@ int kcp_tunnel_create(struct net *net, const struct sock *owner,
 	tcfg.encap_type = KCP_ENCAP_TYPE;
 	tcfg.encap_rcv = kcp_encap_rcv;
 	tcfg.encap_err_lookup = kcp_encap_err_lookup;
-	tcfg.encap_err_rcv = kcp_encap_err_rcv;
+	tcfg.encap_err_rcv = KCP_ENCAP_ERR_RCV_OP(kcp_encap_err_rcv);
 	kcp_setup_udp_tunnel_sock(net, tun->sock, &tcfg);
 	tun->uid = sk_uid(owner);
 	kcp_tunnel_register(tun);
