@@ -1091,8 +1091,8 @@ struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp)
 	struct sock *lsk = &lks->sk, *sk;
 	struct kcp_sock *ks;
 
-	sk = sk_alloc(sock_net(lsk), kcp_family_nr, gfp, &kcp_proto,
-		      KCP_SK_ALLOC_USER);
+	/* kern 0: a user socket, which pins its netns */
+	sk = sk_alloc(sock_net(lsk), kcp_family_nr, gfp, &kcp_proto, 0);
 	if (!sk)
 		return NULL;
 	sock_init_data(NULL, sk);

@@ -165,12 +165,6 @@ static inline kuid_t sk_uid(const struct sock *sk)
 #define MODULE_IMPORT_NS(ns)	MODULE_INFO(import_ns, ns)
 #endif
 
-static inline void kcp_sk_set_uid(struct sock *sk, kuid_t uid)
-{
-	/* a kernel socket nobody else sees yet: a plain store is enough */
-	WRITE_ONCE(sk->sk_uid, uid);
-}
-
 /*
  * proto_ops->bind/->connect, kernel_bind() and kernel_connect() take a
  * struct sockaddr_unsized since 6.19 (->getname and kernel_getsockname()
@@ -226,16 +220,6 @@ kcp_ip6_dst_lookup_flow(struct net *net, const struct sock *sk,
 }
 
 /*
- * The socket inode number for /proc: sock_i_ino() returns u64 on 7.x
- * (inode numbers became u64 in 7.1), unsigned long before. unsigned long
- * holds it on 64-bit kernels, so one format ("%lu") fits every version.
- */
-static inline unsigned long kcp_sock_i_ino(struct sock *sk)
-{
-	return (unsigned long)sock_i_ino(sk);
-}
-
-/*
  * Sum of one per-cpu SNMP counter. snmp_fold_field() is declared but no
  * longer exported on 7.2 (modpost: undefined), so fold it here, as it
  * always did, from the inline snmp_get_cpu_field().
@@ -250,8 +234,5 @@ static inline unsigned long kcp_snmp_fold_field(void __percpu *mib, int offt)
 		res += snmp_get_cpu_field(mib, cpu, offt);
 	return res;
 }
-
-/* sk_alloc()'s kern argument decides whether the socket pins its netns */
-#define KCP_SK_ALLOC_USER	0
 
 #endif /* _KCP_COMPAT_H */

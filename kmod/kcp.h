@@ -139,6 +139,13 @@ static inline struct kcp_sock *kcp_sk(const struct sock *sk)
 	return (struct kcp_sock *)sk;
 }
 
+/* The owner uid of a new socket (routing by uid, the /proc listing). */
+static inline void kcp_sk_set_uid(struct sock *sk, kuid_t uid)
+{
+	/* a kernel socket nobody else sees yet: a plain store is enough */
+	WRITE_ONCE(sk->sk_uid, uid);
+}
+
 /* The engine and the session state: the socket lock, owner or bh. */
 static inline void kcp_sk_assert_locked(const struct kcp_sock *ks)
 {
