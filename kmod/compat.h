@@ -7,9 +7,10 @@
  * The rest of the module is written against the newest kernel's API.
  * What an older kernel lacks is provided here under its upstream name
  * and signature (as WireGuard's compat layer does), so that dropping an
- * old kernel means deleting its blocks here, and nothing else. Only where
- * that is impossible or would mislead is there a kcp_ helper instead,
- * with the reason next to it.
+ * old kernel means deleting its blocks here, and nothing else. Where an
+ * ops method changed its signature, an adapter with the old one calls the
+ * new-style function. Only where an upstream name is impossible or would
+ * mislead is there a kcp_ helper instead, with the reason next to it.
  */
 #ifndef _KCP_COMPAT_H
 #define _KCP_COMPAT_H
@@ -59,7 +60,9 @@ static int fn##_compat(struct socket *sock, struct socket *newsock,	\
 /*
  * ->sendpage went away in 6.5 (splice now arrives through sendmsg with
  * MSG_SPLICE_PAGES, which a copying sendmsg handles). Before that,
- * sock_no_sendpage turns sendfile() into sendmsg() for us.
+ * sock_no_sendpage turns sendfile() into sendmsg() for us. There is no
+ * newer API to write against, only a member to leave out: the ops table
+ * names this initializer, empty since 6.5.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
 #define KCP_PROTO_OPS_SENDPAGE	.sendpage = sock_no_sendpage,
@@ -85,6 +88,10 @@ static inline void hrtimer_setup(struct hrtimer *timer,
  * kernels have only the setup_udp_tunnel_sock() half. No version test can
  * tell, so look at the declaration: __builtin_choose_expr() hands the
  * function the argument of the type it takes (the other is discarded).
+ * These stay kcp_ helpers taking the struct socket: the upstream names
+ * cannot be redefined for one signature when the kernel may have either,
+ * and a caller passing a struct sock to "setup_udp_tunnel_sock()" on a
+ * kernel that takes a socket would read as a bug.
  */
 #define KCP_SK_OR_SOCK(fn, sk_type, sock)				\
 	__builtin_choose_expr(						\
@@ -199,6 +206,9 @@ static inline kuid_t sk_uid(const struct sock *sk)
  * be a module; call ip6_dst_lookup_flow() there. Before, go through the
  * stub as the in-tree UDP tunnels do (the module then loads without ipv6).
  * (A version test, not __has_include(): sparse does not know the latter.)
+ * A kcp_ helper, not a redefined ip6_dst_lookup_flow(): older kernels
+ * have that function too, and calling it directly is exactly what would
+ * tie the module to ipv6.ko.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
 #include <net/ipv6_stubs.h>
@@ -222,7 +232,9 @@ kcp_ip6_dst_lookup_flow(struct net *net, const struct sock *sk,
 /*
  * Sum of one per-cpu SNMP counter. snmp_fold_field() is declared but no
  * longer exported on 7.2 (modpost: undefined), so fold it here, as it
- * always did, from the inline snmp_get_cpu_field().
+ * always did, from the inline snmp_get_cpu_field(). Under its own name:
+ * the kernel still declares snmp_fold_field(), so it cannot be provided
+ * again, and there is no version to test (the export went, not the API).
  */
 #include <net/ip.h>
 static inline unsigned long kcp_snmp_fold_field(void __percpu *mib, int offt)
