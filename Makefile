@@ -35,8 +35,10 @@ CC ?= gcc
 USER_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Werror -pthread
 
-KMOD_C := $(filter-out %.mod.c,$(wildcard kmod/*.c))
-KMOD_SRCS := $(KMOD_C) $(wildcard kmod/*.h) kmod/Kbuild uapi/linux/kcp.h
+# kmod/: the kernel glue; kmod/core/: the kernel-independent code
+KMOD_C := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/core/*.c))
+KMOD_H := $(wildcard kmod/*.h kmod/core/*.h)
+KMOD_SRCS := $(KMOD_C) $(KMOD_H) kmod/Kbuild uapi/linux/kcp.h
 
 .PHONY: all module modules userspace deps check check-quick demo bench \
 	install uninstall clean print-check-kernels sparse unit check-kernels \
@@ -48,11 +50,14 @@ all: module userspace
 module: $(KMOD_SRCS)
 	$(MAKE) -C $(KDIR) M=$(TOP) W=1 modules
 
-# Out-of-tree copy per kernel, so several kernels can be built side by side.
+# Out-of-tree copy per kernel, so several kernels can be built side by side:
+# a tree of symlinks to the sources that mirrors kmod/ (real directories,
+# so that the objects stay in build/). Links to files that are gone go.
 $(B)/%/kmod/kcp.ko: $(KMOD_SRCS)
-	@mkdir -p $(B)/$*/kmod $(B)/$*/uapi/linux
+	@mkdir -p $(B)/$*/kmod/core $(B)/$*/uapi/linux
 	@rm -f $(B)/$*/kmod/*.mod.c
-	@ln -sf $(addprefix $(TOP)/,$(KMOD_C) $(wildcard kmod/*.h)) $(B)/$*/kmod/
+	@find $(B)/$*/kmod -type l ! -exec test -e {} \; -delete
+	@$(foreach f,$(KMOD_C) $(KMOD_H),ln -sf $(TOP)/$(f) $(B)/$*/$(f);)
 	@cp kmod/Kbuild $(B)/$*/kmod/Kbuild
 	@ln -sf $(TOP)/uapi/linux/kcp.h $(B)/$*/uapi/linux/kcp.h
 	$(MAKE) -s -C /lib/modules/$*/build M=$(B)/$*/kmod W=1 modules

@@ -242,8 +242,9 @@ static int kcp_sk_crypto(struct kcp_sock *ks)
 static int kcp_create(struct net *net, struct socket *sock, int protocol,
 		      int kern);
 
-static int kcp_sockaddr_check(struct kcp_sock *ks, KCP_SOCKADDR *uaddr,
-			      int len, union kcp_sockaddr *sa)
+static int kcp_sockaddr_check(struct kcp_sock *ks,
+			      struct sockaddr_unsized *uaddr, int len,
+			      union kcp_sockaddr *sa)
 {
 	if (len < (int)sizeof(sa_family_t))
 		return -EINVAL;
@@ -270,7 +271,8 @@ static int kcp_sockaddr_check(struct kcp_sock *ks, KCP_SOCKADDR *uaddr,
 	return 0;
 }
 
-static int kcp_bind(struct socket *sock, KCP_SOCKADDR *uaddr, int len)
+static int kcp_bind(struct socket *sock, struct sockaddr_unsized *uaddr,
+		    int len)
 {
 	struct sock *sk = sock->sk;
 	struct kcp_sock *ks = kcp_sk(sk);
@@ -299,8 +301,8 @@ out:
 	return err;
 }
 
-static int kcp_connect(struct socket *sock, KCP_SOCKADDR *uaddr, int len,
-		       int flags)
+static int kcp_connect(struct socket *sock, struct sockaddr_unsized *uaddr,
+		       int len, int flags)
 {
 	struct sock *sk = sock->sk;
 	struct kcp_sock *ks = kcp_sk(sk);
@@ -429,7 +431,7 @@ static int kcp_wait_accept(struct sock *sk, long *timeo)
 }
 
 static int kcp_accept(struct socket *sock, struct socket *newsock,
-		      KCP_ACCEPT_ARGS)
+		      struct proto_accept_arg *arg)
 {
 	struct sock *sk = sock->sk;
 	struct kcp_sock *child;
@@ -440,7 +442,7 @@ static int kcp_accept(struct socket *sock, struct socket *newsock,
 	err = -EINVAL;
 	if (sk->sk_state != KCP_LISTEN)
 		goto out;
-	timeo = sock_rcvtimeo(sk, KCP_ACCEPT_FLAGS & O_NONBLOCK);
+	timeo = sock_rcvtimeo(sk, arg->flags & O_NONBLOCK);
 	for (;;) {
 		child = kcp_accept_dequeue(kcp_sk(sk));
 		if (child)
@@ -460,6 +462,8 @@ out:
 	release_sock(sk);
 	return err;
 }
+
+KCP_ACCEPT_ADAPTER(kcp_accept)
 
 static int kcp_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 {
@@ -1033,7 +1037,7 @@ static const struct proto_ops kcp_ops = {
 	.bind = kcp_bind,
 	.connect = kcp_connect,
 	.socketpair = sock_no_socketpair,
-	.accept = kcp_accept,
+	.accept = KCP_ACCEPT_OP(kcp_accept),
 	.getname = kcp_getname,
 	.poll = kcp_poll,
 	.ioctl = kcp_ioctl,
@@ -1094,8 +1098,8 @@ struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp)
 	struct sock *lsk = &lks->sk, *sk;
 	struct kcp_sock *ks;
 
-	sk = sk_alloc(sock_net(lsk), kcp_family_nr, gfp, &kcp_proto,
-		      KCP_SK_ALLOC_USER);
+	/* kern 0: a user socket, which pins its netns */
+	sk = sk_alloc(sock_net(lsk), kcp_family_nr, gfp, &kcp_proto, 0);
 	if (!sk)
 		return NULL;
 	sock_init_data(NULL, sk);
@@ -1117,7 +1121,7 @@ struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp)
 	sk->sk_rcvtimeo = lsk->sk_rcvtimeo;
 	sk->sk_sndtimeo = lsk->sk_sndtimeo;
 	/* routes by uid (ip rule uidrange) as its listener's owner */
-	kcp_sk_set_uid(sk, kcp_sk_uid(lsk));
+	kcp_sk_set_uid(sk, sk_uid(lsk));
 	security_sk_clone(lsk, sk);
 	return sk;
 }

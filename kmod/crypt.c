@@ -25,7 +25,8 @@
 #include "compat.h"
 #include "kcp.h"
 
-KCP_IMPORT_CRYPTO_NS;
+/* the crypto_cipher API */
+MODULE_IMPORT_NS("CRYPTO_INTERNAL");
 
 #define KCP_XOR_SALT	"sH3CIVoF#rWLtJo6"
 #define KCP_XOR_ITER	32
@@ -131,7 +132,7 @@ int kcp_crypto_new(const struct kcp_opts *o, struct kcp_crypto_ctx **out)
 	*out = NULL;
 	if (!d)
 		return -EINVAL;
-	if (d->id == KCP_CRYPT_NIL)
+	if (d->id == KCP_CIPHER_NULL)
 		return 0;
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)

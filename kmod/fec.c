@@ -82,7 +82,7 @@ void kcp_fec_info(const struct kcp_sock *ks, u32 *state, u64 *errors)
 
 int kcp_fec_module_init(void)
 {
-	struct rs_control *rs = init_rs(8, 0x11d, 0, 1, 1);
+	struct rs_control *rs = init_rs(8, KCP_RS_GF_POLY, 0, 1, 1);
 	int err;
 
 	if (!rs)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Internal declarations shared by the module's files. The protocol engine
- * (kcp_engine.h) is kernel independent; everything here is kernel glue.
+ * Internal declarations shared by the module's files. The protocol engine,
+ * FEC codec and ciphers (core/) are kernel independent; everything here is
+ * kernel glue.
  */
 #ifndef _KCP_H
 #define _KCP_H
@@ -18,9 +19,9 @@
 #include <net/netns/generic.h>
 #include <linux/kcp.h>
 
-#include "kcp_engine.h"
-#include "kcp_fec.h"
-#include "kcp_cipher.h"
+#include "core/kcp_engine.h"
+#include "core/kcp_fec.h"
+#include "core/kcp_cipher.h"
 
 struct kcp_tunnel;
 struct kcp_fec_state;
@@ -152,6 +153,13 @@ static inline struct kcp_sock *kcp_sk(const struct sock *sk)
 {
 	BUILD_BUG_ON(offsetof(struct kcp_sock, sk) != 0);
 	return (struct kcp_sock *)sk;
+}
+
+/* The owner uid of a new socket (routing by uid, the /proc listing). */
+static inline void kcp_sk_set_uid(struct sock *sk, kuid_t uid)
+{
+	/* a kernel socket nobody else sees yet: a plain store is enough */
+	WRITE_ONCE(sk->sk_uid, uid);
 }
 
 /* The engine and the session state: the socket lock, owner or bh. */

@@ -178,7 +178,7 @@ static int kcp_seq_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "%4u: ", ks->id);
 	kcp_seq_addr(seq, ks->tun ? &ks->local : &none);
 	kcp_seq_addr(seq, ks->key.family ? &ks->peer : &none);
-	seq_printf(seq, "%02X %08X %u %u %u %u %u %u %u %u %u %d %d %u %u %u %d %u %u %u %u %llu %llu %llu %llu %u %lu\n",
+	seq_printf(seq, "%02X %08X %u %u %u %u %u %u %u %u %u %d %d %u %u %u %d %u %u %u %u %llu %llu %llu %llu %u %llu\n",
 		   READ_ONCE(ks->sk.sk_state), kcp->conv, kcp->snd_wnd,
 		   kcp->rcv_wnd, kcp->rmt_wnd, kcp->cwnd, kcp->nsnd_que,
 		   kcp->nsnd_buf, kcp->nrcv_que, kcp->nrcv_buf, kcp->rx_rto,
@@ -187,8 +187,8 @@ static int kcp_seq_show(struct seq_file *seq, void *v)
 		   ks->opts.fec_data, ks->opts.fec_parity, ks->opts.cipher,
 		   kcp->stats[KCP_STAT_IN_SEGS], kcp->stats[KCP_STAT_OUT_SEGS],
 		   retrans, kcp->stats[KCP_STAT_LOST],
-		   from_kuid_munged(seq_user_ns(seq), kcp_sk_uid(&ks->sk)),
-		   kcp_sock_i_ino(&ks->sk));
+		   from_kuid_munged(seq_user_ns(seq), sk_uid(&ks->sk)),
+		   (u64)sock_i_ino(&ks->sk));	/* u64 since 7.1 */
 	return 0;
 }
 

@@ -150,8 +150,8 @@ static int kcp_sysctl_mem_init(struct net *net)
 	if (!net_eq(net, &init_net))
 		return 0;
 	kn->sysctl_mem_hdr =
-		kcp_register_net_sysctl(net, "net/kcp", kcp_sysctl_mem_tmpl,
-					ARRAY_SIZE(kcp_sysctl_mem_tmpl) - 1);
+		register_net_sysctl_sz(net, "net/kcp", kcp_sysctl_mem_tmpl,
+				       ARRAY_SIZE(kcp_sysctl_mem_tmpl) - 1);
 	return kn->sysctl_mem_hdr ? 0 : -ENOMEM;
 }
 
@@ -174,8 +174,8 @@ int kcp_sysctl_init_net(struct net *net)
 		    t[i].data == &kn->sysctl.rcv_wnd)
 			t[i].extra2 = &kn->sysctl.wnd_max;
 	}
-	kn->sysctl_hdr = kcp_register_net_sysctl(net, "net/kcp", t,
-						 ARRAY_SIZE(kcp_sysctl_tmpl));
+	kn->sysctl_hdr = register_net_sysctl_sz(net, "net/kcp", t,
+						ARRAY_SIZE(kcp_sysctl_tmpl));
 	if (!kn->sysctl_hdr) {
 		kfree(t);
 		return -ENOMEM;

@@ -53,8 +53,8 @@ void kcp_timer_init(struct kcp_sock *ks)
 {
 	spin_lock_init(&ks->timer_lock);
 	ks->timer_ref = false;
-	kcp_hrtimer_setup(&ks->timer, kcp_timer_fn, CLOCK_MONOTONIC,
-			  HRTIMER_MODE_ABS_SOFT);
+	hrtimer_setup(&ks->timer, kcp_timer_fn, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_ABS_SOFT);
 }
 
 /* Arm for @expires unless already due earlier. */

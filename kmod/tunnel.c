@@ -182,12 +182,14 @@ static int kcp_icmp6_errno(struct sk_buff *skb)
 /*
  * Called with skb->data at the IP header we sent (inside the ICMP
  * message), the transport header still at the ICMP header. The UDP
- * layer located the quoted UDP header (past IPv6 extension headers).
+ * layer located the quoted UDP header (past IPv6 extension headers):
+ * @payload follows it. The errno comes from the ICMP header, not @err.
  */
-static void kcp_encap_err_rcv(KCP_ENCAP_ERR_RCV_ARGS)
+static void kcp_encap_err_rcv(struct sock *sk, struct sk_buff *skb, int err,
+			      __be16 port, u32 info, u8 *payload)
 {
 	struct kcp_tunnel *tun = rcu_dereference_sk_user_data(sk);
-	const struct udphdr *uh = KCP_ENCAP_ERR_UDPHDR;
+	const struct udphdr *uh = (struct udphdr *)payload - 1;
 	struct kcp_key peer;
 	int e;
 
@@ -202,6 +204,8 @@ static void kcp_encap_err_rcv(KCP_ENCAP_ERR_RCV_ARGS)
 		kcp_icmp_deliver(tun, &peer, -e, skb,
 				 (const u8 *)(uh + 1) - skb->data);
 }
+
+KCP_ENCAP_ERR_RCV_ADAPTER(kcp_encap_err_rcv)
 
 /*
  * Claim an ICMP error (return 0) only for a datagram to one of our
@@ -290,7 +294,7 @@ struct kcp_tunnel *kcp_tunnel_adopt(struct net *net, const struct sock *owner,
 				    const union kcp_sockaddr *local)
 {
 	struct kcp_net *kn = kcp_pernet(net);
-	kuid_t uid = kcp_sk_uid((struct sock *)owner);
+	kuid_t uid = sk_uid(owner);
 	struct kcp_tunnel *tun, *found = NULL;
 	struct kcp_key want, have;
 	union kcp_sockaddr sa;
@@ -371,11 +375,11 @@ static int kcp_udp_socket(struct net *net, const struct sock *owner,
 		if (err)
 			goto fail;
 	}
-	kcp_sk_set_uid(sk, kcp_sk_uid((struct sock *)owner));
+	kcp_sk_set_uid(sk, sk_uid(owner));
 	sk->sk_mark = owner->sk_mark;
 	sk->sk_bound_dev_if = owner->sk_bound_dev_if;
 	sk->sk_reuseport = owner->sk_reuseport;
-	err = kernel_bind(sock, (KCP_SOCKADDR *)local, len);
+	err = kernel_bind(sock, (struct sockaddr_unsized *)local, len);
 	if (err)
 		goto fail;
 	*sockp = sock;
@@ -415,9 +419,9 @@ int kcp_tunnel_create(struct net *net, const struct sock *owner,
 	tcfg.encap_type = KCP_ENCAP_TYPE;
 	tcfg.encap_rcv = kcp_encap_rcv;
 	tcfg.encap_err_lookup = kcp_encap_err_lookup;
-	tcfg.encap_err_rcv = kcp_encap_err_rcv;
+	tcfg.encap_err_rcv = KCP_ENCAP_ERR_RCV_OP(kcp_encap_err_rcv);
 	kcp_setup_udp_tunnel_sock(net, tun->sock, &tcfg);
-	tun->uid = kcp_sk_uid((struct sock *)owner);
+	tun->uid = sk_uid(owner);
 	kcp_tunnel_register(tun);
 	*tunp = tun;
 	return 0;
@@ -434,7 +438,7 @@ int kcp_tunnel_connect(struct kcp_tunnel *tun, const union kcp_sockaddr *peer)
 	int len = peer->family == AF_INET ? sizeof(peer->v4) : sizeof(peer->v6);
 	int err;
 
-	err = kernel_connect(tun->sock, (KCP_SOCKADDR *)peer, len, 0);
+	err = kernel_connect(tun->sock, (struct sockaddr_unsized *)peer, len, 0);
 	if (!err)
 		tun->connected = true;
 	return err;
@@ -464,7 +468,7 @@ static struct rtable *kcp_route4(struct kcp_sock *ks, struct sock *usk)
 	fl4.flowi4_oif = usk->sk_bound_dev_if;
 	fl4.flowi4_mark = ks->sk.sk_mark;
 	/* ip rule uidrange: the AF_KCP socket's owner, not the kernel's */
-	fl4.flowi4_uid = kcp_sk_uid(&ks->sk);
+	fl4.flowi4_uid = sk_uid(&ks->sk);
 	fl4.flowi4_proto = IPPROTO_UDP;
 	fl4.fl4_sport = ks->tun->port;
 	fl4.fl4_dport = ks->key.port;
@@ -485,10 +489,9 @@ static int kcp_xmit4(struct kcp_sock *ks, struct sock *usk,
 		kfree_skb(skb);
 		return PTR_ERR(rt);
 	}
-	kcp_udp_tunnel_xmit_skb(rt, usk, skb, ks->saddr4, ks->key.addr[0],
+	udp_tunnel_xmit_skb(rt, usk, skb, ks->saddr4, ks->key.addr[0],
 			    READ_ONCE(ks->tos), ip4_dst_hoplimit(&rt->dst), 0,
-			    ks->tun->port,
-			    ks->key.port, false, false);
+			    ks->tun->port, ks->key.port, false, false, 0);
 	return 0;
 }
 
@@ -506,7 +509,7 @@ static struct dst_entry *kcp_route6(struct kcp_sock *ks, struct sock *usk)
 		    usk->sk_v6_rcv_saddr : ks->local.v6.sin6_addr;
 	fl6.flowi6_oif = usk->sk_bound_dev_if;
 	fl6.flowi6_mark = ks->sk.sk_mark;
-	fl6.flowi6_uid = kcp_sk_uid(&ks->sk);
+	fl6.flowi6_uid = sk_uid(&ks->sk);
 	fl6.flowi6_proto = IPPROTO_UDP;
 	fl6.fl6_sport = ks->tun->port;
 	fl6.fl6_dport = ks->key.port;
@@ -532,10 +535,9 @@ static int kcp_xmit6(struct kcp_sock *ks, struct sock *usk,
 	memcpy(&daddr, ks->key.addr, sizeof(daddr));
 	skb->ignore_df = 1;
 	/* dev NULL: no tunnel netdev to count statistics on */
-	kcp_udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &ks->saddr6, &daddr,
-			     READ_ONCE(ks->tos),
-			     ip6_dst_hoplimit(dst), 0, ks->tun->port,
-			     ks->key.port, false);
+	udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &ks->saddr6, &daddr,
+			     READ_ONCE(ks->tos), ip6_dst_hoplimit(dst), 0,
+			     ks->tun->port, ks->key.port, false, 0);
 	return 0;
 }
 #else

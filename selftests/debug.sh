@@ -238,9 +238,9 @@ REL=$(make -s -C "$SRC" O="$OBJ" kernelrelease)
 # An out-of-tree copy, as the top Makefile does for each kernel; -g so
 # that reports in our code resolve to lines (scripts/faddr2line kcp.ko).
 KM=$OUT/kmod
-rm -rf "$KM" && mkdir -p "$KM" "$OUT/uapi/linux"
-for f in "$TOP"/kmod/*.c "$TOP"/kmod/*.h; do
-	[[ $f == *.mod.c ]] || ln -sf "$f" "$KM/"
+rm -rf "$KM" && mkdir -p "$KM/core" "$OUT/uapi/linux"
+for f in "$TOP"/kmod/*.c "$TOP"/kmod/*.h "$TOP"/kmod/core/*.c "$TOP"/kmod/core/*.h; do
+	[[ $f == *.mod.c ]] || ln -sf "$f" "$KM/${f#"$TOP"/kmod/}"
 done
 cp "$TOP/kmod/Kbuild" "$KM/Kbuild"
 ln -sf "$TOP/uapi/linux/kcp.h" "$OUT/uapi/linux/kcp.h"

@@ -71,16 +71,16 @@ for f in "${VM_SUITE_TOOLS[@]}"; do
 	[[ -x $TOP/$f ]] || { echo "kernels: $f missing (make userspace)" >&2; exit 1; }
 done
 
-# Copy the module sources to DIR/kmod and DIR/uapi (real files: DIR may
-# be inside the chroot). KCP_KMOD_DIR names another source directory for
-# the sid build (to try changes before they land in kmod/).
+# Copy the module sources to DIR/kmod (with its core/) and DIR/uapi (real
+# files: DIR may be inside the chroot). KCP_KMOD_DIR names another source
+# directory for the sid build (to try changes before they land in kmod/).
 copy_sources() {
 	local dir=$1 src=${KCP_KMOD_DIR:-$TOP/kmod} f
 
 	rm -rf "$dir"
-	mkdir -p "$dir/kmod" "$dir/uapi/linux"
-	for f in "$src"/*.c "$src"/*.h "$src/Kbuild"; do
-		[[ $f == *.mod.c ]] || cp "$f" "$dir/kmod/"
+	mkdir -p "$dir/kmod/core" "$dir/uapi/linux"
+	for f in "$src"/*.c "$src"/*.h "$src/Kbuild" "$src"/core/*.c "$src"/core/*.h; do
+		[[ $f == *.mod.c ]] || cp "$f" "$dir/kmod/${f#"$src"/}"
 	done
 	cp "$TOP/uapi/linux/kcp.h" "$dir/uapi/linux/"
 }

@@ -5,7 +5,7 @@
  * crypto API provides are played by OpenSSL (and nettle for Twofish)
  * single-block encrypt functions, as selftests/unit/test_crypt.c does.
  *
- * Input: byte 0 picks the cipher (% KCP_CRYPT_MAX), the rest is a
+ * Input: byte 0 picks the cipher (% __KCP_CIPHER_MAX), the rest is a
  * datagram. Checks:
  *  - open() of the bytes: 0 for nil (buffer untouched), -EINVAL below 20
  *    bytes (buffer untouched), else 20 or -EBADMSG; when it opens, seal()
@@ -54,7 +54,7 @@ static struct {
 	struct ext_blk blk;
 	kcp_block_enc_fn ref;	/* independent block function, or NULL */
 	void *ref_ctx;
-} ctx[KCP_CRYPT_MAX];
+} ctx[__KCP_CIPHER_MAX];
 
 static u8 pass[KCPTUN_PASS_LEN], xor_tbl[KCPTUN_XOR_TABLE_LEN];
 static struct ext_blk sm4_ref;
@@ -105,24 +105,24 @@ static kcp_block_enc_fn ext_setup(const struct kcp_cipher_desc *d,
 	int i;
 
 	switch (d->id) {
-	case KCP_CRYPT_AES:
-	case KCP_CRYPT_AES_128:
-	case KCP_CRYPT_AES_192:
+	case KCP_CIPHER_AES:
+	case KCP_CIPHER_AES_128:
+	case KCP_CIPHER_AES_192:
 		AES_set_encrypt_key(pass, d->key_len * 8, &b->k.aes);
 		return ext_aes;
-	case KCP_CRYPT_BLOWFISH:
+	case KCP_CIPHER_BLOWFISH:
 		BF_set_key(&b->k.bf, d->key_len, pass);
 		return ext_bf;
-	case KCP_CRYPT_CAST5:
+	case KCP_CIPHER_CAST5:
 		CAST_set_key(&b->k.cast, d->key_len, pass);
 		return ext_cast;
-	case KCP_CRYPT_3DES:
+	case KCP_CIPHER_3DES:
 		for (i = 0; i < 3; i++)
 			DES_set_key_unchecked((const_DES_cblock *)(pass + 8 * i),
 					      &b->k.des[i]);
 		return ext_des3;
 #ifdef HAVE_NETTLE
-	case KCP_CRYPT_TWOFISH:
+	case KCP_CIPHER_TWOFISH:
 		twofish_set_key(&b->k.tf, d->key_len, pass);
 		return ext_tf;
 #endif
@@ -144,7 +144,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		sm4_ref.k.evp = NULL;	/* no SM4 in this OpenSSL: no reference */
 	else
 		EVP_CIPHER_CTX_set_padding(sm4_ref.k.evp, 0);
-	for (id = 0; id < KCP_CRYPT_MAX; id++) {
+	for (id = 0; id < __KCP_CIPHER_MAX; id++) {
 		const struct kcp_cipher_desc *d = kcp_cipher_get(id);
 		struct kcp_crypt_cfg cfg = { .id = id };
 
@@ -162,7 +162,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			cfg.key = pass;
 			cfg.key_len = d->key_len;
 		}
-		if (id == KCP_CRYPT_SM4 && sm4_ref.k.evp) {
+		if (id == KCP_CIPHER_SM4 && sm4_ref.k.evp) {
 			ctx[id].ref = ref_sm4;
 			ctx[id].ref_ctx = &sm4_ref;
 		}
@@ -239,7 +239,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 
 	if (size < 1 || size - 1 > MAX_DGRAM - KCP_CRYPT_HDR_LEN)
 		return 0;
-	id = data[0] % KCP_CRYPT_MAX;
+	id = data[0] % __KCP_CIPHER_MAX;
 	c = ctx[id].c;
 	if (!c)
 		return 0;	/* cipher without an implementation here */

@@ -8,20 +8,10 @@
 static inline int fuzz_rs_init(void)
 {
 	static u16 alpha_to[256], index_of[256];
-	unsigned int i, sr = 1;
 
 	if (kcp_rs_ready())
 		return 0;
-	index_of[0] = 255;
-	alpha_to[255] = 0;
-	for (i = 0; i < 255; i++) {
-		index_of[sr] = i;
-		alpha_to[i] = sr;
-		sr <<= 1;
-		if (sr & 0x100)
-			sr ^= 0x11d;
-		sr &= 0xff;
-	}
+	kcp_rs_make_tables(KCP_RS_GF_POLY, alpha_to, index_of);
 	return kcp_rs_init_tables(alpha_to, index_of);
 }
 

@@ -71,7 +71,7 @@ static double run(struct kcp_crypt *c, enum op op)
 	return best;
 }
 
-static void bench(enum kcp_crypt_id id, kcp_block_enc_fn fn, void *fn_ctx,
+static void bench(enum kcp_cipher id, kcp_block_enc_fn fn, void *fn_ctx,
 		  const char *label)
 {
 	const struct kcp_cipher_desc *d = kcp_cipher_get(id);
@@ -101,9 +101,9 @@ static void bench(enum kcp_crypt_id id, kcp_block_enc_fn fn, void *fn_ctx,
 
 int main(void)
 {
-	static const enum kcp_crypt_id own[] = {
-		KCP_CRYPT_NONE, KCP_CRYPT_XOR, KCP_CRYPT_SALSA20, KCP_CRYPT_TEA,
-		KCP_CRYPT_XTEA, KCP_CRYPT_SM4,
+	static const enum kcp_cipher own[] = {
+		KCP_CIPHER_NONE, KCP_CIPHER_XOR, KCP_CIPHER_SALSA20, KCP_CIPHER_TEA,
+		KCP_CIPHER_XTEA, KCP_CIPHER_SM4,
 	};
 	AES_KEY aes;
 	unsigned int i;
@@ -118,6 +118,6 @@ int main(void)
 	for (i = 0; i < ARRAY_SIZE(own); i++)
 		bench(own[i], NULL, NULL, kcp_cipher_get(own[i])->name);
 	AES_set_encrypt_key(key, 256, &aes);
-	bench(KCP_CRYPT_AES, aes_enc, &aes, "aes (OpenSSL block)");
+	bench(KCP_CIPHER_AES, aes_enc, &aes, "aes (OpenSSL block)");
 	return 0;
 }

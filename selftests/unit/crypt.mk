@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Packet encryption suite: kmod/kcp_cipher.c and tools/kcpctl/kcpkey.c
+# Packet encryption suite: kmod/core/kcp_cipher.c and tools/kcpctl/kcpkey.c
 # against vectors printed by the real kcp-go 5.6.1 (gen/cryptvectors, built
 # offline in GOPATH mode from /usr/share/gocode and run at test time; the
 # vectors are never committed). Needs libssl-dev; nettle-dev adds the
@@ -12,8 +12,8 @@
 .DEFAULT_GOAL := all
 
 CRYPT_O := $(abspath $(O))
-CRYPT_SRCS := $(TOP)/kmod/kcp_cipher.c $(TOP)/tools/kcpctl/kcpkey.c env_user.c
-CRYPT_HDRS := $(TOP)/kmod/kcp_cipher.h $(TOP)/kmod/kcp_env.h $(TOP)/uapi/linux/kcp.h \
+CRYPT_SRCS := $(TOP)/kmod/core/kcp_cipher.c $(TOP)/tools/kcpctl/kcpkey.c $(ENV_USER)
+CRYPT_HDRS := $(TOP)/kmod/core/kcp_cipher.h $(ENV_HDRS) $(TOP)/uapi/linux/kcp.h \
 	      $(TOP)/tools/kcpctl/kcpkey.h tap.h
 CRYPT_NETTLE := $(shell pkg-config --exists nettle 2>/dev/null && echo 1)
 CRYPT_LIBS := -lcrypto $(if $(CRYPT_NETTLE),$(shell pkg-config --libs nettle))
@@ -25,7 +25,7 @@ CRYPT_DEFS := -I$(TOP)/uapi -DCRYPT_VECTORS='"$(CRYPT_O)/cryptvectors.txt"' \
 CRYPT_KFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wsign-compare \
 	-Wunused-parameter -Wvla -Wframe-larger-than=512 \
 	-Wdeclaration-after-statement -Wmissing-prototypes \
-	-Wstrict-prototypes -Wshadow -Wpointer-arith -I$(TOP)/kmod
+	-Wstrict-prototypes -Wshadow -Wpointer-arith $(ENV_INC)
 
 CRYPT_KCPGO := /usr/share/gocode/src/github.com/xtaci/kcp-go
 CRYPT_HAVE_GO := $(and $(shell command -v go 2>/dev/null),$(wildcard $(CRYPT_KCPGO)/crypt.go))
@@ -34,8 +34,8 @@ CRYPT_GOENV := GO111MODULE=off GOPATH=$(CRYPT_O)/gopath:/usr/share/gocode \
 
 TESTS += $(O)/test_crypt
 
-$(O)/kcp_cipher.kcheck.o: $(TOP)/kmod/kcp_cipher.c $(TOP)/kmod/kcp_cipher.h \
-		$(TOP)/kmod/kcp_env.h | $(O)
+$(O)/kcp_cipher.kcheck.o: $(TOP)/kmod/core/kcp_cipher.c $(TOP)/kmod/core/kcp_cipher.h \
+		$(ENV_HDRS) | $(O)
 	$(CC) $(CRYPT_KFLAGS) -c -o $@ $<
 
 $(O)/test_crypt: test_crypt.c $(CRYPT_SRCS) $(CRYPT_HDRS) \
@@ -55,10 +55,10 @@ $(O)/cryptvectors.txt: | $(O)
 	echo "# SKIP go toolchain or kcp-go source (golang-github-xtaci-kcp-dev) missing" > $@
 endif
 
-$(O)/bench_crypt: bench_crypt.c $(TOP)/kmod/kcp_cipher.c env_user.c \
+$(O)/bench_crypt: bench_crypt.c $(TOP)/kmod/core/kcp_cipher.c $(ENV_USER) \
 		$(CRYPT_HDRS) | $(O)
-	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/kmod -o $@ \
-		bench_crypt.c $(TOP)/kmod/kcp_cipher.c env_user.c -lcrypto
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $(ENV_INC) -o $@ \
+		bench_crypt.c $(TOP)/kmod/core/kcp_cipher.c $(ENV_USER) -lcrypto
 
 bench-crypt: $(O)/bench_crypt
 	$<

@@ -9,8 +9,8 @@
 .DEFAULT_GOAL := all
 
 ENGINE_O := $(abspath $(O))
-ENGINE_SRCS := $(TOP)/kmod/kcp_engine.c $(TOP)/selftests/unit/env_user.c
-ENGINE_DEPS := $(ENGINE_SRCS) $(TOP)/kmod/kcp_engine.h $(TOP)/kmod/kcp_env.h \
+ENGINE_SRCS := $(TOP)/kmod/core/kcp_engine.c $(ENV_USER)
+ENGINE_DEPS := $(ENGINE_SRCS) $(TOP)/kmod/core/kcp_engine.h $(ENV_HDRS) \
 	       tap.h netsim.h netsim.c engine.mk
 
 TESTS += $(O)/test_engine $(O)/test_engine_diff

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# FEC codec suite: kmod/kcp_rs.c (GF(2^8) Reed-Solomon) and kmod/kcp_fec.c
+# FEC codec suite: kmod/core/kcp_rs.c (GF(2^8) Reed-Solomon) and kmod/core/kcp_fec.c
 # (kcp-go framing, encoder, decoder window). The reference vectors are made
 # at build time by gen/rsvectors with the real klauspost/reedsolomon and
 # kcp-go 5.6.1's own fec.go from /usr/share/gocode (offline, GOPATH mode);
@@ -10,8 +10,8 @@
 .DEFAULT_GOAL := all
 
 FEC_O := $(abspath $(O))
-FEC_SRCS := $(TOP)/kmod/kcp_rs.c $(TOP)/kmod/kcp_fec.c
-FEC_HDRS := $(TOP)/kmod/kcp_rs.h $(TOP)/kmod/kcp_fec.h $(TOP)/kmod/kcp_env.h
+FEC_SRCS := $(TOP)/kmod/core/kcp_rs.c $(TOP)/kmod/core/kcp_fec.c
+FEC_HDRS := $(TOP)/kmod/core/kcp_rs.h $(TOP)/kmod/core/kcp_fec.h $(ENV_HDRS)
 FEC_GEN := $(TOP)/selftests/unit/gen/rsvectors
 FEC_GOPATH := $(FEC_O)/fecgo
 FEC_KCPGO := /usr/share/gocode/src/github.com/xtaci/kcp-go
@@ -23,7 +23,7 @@ FEC_GOENV := GO111MODULE=off GOPATH=$(FEC_GOPATH):/usr/share/gocode \
 FEC_KFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wsign-compare \
 	-Wunused-parameter -Wvla -Wframe-larger-than=512 \
 	-Wdeclaration-after-statement -Wmissing-prototypes \
-	-Wstrict-prototypes -Wshadow -Wpointer-arith -I$(TOP)/kmod
+	-Wstrict-prototypes -Wshadow -Wpointer-arith $(ENV_INC)
 
 FEC_HAVE_GO := $(and $(shell command -v go 2>/dev/null),$(wildcard $(FEC_KCPGO)/fec.go),\
 	$(wildcard /usr/share/gocode/src/github.com/klauspost/reedsolomon/matrix.go))
@@ -81,18 +81,18 @@ $(O)/fec_vectors.stamp: | $(O)
 endif
 
 $(O)/kcp_fec.kcheck.o: $(FEC_SRCS) $(FEC_HDRS) | $(O)
-	$(CC) $(FEC_KFLAGS) -c -o $(FEC_O)/kcp_rs.kcheck.o $(TOP)/kmod/kcp_rs.c
-	$(CC) $(FEC_KFLAGS) -c -o $@ $(TOP)/kmod/kcp_fec.c
+	$(CC) $(FEC_KFLAGS) -c -o $(FEC_O)/kcp_rs.kcheck.o $(TOP)/kmod/core/kcp_rs.c
+	$(CC) $(FEC_KFLAGS) -c -o $@ $(TOP)/kmod/core/kcp_fec.c
 
-$(O)/test_fec: test_fec.c env_user.c tap.h $(FEC_SRCS) $(FEC_HDRS) \
+$(O)/test_fec: test_fec.c $(ENV_USER) tap.h $(FEC_SRCS) $(FEC_HDRS) \
 		$(O)/kcp_fec.kcheck.o $(O)/fec_vectors.stamp | $(O)
 	$(CC) $(CFLAGS) -DFEC_VECTORS='"$(FEC_O)"' -o $@ test_fec.c \
-		env_user.c $(FEC_SRCS) $(LDFLAGS)
+		$(ENV_USER) $(FEC_SRCS) $(LDFLAGS)
 
 # Encode/decode cost without sanitizers; not part of check.
-$(O)/bench_fec: bench_fec.c env_user.c $(FEC_SRCS) $(FEC_HDRS) | $(O)
+$(O)/bench_fec: bench_fec.c $(ENV_USER) $(FEC_SRCS) $(FEC_HDRS) | $(O)
 	$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
-		-Wno-sign-compare -I$(TOP)/kmod -o $@ bench_fec.c env_user.c \
+		-Wno-sign-compare $(ENV_INC) -o $@ bench_fec.c $(ENV_USER) \
 		$(FEC_SRCS)
 
 bench-fec: $(O)/bench_fec

@@ -21,7 +21,7 @@
 
 #include "kcp_cipher.h"
 #include "kcpkey.h"
-#include "linux/kcp.h"	/* uapi: the ids must match enum kcp_cipher */
+#include "linux/kcp.h"	/* uapi: KCP_KEY_MAX */
 #include "tap.h"
 
 #ifndef CRYPT_VECTORS
@@ -139,25 +139,25 @@ static kcp_block_enc_fn ext_setup(const struct kcp_cipher_desc *d,
 	int i;
 
 	switch (d->id) {
-	case KCP_CRYPT_AES:
-	case KCP_CRYPT_AES_128:
-	case KCP_CRYPT_AES_192:
+	case KCP_CIPHER_AES:
+	case KCP_CIPHER_AES_128:
+	case KCP_CIPHER_AES_192:
 		AES_set_encrypt_key(pass, d->key_len * 8, &b->k.aes);
 		return ext_aes;
-	case KCP_CRYPT_BLOWFISH:
+	case KCP_CIPHER_BLOWFISH:
 		BF_set_key(&b->k.bf, d->key_len, pass);
 		return ext_bf;
-	case KCP_CRYPT_CAST5:
+	case KCP_CIPHER_CAST5:
 		CAST_set_key(&b->k.cast, d->key_len, pass);
 		return ext_cast;
-	case KCP_CRYPT_3DES:
+	case KCP_CIPHER_3DES:
 		/* Go's NewTripleDESCipher ignores parity and weak keys too */
 		for (i = 0; i < 3; i++)
 			DES_set_key_unchecked((const_DES_cblock *)(pass + 8 * i),
 					      &b->k.des[i]);
 		return ext_des3;
 #ifdef HAVE_NETTLE
-	case KCP_CRYPT_TWOFISH:
+	case KCP_CIPHER_TWOFISH:
 		twofish_set_key(&b->k.tf, d->key_len, pass);
 		return ext_tf;
 #endif
@@ -172,7 +172,7 @@ struct tctx {
 	struct ext_blk blk;
 };
 
-static int tctx_init(struct tctx *t, enum kcp_crypt_id id, const u8 *pass,
+static int tctx_init(struct tctx *t, enum kcp_cipher id, const u8 *pass,
 		     const u8 *tbl)
 {
 	const struct kcp_cipher_desc *d = kcp_cipher_get(id);
@@ -200,54 +200,37 @@ static void tctx_fini(struct tctx *t)
 	t->kc = NULL;
 }
 
-static const char *skip_why(enum kcp_crypt_id id)
+static const char *skip_why(enum kcp_cipher id)
 {
-	return id == KCP_CRYPT_TWOFISH ? "no twofish library (nettle-dev)" :
+	return id == KCP_CIPHER_TWOFISH ? "no twofish library (nettle-dev)" :
 					  "no reference implementation";
 }
 
 /* ---- descriptor table, CRC, key derivation ---- */
 
-/* The module's ids are the uapi values; a mismatch does not compile. */
-#define SAME_ID(a, b) _Static_assert((int)(a) == (int)(b), #a " != " #b)
-SAME_ID(KCP_CRYPT_NIL, KCP_CIPHER_NULL);
-SAME_ID(KCP_CRYPT_NONE, KCP_CIPHER_NONE);
-SAME_ID(KCP_CRYPT_AES, KCP_CIPHER_AES);
-SAME_ID(KCP_CRYPT_AES_128, KCP_CIPHER_AES_128);
-SAME_ID(KCP_CRYPT_AES_192, KCP_CIPHER_AES_192);
-SAME_ID(KCP_CRYPT_SALSA20, KCP_CIPHER_SALSA20);
-SAME_ID(KCP_CRYPT_BLOWFISH, KCP_CIPHER_BLOWFISH);
-SAME_ID(KCP_CRYPT_TWOFISH, KCP_CIPHER_TWOFISH);
-SAME_ID(KCP_CRYPT_CAST5, KCP_CIPHER_CAST5);
-SAME_ID(KCP_CRYPT_3DES, KCP_CIPHER_3DES);
-SAME_ID(KCP_CRYPT_TEA, KCP_CIPHER_TEA);
-SAME_ID(KCP_CRYPT_XTEA, KCP_CIPHER_XTEA);
-SAME_ID(KCP_CRYPT_SM4, KCP_CIPHER_SM4);
-SAME_ID(KCP_CRYPT_XOR, KCP_CIPHER_XOR);
-SAME_ID(KCP_CRYPT_MAX, __KCP_CIPHER_MAX);
 _Static_assert(KCP_CRYPT_PASS_LEN <= KCP_KEY_MAX, "pass fits struct kcp_crypto");
 
 static void test_table(void)
 {
 	static const struct {
 		const char *name;
-		enum kcp_crypt_id id;
+		enum kcp_cipher id;
 		u8 key_len, bs;
 		const char *kapi;
 	} exp[] = {
-		{ "none", KCP_CRYPT_NONE, 0, 0, NULL },
-		{ "aes", KCP_CRYPT_AES, 32, 16, "aes" },
-		{ "aes-128", KCP_CRYPT_AES_128, 16, 16, "aes" },
-		{ "aes-192", KCP_CRYPT_AES_192, 24, 16, "aes" },
-		{ "salsa20", KCP_CRYPT_SALSA20, 32, 0, NULL },
-		{ "blowfish", KCP_CRYPT_BLOWFISH, 32, 8, "blowfish" },
-		{ "twofish", KCP_CRYPT_TWOFISH, 32, 16, "twofish" },
-		{ "cast5", KCP_CRYPT_CAST5, 16, 8, "cast5" },
-		{ "3des", KCP_CRYPT_3DES, 24, 8, "des3_ede" },
-		{ "tea", KCP_CRYPT_TEA, 16, 8, NULL },
-		{ "xtea", KCP_CRYPT_XTEA, 16, 8, NULL },
-		{ "sm4", KCP_CRYPT_SM4, 16, 16, NULL },
-		{ "xor", KCP_CRYPT_XOR, 32, 0, NULL },
+		{ "none", KCP_CIPHER_NONE, 0, 0, NULL },
+		{ "aes", KCP_CIPHER_AES, 32, 16, "aes" },
+		{ "aes-128", KCP_CIPHER_AES_128, 16, 16, "aes" },
+		{ "aes-192", KCP_CIPHER_AES_192, 24, 16, "aes" },
+		{ "salsa20", KCP_CIPHER_SALSA20, 32, 0, NULL },
+		{ "blowfish", KCP_CIPHER_BLOWFISH, 32, 8, "blowfish" },
+		{ "twofish", KCP_CIPHER_TWOFISH, 32, 16, "twofish" },
+		{ "cast5", KCP_CIPHER_CAST5, 16, 8, "cast5" },
+		{ "3des", KCP_CIPHER_3DES, 24, 8, "des3_ede" },
+		{ "tea", KCP_CIPHER_TEA, 16, 8, NULL },
+		{ "xtea", KCP_CIPHER_XTEA, 16, 8, NULL },
+		{ "sm4", KCP_CIPHER_SM4, 16, 16, NULL },
+		{ "xor", KCP_CIPHER_XOR, 32, 0, NULL },
 	};
 	unsigned int i, bad = 0;
 
@@ -267,9 +250,9 @@ static void test_table(void)
 	}
 	tap_result(!bad, "cipher table matches kcptun names, key slices, block sizes");
 	tap_result(1, "ids equal uapi enum kcp_cipher (checked at compile time)");
-	tap_result(kcp_cipher_get(KCP_CRYPT_NIL)->hdr_len == 0 &&
-		   kcp_cipher_get(KCP_CRYPT_MAX) == NULL &&
-		   kcp_cipher_get((enum kcp_crypt_id)-1) == NULL &&
+	tap_result(kcp_cipher_get(KCP_CIPHER_NULL)->hdr_len == 0 &&
+		   kcp_cipher_get(__KCP_CIPHER_MAX) == NULL &&
+		   kcp_cipher_get((enum kcp_cipher)-1) == NULL &&
 		   kcp_cipher_by_name("AES") == NULL &&
 		   kcp_cipher_by_name("") == NULL &&
 		   kcp_cipher_by_name("aes-256") == NULL,
@@ -306,7 +289,7 @@ static void test_kcpkey(void)
 
 /* ---- known answers ---- */
 
-static int block_kat(enum kcp_crypt_id id, const char *key_hex,
+static int block_kat(enum kcp_cipher id, const char *key_hex,
 		     const char *pt_hex, const char *ct_hex)
 {
 	u8 key[32], pt[16], ct[16], out[16];
@@ -332,18 +315,18 @@ static void test_kat(void)
 	/* the first 16 bytes of the default pass, as hex */
 	for (i = 0; i < 16; i++)
 		sprintf(key + 2 * i, "%02x", def_pass[i]);
-	tap_result(block_kat(KCP_CRYPT_TEA, key, "0001020304050607",
+	tap_result(block_kat(KCP_CIPHER_TEA, key, "0001020304050607",
 			     "18a5a8ad41618b4d"),
 		   "TEA (16 rounds) KAT from the spec");
-	tap_result(!block_kat(KCP_CRYPT_TEA, key, "0001020304050607",
+	tap_result(!block_kat(KCP_CIPHER_TEA, key, "0001020304050607",
 			      "3bf5c8e03c56ee88"),
 		   "TEA is not the standard 64-round TEA");
-	tap_result(block_kat(KCP_CRYPT_XTEA, "000102030405060708090a0b0c0d0e0f",
+	tap_result(block_kat(KCP_CIPHER_XTEA, "000102030405060708090a0b0c0d0e0f",
 			     "4142434445464748", "497df3d072612cb5") &&
-		   block_kat(KCP_CRYPT_XTEA, "00000000000000000000000000000000",
+		   block_kat(KCP_CIPHER_XTEA, "00000000000000000000000000000000",
 			     "4141414141414141", "ed23375a821a8c2d"),
 		   "XTEA KAT (Go x/crypto/xtea vectors)");
-	tap_result(block_kat(KCP_CRYPT_SM4, "0123456789abcdeffedcba9876543210",
+	tap_result(block_kat(KCP_CIPHER_SM4, "0123456789abcdeffedcba9876543210",
 			     "0123456789abcdeffedcba9876543210",
 			     "681edf34d206965e86b3e94f536e4246"),
 		   "SM4 KAT (GB/T 32907 example 1)");
@@ -420,7 +403,7 @@ struct vstats {
 	unsigned int seal, seal_bad, raw, raw_bad, skipped;
 };
 
-static struct vstats vst[KCP_CRYPT_MAX];
+static struct vstats vst[__KCP_CIPHER_MAX];
 
 /* P <idx> <hex passphrase> <hex pass32> <hex table>: check kcpkey.c */
 static int vec_pass(char **f, unsigned int *bad_keys)
@@ -559,7 +542,7 @@ static void test_go_vectors(void)
 	tap_result(npass && !bad_keys,
 		   "kcptun_derive + kcptun_xor_table = kcp-go for %u passphrases",
 		   npass);
-	for (i = KCP_CRYPT_NONE; i < KCP_CRYPT_MAX; i++) {
+	for (i = KCP_CIPHER_NONE; i < __KCP_CIPHER_MAX; i++) {
 		const struct vstats *s = &vst[i];
 		const char *name = kcp_cipher_get(i)->name;
 
@@ -583,7 +566,7 @@ out:
 
 static u8 other_pass[KCPTUN_PASS_LEN], other_tbl[KCPTUN_XOR_TABLE_LEN];
 
-static void test_roundtrip(enum kcp_crypt_id id)
+static void test_roundtrip(enum kcp_cipher id)
 {
 	static u8 buf[MAX_DGRAM], orig[MAX_DGRAM], wire[MAX_DGRAM];
 	const char *name = kcp_cipher_get(id)->name;
@@ -627,7 +610,7 @@ static void test_roundtrip(enum kcp_crypt_id id)
 	}
 	tap_result(!bad, "%s seal/open round trips (%u random datagrams)",
 		   name, trials);
-	if (id == KCP_CRYPT_NONE)
+	if (id == KCP_CIPHER_NONE)
 		tap_result(wrongkey_ok == 0, "none: key is ignored");
 	else
 		tap_result(wrongkey_ok == trials, "%s wrong key -> -EBADMSG (%u/%u)",
@@ -639,7 +622,7 @@ static void test_roundtrip(enum kcp_crypt_id id)
 }
 
 /* Short datagrams are dropped untouched; garbage never crashes. */
-static void test_garbage(enum kcp_crypt_id id)
+static void test_garbage(enum kcp_cipher id)
 {
 	static u8 buf[MAX_DGRAM], ref[MAX_DGRAM];
 	const char *name = kcp_cipher_get(id)->name;
@@ -680,7 +663,7 @@ static void test_garbage(enum kcp_crypt_id id)
 
 static void test_nil(void)
 {
-	struct kcp_crypt_cfg cfg = { .id = KCP_CRYPT_NIL };
+	struct kcp_crypt_cfg cfg = { .id = KCP_CIPHER_NULL };
 	struct kcp_crypt *c;
 	u8 buf[32], ref[32];
 
@@ -688,7 +671,7 @@ static void test_nil(void)
 	memcpy(ref, buf, sizeof(buf));
 	tap_result(kcp_crypt_alloc(&cfg, false, &c) == 0 &&
 		   kcp_crypt_hdr_len(c) == 0 &&
-		   kcp_crypt_desc(c) == kcp_cipher_get(KCP_CRYPT_NIL) &&
+		   kcp_crypt_desc(c) == kcp_cipher_get(KCP_CIPHER_NULL) &&
 		   kcp_crypt_seal(c, buf, 3, NULL) == 0 &&
 		   kcp_crypt_open(c, buf, 3) == 0 &&
 		   kcp_crypt_block_encrypt(c, buf, ref) == -EINVAL &&
@@ -708,16 +691,16 @@ static void test_bad_cfg(void)
 	u8 key[KCP_XOR_TABLE_LEN] = { 0 };
 	struct kcp_crypt *c = (struct kcp_crypt *)&c;
 	const struct kcp_crypt_cfg bad[] = {
-		{ .id = KCP_CRYPT_MAX },
-		{ .id = (enum kcp_crypt_id)-1 },
-		{ .id = KCP_CRYPT_AES },			/* no block fn */
-		{ .id = KCP_CRYPT_TEA, .key = key, .key_len = 32 },
-		{ .id = KCP_CRYPT_TEA, .key_len = 16 },		/* no key */
-		{ .id = KCP_CRYPT_TEA, .key = key, .key_len = 16,
+		{ .id = __KCP_CIPHER_MAX },
+		{ .id = (enum kcp_cipher)-1 },
+		{ .id = KCP_CIPHER_AES },			/* no block fn */
+		{ .id = KCP_CIPHER_TEA, .key = key, .key_len = 32 },
+		{ .id = KCP_CIPHER_TEA, .key_len = 16 },		/* no key */
+		{ .id = KCP_CIPHER_TEA, .key = key, .key_len = 16,
 		  .block_enc = dummy_enc },
-		{ .id = KCP_CRYPT_SALSA20, .key = key, .key_len = 16 },
-		{ .id = KCP_CRYPT_XOR, .key = key, .key_len = 32 },
-		{ .id = KCP_CRYPT_NONE, .block_enc = dummy_enc },
+		{ .id = KCP_CIPHER_SALSA20, .key = key, .key_len = 16 },
+		{ .id = KCP_CIPHER_XOR, .key = key, .key_len = 32 },
+		{ .id = KCP_CIPHER_NONE, .block_enc = dummy_enc },
 	};
 	unsigned int i, ok = 1;
 
@@ -734,7 +717,7 @@ static void test_alloc_fail(void)
 {
 	unsigned int i, ok = 1;
 
-	for (i = 0; i < KCP_CRYPT_MAX; i++) {
+	for (i = 0; i < __KCP_CIPHER_MAX; i++) {
 		struct tctx t;
 		int r;
 
@@ -763,7 +746,7 @@ static u32 counting_crc(const u8 *p, u32 len)
 
 static void test_crc_hook(void)
 {
-	struct kcp_crypt_cfg cfg = { .id = KCP_CRYPT_NONE,
+	struct kcp_crypt_cfg cfg = { .id = KCP_CIPHER_NONE,
 				     .crc32 = counting_crc };
 	struct kcp_crypt *c;
 	u8 buf[40] = { 0 };
@@ -842,9 +825,9 @@ int main(void)
 
 	kcptun_derive("not the default key", other_pass);
 	kcptun_xor_table(other_pass, other_tbl);
-	for (i = KCP_CRYPT_NONE; i < KCP_CRYPT_MAX; i++)
+	for (i = KCP_CIPHER_NONE; i < __KCP_CIPHER_MAX; i++)
 		test_roundtrip(i);
-	for (i = KCP_CRYPT_NONE; i < KCP_CRYPT_MAX; i++)
+	for (i = KCP_CIPHER_NONE; i < __KCP_CIPHER_MAX; i++)
 		test_garbage(i);
 	test_nil();
 	test_bad_cfg();

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kcptun's names for what the AF_KCP ABI numbers: --crypt ciphers (in
- * enum kcp_cipher order, with how many bytes of the derived "pass" each
- * is keyed with, kcptun's main.go) and --mode presets. One table for
+ * kcptun's names for what the AF_KCP ABI numbers: --crypt ciphers (indexed
+ * by the uapi's enum kcp_cipher, with how many bytes of the derived "pass"
+ * each is keyed with, kcptun's main.go) and --mode presets. The module's
+ * own table (kmod/core/kcp_cipher.c) is indexed by the same enum. One table for
  * kcpctl, the preload shim and the test and bench tools.
  */
 #ifndef _KCPCTL_KCPNAMES_H
@@ -15,12 +16,25 @@
 static const struct {
 	const char *name;
 	unsigned int key_len;
-} kcp_cipher_names[__KCP_CIPHER_MAX] = {
-	{ "null", 0 }, { "none", 0 }, { "aes", 32 }, { "aes-128", 16 },
-	{ "aes-192", 24 }, { "salsa20", 32 }, { "blowfish", 32 },
-	{ "twofish", 32 }, { "cast5", 16 }, { "3des", 24 }, { "tea", 16 },
-	{ "xtea", 16 }, { "sm4", 16 }, { "xor", 32 },
+} kcp_cipher_names[] = {
+	[KCP_CIPHER_NULL] = { "null", 0 },
+	[KCP_CIPHER_NONE] = { "none", 0 },
+	[KCP_CIPHER_AES] = { "aes", 32 },
+	[KCP_CIPHER_AES_128] = { "aes-128", 16 },
+	[KCP_CIPHER_AES_192] = { "aes-192", 24 },
+	[KCP_CIPHER_SALSA20] = { "salsa20", 32 },
+	[KCP_CIPHER_BLOWFISH] = { "blowfish", 32 },
+	[KCP_CIPHER_TWOFISH] = { "twofish", 32 },
+	[KCP_CIPHER_CAST5] = { "cast5", 16 },
+	[KCP_CIPHER_3DES] = { "3des", 24 },
+	[KCP_CIPHER_TEA] = { "tea", 16 },
+	[KCP_CIPHER_XTEA] = { "xtea", 16 },
+	[KCP_CIPHER_SM4] = { "sm4", 16 },
+	[KCP_CIPHER_XOR] = { "xor", 32 },
 };
+/* every uapi cipher id has a name (the ABI only ever adds ids) */
+_Static_assert(sizeof(kcp_cipher_names) / sizeof(kcp_cipher_names[0]) ==
+	       __KCP_CIPHER_MAX, "kcp_cipher_names[] misses a uapi cipher");
 
 static const char *const kcp_preset_names[] = {
 	[KCP_PRESET_NORMAL] = "normal", [KCP_PRESET_FAST] = "fast",

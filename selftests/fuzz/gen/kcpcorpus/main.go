@@ -35,7 +35,7 @@ import (
 	"golang.org/x/crypto/pbkdf2"
 )
 
-// Cipher ids of kmod/kcp_cipher.h (enum kcp_crypt_id).
+// Cipher ids of uapi/linux/kcp.h (enum kcp_cipher).
 var cipherID = map[string]byte{
 	"nil": 0, "none": 1, "aes": 2, "aes-128": 3, "aes-192": 4,
 	"salsa20": 5, "blowfish": 6, "twofish": 7, "cast5": 8, "3des": 9,

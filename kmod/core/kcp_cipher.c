@@ -17,28 +17,37 @@ static const u8 kcp_cfb_iv[KCP_CFB_MAX_BLOCK] = {
 		  .block_size = _bs, .hdr_len = KCP_CRYPT_HDR_LEN,	\
 		  .impl = _impl, .kapi_name = _kapi }
 
-/* Key slices and block sizes as kcptun 20210922 builds its BlockCrypt. */
-static const struct kcp_cipher_desc kcp_ciphers[KCP_CRYPT_MAX] = {
+/*
+ * Key slices and block sizes as kcptun 20210922 builds its BlockCrypt,
+ * indexed by the uapi's enum kcp_cipher (KCP_CIPHER_NULL, 0, is kcp-go's
+ * nil BlockCrypt, so a zeroed configuration means no crypto header).
+ */
+static const struct kcp_cipher_desc kcp_ciphers[] = {
 	/* later kcptun calls "no header" null; 20210922 has no name for it */
-	[KCP_CRYPT_NIL] = { .id = KCP_CRYPT_NIL, .name = "null",
-			    .impl = KCP_IMPL_IDENTITY },
-	DESC(KCP_CRYPT_NONE,	 "none",     0,  0,  KCP_IMPL_IDENTITY, NULL),
-	DESC(KCP_CRYPT_AES,	 "aes",      32, 16, KCP_IMPL_KAPI, "aes"),
-	DESC(KCP_CRYPT_AES_128,	 "aes-128",  16, 16, KCP_IMPL_KAPI, "aes"),
-	DESC(KCP_CRYPT_AES_192,	 "aes-192",  24, 16, KCP_IMPL_KAPI, "aes"),
-	DESC(KCP_CRYPT_SALSA20,	 "salsa20",  32, 0,  KCP_IMPL_SALSA20, NULL),
-	DESC(KCP_CRYPT_BLOWFISH, "blowfish", 32, 8,  KCP_IMPL_KAPI, "blowfish"),
-	DESC(KCP_CRYPT_TWOFISH,	 "twofish",  32, 16, KCP_IMPL_KAPI, "twofish"),
-	DESC(KCP_CRYPT_CAST5,	 "cast5",    16, 8,  KCP_IMPL_KAPI, "cast5"),
-	DESC(KCP_CRYPT_3DES,	 "3des",     24, 8,  KCP_IMPL_KAPI, "des3_ede"),
-	DESC(KCP_CRYPT_TEA,	 "tea",      16, 8,  KCP_IMPL_TEA, NULL),
-	DESC(KCP_CRYPT_XTEA,	 "xtea",     16, 8,  KCP_IMPL_XTEA, NULL),
-	DESC(KCP_CRYPT_SM4,	 "sm4",      16, 16, KCP_IMPL_SM4, NULL),
+	[KCP_CIPHER_NULL] = { .id = KCP_CIPHER_NULL, .name = "null",
+			      .impl = KCP_IMPL_IDENTITY },
+	DESC(KCP_CIPHER_NONE,		"none",     0,  0,  KCP_IMPL_IDENTITY, NULL),
+	DESC(KCP_CIPHER_AES,		"aes",      32, 16, KCP_IMPL_KAPI, "aes"),
+	DESC(KCP_CIPHER_AES_128,	"aes-128",  16, 16, KCP_IMPL_KAPI, "aes"),
+	DESC(KCP_CIPHER_AES_192,	"aes-192",  24, 16, KCP_IMPL_KAPI, "aes"),
+	DESC(KCP_CIPHER_SALSA20,	"salsa20",  32, 0,  KCP_IMPL_SALSA20, NULL),
+	DESC(KCP_CIPHER_BLOWFISH,	"blowfish", 32, 8,  KCP_IMPL_KAPI, "blowfish"),
+	DESC(KCP_CIPHER_TWOFISH,	"twofish",  32, 16, KCP_IMPL_KAPI, "twofish"),
+	DESC(KCP_CIPHER_CAST5,		"cast5",    16, 8,  KCP_IMPL_KAPI, "cast5"),
+	DESC(KCP_CIPHER_3DES,		"3des",     24, 8,  KCP_IMPL_KAPI, "des3_ede"),
+	DESC(KCP_CIPHER_TEA,		"tea",      16, 8,  KCP_IMPL_TEA, NULL),
+	DESC(KCP_CIPHER_XTEA,		"xtea",     16, 8,  KCP_IMPL_XTEA, NULL),
+	DESC(KCP_CIPHER_SM4,		"sm4",      16, 16, KCP_IMPL_SM4, NULL),
 	/* the pad is derived from all 32 bytes of pass (in userspace) */
-	DESC(KCP_CRYPT_XOR,	 "xor",      32, 0,  KCP_IMPL_XOR, NULL),
+	DESC(KCP_CIPHER_XOR,		"xor",      32, 0,  KCP_IMPL_XOR, NULL),
 };
 
 #undef DESC
+
+/* every uapi cipher id has its entry (the ABI only ever adds ids) */
+static_assert(ARRAY_SIZE(kcp_ciphers) == __KCP_CIPHER_MAX);
+/* kcptun's derived key fits struct kcp_crypto */
+static_assert(KCP_CRYPT_PASS_LEN <= KCP_KEY_MAX);
 
 struct kcp_crypt {
 	const struct kcp_cipher_desc *desc;
@@ -55,9 +64,9 @@ struct kcp_crypt {
 	} ks;
 };
 
-const struct kcp_cipher_desc *kcp_cipher_get(enum kcp_crypt_id id)
+const struct kcp_cipher_desc *kcp_cipher_get(enum kcp_cipher id)
 {
-	if ((unsigned int)id >= KCP_CRYPT_MAX)
+	if ((unsigned int)id >= __KCP_CIPHER_MAX)
 		return NULL;
 	return &kcp_ciphers[id];
 }
@@ -67,7 +76,7 @@ const struct kcp_cipher_desc *kcp_cipher_by_name(const char *name)
 {
 	unsigned int i;
 
-	for (i = 0; i < KCP_CRYPT_MAX; i++)
+	for (i = 0; i < __KCP_CIPHER_MAX; i++)
 		if (!strcmp(kcp_ciphers[i].name, name))
 			return &kcp_ciphers[i];
 	return NULL;

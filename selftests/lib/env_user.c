@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Userspace side of kmod/kcp_env.h, linked into every unit test. */
+/*
+ * The test hooks of kcp_env_impl.h (userspace side of kmod/core/kcp_env.h),
+ * linked into every unit test and fuzzer.
+ */
 #include "kcp_env.h"
 
 /* < 0: never fail; n >= 0: the (n+1)th allocation from now fails */

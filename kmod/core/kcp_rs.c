@@ -5,7 +5,6 @@
  */
 #include "kcp_rs.h"
 
-#define KCP_GF_POLY	0x11d	/* klauspost's (and init_rs's here) polynomial */
 #define KCP_GF_NN	255	/* nonzero field elements; index_of[0] */
 
 /*
@@ -16,20 +15,38 @@ static u8 kcp_rs_gfmul[256][256];
 static u8 kcp_rs_gfinv[256];
 static bool kcp_rs_tables_ok;
 
+/* The next power of the generator: @e * 2 modulo @poly. */
+static unsigned int kcp_gf_next(unsigned int e, unsigned int poly)
+{
+	e <<= 1;
+	if (e & 0x100)
+		e ^= poly;
+	return e & 0xff;
+}
+
+void kcp_rs_make_tables(unsigned int poly, u16 *alpha_to, u16 *index_of)
+{
+	unsigned int i, e;
+
+	index_of[0] = KCP_GF_NN;
+	alpha_to[KCP_GF_NN] = 0;
+	for (i = 0, e = 1; i < KCP_GF_NN; i++, e = kcp_gf_next(e, poly)) {
+		index_of[e] = i;
+		alpha_to[i] = e;
+	}
+}
+
 /* The tables must be klauspost's field exactly, or nothing interoperates. */
 static bool kcp_rs_tables_valid(const u16 *alpha_to, const u16 *index_of)
 {
-	unsigned int i, e = 1;
+	unsigned int i, e;
 
 	if (index_of[0] != KCP_GF_NN)
 		return false;
-	for (i = 0; i < KCP_GF_NN; i++) {
+	for (i = 0, e = 1; i < KCP_GF_NN;
+	     i++, e = kcp_gf_next(e, KCP_RS_GF_POLY))
 		if (alpha_to[i] != e || index_of[e] != i)
 			return false;
-		e <<= 1;
-		if (e & 0x100)
-			e ^= KCP_GF_POLY;
-	}
 	return true;
 }
 

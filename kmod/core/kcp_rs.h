@@ -23,6 +23,16 @@
 #include "kcp_env.h"
 
 #define KCP_RS_MAX_SHARDS	255	/* d + p we accept from configuration */
+#define KCP_RS_GF_POLY		0x11d	/* klauspost's field polynomial */
+
+/*
+ * The log/antilog tables of GF(2^8) modulo @poly with generator 2, laid
+ * out as the kernel's init_rs(8, poly, 0, 1, n) makes them. The module
+ * takes its tables from init_rs() (lib/reed_solomon); builds without it
+ * (unit tests, fuzzers, benchmarks) make them here, with @poly
+ * KCP_RS_GF_POLY, for kcp_rs_init_tables().
+ */
+void kcp_rs_make_tables(unsigned int poly, u16 *alpha_to, u16 *index_of);
 
 /*
  * Build the 64 KiB multiplication table from init_rs-style tables:

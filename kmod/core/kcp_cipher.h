@@ -16,6 +16,8 @@
 #ifndef _KCP_CIPHER_H
 #define _KCP_CIPHER_H
 
+#include <linux/kcp.h>	/* uapi: enum kcp_cipher, the cipher ids */
+
 #include "kcp_env.h"
 
 /* Crypto header: nonce[16] | CRC32 LE[4], in front of FEC header/KCP. */
@@ -29,30 +31,6 @@
 #define KCP_XOR_TABLE_LEN	1500
 #define KCP_CFB_MAX_BLOCK	16
 
-/*
- * Cipher ids: the same values as enum kcp_cipher in uapi/linux/kcp.h (a
- * separate name space so both headers can be included together; the glue
- * should BUILD_BUG_ON any difference, the unit test checks it). 0 is
- * "crypto off", so a zeroed configuration is kcp-go's nil BlockCrypt.
- */
-enum kcp_crypt_id {
-	KCP_CRYPT_NIL = 0,	/* KCP_CIPHER_NULL: no header at all */
-	KCP_CRYPT_NONE,		/* "none": header + CRC, no encryption */
-	KCP_CRYPT_AES,		/* "aes": AES-256 */
-	KCP_CRYPT_AES_128,
-	KCP_CRYPT_AES_192,
-	KCP_CRYPT_SALSA20,
-	KCP_CRYPT_BLOWFISH,
-	KCP_CRYPT_TWOFISH,
-	KCP_CRYPT_CAST5,
-	KCP_CRYPT_3DES,
-	KCP_CRYPT_TEA,
-	KCP_CRYPT_XTEA,
-	KCP_CRYPT_SM4,
-	KCP_CRYPT_XOR,
-	KCP_CRYPT_MAX
-};
-
 /* How a cipher is provided; selects the transform in kcp_crypt_encrypt(). */
 enum kcp_cipher_impl {
 	KCP_IMPL_IDENTITY,	/* nil and "none" */
@@ -65,7 +43,7 @@ enum kcp_cipher_impl {
 };
 
 struct kcp_cipher_desc {
-	enum kcp_crypt_id id;
+	enum kcp_cipher id;
 	const char *name;	/* kcptun --crypt name */
 	u8 key_len;		/* bytes used from the start of the 32-byte pass */
 	u8 block_size;		/* CFB block size, 0 when not a CFB cipher */
@@ -80,7 +58,7 @@ typedef void (*kcp_block_enc_fn)(void *ctx, u8 *dst, const u8 *src);
 typedef u32 (*kcp_crc32_fn)(const u8 *p, u32 len);
 
 struct kcp_crypt_cfg {
-	enum kcp_crypt_id id;
+	enum kcp_cipher id;
 	/*
 	 * Own block ciphers and salsa20: the first desc->key_len bytes of the
 	 * pass (exactly that many). XOR: the KCP_XOR_TABLE_LEN-byte pad.
@@ -98,7 +76,7 @@ struct kcp_crypt_cfg {
 struct kcp_crypt;
 
 /* Descriptor of an id, NULL if out of range. */
-const struct kcp_cipher_desc *kcp_cipher_get(enum kcp_crypt_id id);
+const struct kcp_cipher_desc *kcp_cipher_get(enum kcp_cipher id);
 /* Descriptor of a kcptun --crypt name (exact match), NULL if unknown. */
 const struct kcp_cipher_desc *kcp_cipher_by_name(const char *name);
 
