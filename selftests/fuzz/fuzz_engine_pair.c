@@ -35,8 +35,14 @@
 
 #define CFG_LEN		22
 #define MAX_PKTS	4096
-#define MAX_STEPS	400000
+#define MAX_STEPS	400000			/* while the input lasts */
 #define PERFECT_MS	(4 * 3600 * 1000u)	/* simulated time to finish */
+/*
+ * Steps once the link is perfect: enough to reach PERFECT_MS while both
+ * sessions' timers fire every interval (>= 10 ms, as a busy session's
+ * does during a long RTO backoff), and then some for the datagrams.
+ */
+#define PERFECT_STEPS	(2 * PERFECT_MS / 10 + 4 * MAX_PKTS)
 
 enum {
 	F_STREAM = 1, F_FEC = 2, F_NODELAY = 4, F_NOCWND = 8,
@@ -400,7 +406,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	u8 cfg[CFG_LEN];
 	size_t got, fec_bound = 0, total_bound;
-	u32 d, p, step, perfect_since = 0, i, conv;
+	u32 d, p, step, perfect_since = 0, perfect_step = 0, i, conv;
 	u64 mask;
 	bool dead = false, done = false, in_perfect = false;
 
@@ -448,7 +454,10 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	if ((flags & F_FAILALLOC) && !perfect)
 		fuzz_alloc.fail_mask = mask;
 
-	for (step = 0; step < MAX_STEPS && !done && !dead; step++) {
+	for (step = 0; !done && !dead; step++) {
+		if (in_perfect ? step - perfect_step >= PERFECT_STEPS :
+				 step >= MAX_STEPS)
+			break;
 		bool have = false;
 		u32 t = 0;
 
@@ -526,6 +535,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		if (perfect && !in_perfect) {
 			in_perfect = true;
 			perfect_since = now;
+			perfect_step = step;
 		}
 		done = side_done(&sides[0], &sides[1]) &&
 		       side_done(&sides[1], &sides[0]);
