@@ -62,7 +62,9 @@ modules: $(foreach k,$(CHECK_KVERS),$(B)/$(k)/kmod/kcp.ko)
 print-check-kernels:
 	@echo $(CHECK_KVERS)
 
-$(B)/net/%: selftests/net/%.c selftests/net/kcptest.h uapi/linux/kcp.h
+TESTLIB_H := $(wildcard selftests/lib/*.h)
+
+$(B)/net/%: selftests/net/%.c $(TESTLIB_H) uapi/linux/kcp.h
 	@mkdir -p $(B)/net
 	$(CC) $(USER_CFLAGS) -o $@ $< $(if $(filter kcpt,$*),tools/kcpctl/kcpkey.c -lcrypto) \
 		$(if $(filter tunpeer,$*),-lcrypto)
@@ -71,7 +73,7 @@ $(B)/net/kcpt: tools/kcpctl/kcpkey.c tools/kcpctl/kcpkey.h tools/kcpctl/kcpnames
 $(B)/net/kcp_opts: tools/kcpctl/kcpnames.h
 
 # lifecycle.sh holds its 1000 sessions with the scale benchmark's tool
-$(B)/bench/kcpscale: selftests/bench/kcpscale.c selftests/net/kcptest.h \
+$(B)/bench/kcpscale: selftests/bench/kcpscale.c $(TESTLIB_H) \
 		tools/kcpctl/kcpnames.h uapi/linux/kcp.h
 	@mkdir -p $(B)/bench
 	$(CC) $(USER_CFLAGS) -o $@ $< -lm

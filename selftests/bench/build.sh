@@ -30,7 +30,7 @@ newer() {
 	return 1
 }
 
-hdrs=("$top/selftests/net/kcptest.h" "$top/uapi/linux/kcp.h")
+hdrs=("$top"/selftests/lib/*.h "$top/uapi/linux/kcp.h")
 if newer "$out/kbench" "$here/kbench.c" "${hdrs[@]}" \
 	"$top/tools/kcpctl/kcpkey.c" "$top/tools/kcpctl/kcpkey.h" \
 	"$top/tools/kcpctl/kcpnames.h"; then

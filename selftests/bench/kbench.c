@@ -38,7 +38,7 @@
  *          p99_ms=.. p999_ms=.. max_ms=.. mean_ms=..
  * and KINFO lines (the engine's KCP_INFO, TCP_INFO for TCP) per session.
  */
-#include "../net/kcptest.h"
+#include "../lib/kcptest.h"
 #include "../../tools/kcpctl/kcpkey.h"
 #include "../../tools/kcpctl/kcpnames.h"
 #include <math.h>

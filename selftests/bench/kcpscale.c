@@ -30,7 +30,7 @@
  *
  *   Both take -netns NAME: run in network namespace /run/netns/NAME.
  */
-#include "../net/kcptest.h"
+#include "../lib/kcptest.h"
 #include "../../tools/kcpctl/kcpnames.h"
 #include <math.h>
 #include <sched.h>

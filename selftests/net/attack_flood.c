@@ -30,7 +30,7 @@
  *     compares it with what was sent, byte for byte.
  *     Prints "LEGIT ok=0|1 sent=N echoed=N ...".
  */
-#include "kcptest.h"
+#include "../lib/kcptest.h"
 #include <ctype.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>

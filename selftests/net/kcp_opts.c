@@ -25,7 +25,7 @@
  *                              connect, SO_BINDTODEVICE DEV; counts what
  *                              reached namespace NS (its Udp NoPorts)
  */
-#include "kcptest.h"
+#include "../lib/kcptest.h"
 #include "../../tools/kcpctl/kcpnames.h"
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -303,7 +303,7 @@ static bool unimplemented(int fd, int opt, const char *name)
 	if (setsockopt(fd, SOL_KCP, opt, &v, sizeof(v)) == 0 ||
 	    errno != ENOPROTOOPT)
 		return false;
-	kt_skip("not implemented", name);
+	kt_skip("not implemented", "%s", name);
 	return true;
 }
 

@@ -360,28 +360,24 @@ check "run sets LD_PRELOAD and the KCPCTL_* contract" \
 		     -e '^KCPCTL_PRESET=fast2$' -e '^KCPCTL_WND=64,128$' -c | grep -x 4)" ]
 
 # ---- the shim's promises, checked from inside a TCP program ----
-timeout 60 "$K" run --ports 7001-7002 --preset fast3 -- "$SHIM" > "$WORK/shim.out" 2>&1
-rc=$?
-while read -r verdict what; do
-	case $verdict in
-	PASS) ok "shim: $what" ;;
-	FAIL) not_ok "shim: $what" ;;
-	esac
-done < "$WORK/shim.out"
-check "kcpctl_shim under kcpctl run --ports 7001-7002 ran to the end (rc $rc)" \
-	[ $rc -eq 0 -a -n "$(grep '^DONE 0 failed' "$WORK/shim.out")" ]
-[ $rc -eq 0 ] || grep -v -e '^PASS' -e '^FAIL' "$WORK/shim.out" | sed 's/^/#   /' | tail -5
-timeout 60 "$K" run --preset fast3 -- "$SHIM" > "$WORK/shim2.out" 2>&1
-rc=$?
-while read -r verdict what; do
-	case $verdict in
-	PASS) ok "shim, all ports: $what" ;;
-	FAIL) not_ok "shim, all ports: $what" ;;
-	esac
-done < "$WORK/shim2.out"
-check "kcpctl_shim under kcpctl run (all ports) ran to the end (rc $rc)" \
-	[ $rc -eq 0 -a -n "$(grep '^DONE 0 failed' "$WORK/shim2.out")" ]
-[ $rc -eq 0 ] || grep -v -e '^PASS' -e '^FAIL' "$WORK/shim2.out" | sed 's/^/#   /' | tail -5
+# shim_run LABEL OUT KCPCTL-RUN-OPTION...: the shim's TAP, relayed
+shim_run() {
+	local label=$1 out=$WORK/$2 rc line
+	shift 2
+	timeout 60 "$K" run "$@" -- "$SHIM" > "$out" 2>&1
+	rc=$?
+	while read -r line; do
+		case $line in
+		"ok "*) ok "$label: ${line#ok * - }" ;;
+		"not ok "*) not_ok "$label: ${line#not ok * - }" ;;
+		esac
+	done < "$out"
+	check "kcpctl_shim under kcpctl run $* ran to the end (rc $rc)" \
+		[ $rc -eq 0 -a -n "$(grep '^DONE 0 failed' "$out")" ]
+	[ $rc -eq 0 ] || grep -v -e '^ok ' -e '^not ok ' "$out" | sed 's/^/#   /' | tail -5
+}
+shim_run "shim" shim.out --ports 7001-7002 --preset fast3
+shim_run "shim, all ports" shim2.out --preset fast3
 
 # ---- iperf3 over AF_KCP ----
 # shellcheck disable=SC2054

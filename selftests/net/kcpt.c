@@ -16,7 +16,7 @@
  *   -crypt NAME -key PASS -fec D,P -linger MS -v
  *   -file PATH (client send: the file's bytes) -out PATH (server sink)
  */
-#include "kcptest.h"
+#include "../lib/kcptest.h"
 #include "../../tools/kcpctl/kcpkey.h"
 #include "../../tools/kcpctl/kcpnames.h"
 #include <netdb.h>

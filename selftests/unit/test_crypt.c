@@ -22,7 +22,7 @@
 #include "kcp_cipher.h"
 #include "kcpkey.h"
 #include "linux/kcp.h"	/* uapi: the ids must match enum kcp_cipher */
-#include "tap.h"
+#include "../lib/tap.h"
 
 #ifndef CRYPT_VECTORS
 #define CRYPT_VECTORS "cryptvectors.txt"
@@ -265,9 +265,9 @@ static void test_table(void)
 			bad++;
 		}
 	}
-	tap_result(!bad, "cipher table matches kcptun names, key slices, block sizes");
-	tap_result(1, "ids equal uapi enum kcp_cipher (checked at compile time)");
-	tap_result(kcp_cipher_get(KCP_CRYPT_NIL)->hdr_len == 0 &&
+	kt_result(!bad, "cipher table matches kcptun names, key slices, block sizes");
+	kt_result(1, "ids equal uapi enum kcp_cipher (checked at compile time)");
+	kt_result(kcp_cipher_get(KCP_CRYPT_NIL)->hdr_len == 0 &&
 		   kcp_cipher_get(KCP_CRYPT_MAX) == NULL &&
 		   kcp_cipher_get((enum kcp_crypt_id)-1) == NULL &&
 		   kcp_cipher_by_name("AES") == NULL &&
@@ -278,7 +278,7 @@ static void test_table(void)
 
 static void test_crc(void)
 {
-	tap_result(kcp_crc32_ieee((const u8 *)"123456789", 9) == 0xcbf43926 &&
+	kt_result(kcp_crc32_ieee((const u8 *)"123456789", 9) == 0xcbf43926 &&
 		   kcp_crc32_ieee(NULL, 0) == 0,
 		   "CRC-32/IEEE check value");
 }
@@ -296,10 +296,10 @@ static void test_kcpkey(void)
 
 	unhex(default_pass_hex, exp, sizeof(exp));
 	unhex("0ffe8987ad94757154791bc8fa01b62c", pfx, sizeof(pfx));
-	tap_result(kcptun_derive("it's a secrect", def_pass) == 0 &&
+	kt_result(kcptun_derive("it's a secrect", def_pass) == 0 &&
 		   !memcmp(def_pass, exp, sizeof(exp)),
 		   "kcptun_derive(default key) = spec pass");
-	tap_result(kcptun_xor_table(def_pass, def_tbl) == 0 &&
+	kt_result(kcptun_xor_table(def_pass, def_tbl) == 0 &&
 		   !memcmp(def_tbl, pfx, sizeof(pfx)),
 		   "kcptun_xor_table(default pass) prefix = spec");
 }
@@ -332,18 +332,18 @@ static void test_kat(void)
 	/* the first 16 bytes of the default pass, as hex */
 	for (i = 0; i < 16; i++)
 		sprintf(key + 2 * i, "%02x", def_pass[i]);
-	tap_result(block_kat(KCP_CRYPT_TEA, key, "0001020304050607",
+	kt_result(block_kat(KCP_CRYPT_TEA, key, "0001020304050607",
 			     "18a5a8ad41618b4d"),
 		   "TEA (16 rounds) KAT from the spec");
-	tap_result(!block_kat(KCP_CRYPT_TEA, key, "0001020304050607",
+	kt_result(!block_kat(KCP_CRYPT_TEA, key, "0001020304050607",
 			      "3bf5c8e03c56ee88"),
 		   "TEA is not the standard 64-round TEA");
-	tap_result(block_kat(KCP_CRYPT_XTEA, "000102030405060708090a0b0c0d0e0f",
+	kt_result(block_kat(KCP_CRYPT_XTEA, "000102030405060708090a0b0c0d0e0f",
 			     "4142434445464748", "497df3d072612cb5") &&
 		   block_kat(KCP_CRYPT_XTEA, "00000000000000000000000000000000",
 			     "4141414141414141", "ed23375a821a8c2d"),
 		   "XTEA KAT (Go x/crypto/xtea vectors)");
-	tap_result(block_kat(KCP_CRYPT_SM4, "0123456789abcdeffedcba9876543210",
+	kt_result(block_kat(KCP_CRYPT_SM4, "0123456789abcdeffedcba9876543210",
 			     "0123456789abcdeffedcba9876543210",
 			     "681edf34d206965e86b3e94f536e4246"),
 		   "SM4 KAT (GB/T 32907 example 1)");
@@ -379,7 +379,7 @@ static void test_spec_vectors(void)
 	int n;
 
 	n = unhex(spec_plain, plain, sizeof(plain));
-	tap_result(kcp_crc32_ieee(plain + 20, n - 20) == kcp_get_le32(plain + 16),
+	kt_result(kcp_crc32_ieee(plain + 20, n - 20) == kcp_get_le32(plain + 16),
 		   "spec 4.5 plaintext CRC");
 	memcpy(nonce, plain, sizeof(nonce));
 	for (i = 0; i < ARRAY_SIZE(spec_vec); i++) {
@@ -388,7 +388,7 @@ static void test_spec_vectors(void)
 		int sealed, opened;
 
 		if (tctx_init(&t, d->id, def_pass, def_tbl)) {
-			tap_skip(skip_why(d->id), "spec 4.5 vector %s", d->name);
+			kt_skip(skip_why(d->id), "spec 4.5 vector %s", d->name);
 			continue;
 		}
 		unhex(spec_vec[i].wire, wire, sizeof(wire));
@@ -400,7 +400,7 @@ static void test_spec_vectors(void)
 			 !memcmp(buf, wire, n);
 		opened = kcp_crypt_open(t.kc, buf, n) == KCP_CRYPT_HDR_LEN &&
 			 !memcmp(buf, plain, n);
-		tap_result(sealed && opened, "spec 4.5 vector %s seal and open",
+		kt_result(sealed && opened, "spec 4.5 vector %s seal and open",
 			   d->name);
 		tctx_fini(&t);
 	}
@@ -538,14 +538,14 @@ static void test_go_vectors(void)
 	size_t cap = 0;
 
 	if (!fp) {
-		tap_skip("no kcp-go vectors (" CRYPT_VECTORS ")",
+		kt_skip("no kcp-go vectors (" CRYPT_VECTORS ")",
 			 "kcp-go generated vectors");
 		return;
 	}
 	while (getline(&line, &cap, fp) > 0) {
 		lineno++;
 		if (!strncmp(line, "# SKIP", 6)) {
-			tap_skip(line + 7, "kcp-go generated vectors");
+			kt_skip(line + 7, "kcp-go generated vectors");
 			goto out;
 		}
 		if (vec_line(line, &bad_keys)) {
@@ -555,8 +555,8 @@ static void test_go_vectors(void)
 	}
 	for (i = 0; i < MAX_PASS; i++)
 		npass += vpass[i].have;
-	tap_result(!bad_lines && npass >= 3, "%u vector lines parsed", lineno);
-	tap_result(npass && !bad_keys,
+	kt_result(!bad_lines && npass >= 3, "%u vector lines parsed", lineno);
+	kt_result(npass && !bad_keys,
 		   "kcptun_derive + kcptun_xor_table = kcp-go for %u passphrases",
 		   npass);
 	for (i = KCP_CRYPT_NONE; i < KCP_CRYPT_MAX; i++) {
@@ -564,13 +564,13 @@ static void test_go_vectors(void)
 		const char *name = kcp_cipher_get(i)->name;
 
 		if (s->skipped && !s->seal) {
-			tap_skip(skip_why(i), "kcp-go vectors %s", name);
+			kt_skip(skip_why(i), "kcp-go vectors %s", name);
 			continue;
 		}
-		tap_result(s->seal >= 20 && !s->seal_bad,
+		kt_result(s->seal >= 20 && !s->seal_bad,
 			   "kcp-go seal/open vectors %s: %u/%u", name,
 			   s->seal - s->seal_bad, s->seal);
-		tap_result(s->raw >= 8 && !s->raw_bad,
+		kt_result(s->raw >= 8 && !s->raw_bad,
 			   "kcp-go raw Encrypt vectors %s: %u/%u", name,
 			   s->raw - s->raw_bad, s->raw);
 	}
@@ -594,7 +594,7 @@ static void test_roundtrip(enum kcp_crypt_id id)
 	if (tctx_init(&t, id, def_pass, def_tbl) ||
 	    tctx_init(&w, id, other_pass, other_tbl)) {
 		tctx_fini(&t);
-		tap_skip(skip_why(id), "%s round trips", name);
+		kt_skip(skip_why(id), "%s round trips", name);
 		return;
 	}
 	for (i = 0; i < trials; i++) {
@@ -625,14 +625,14 @@ static void test_roundtrip(enum kcp_crypt_id id)
 		flip_ok += kcp_crypt_open(t.kc, buf, n) == -EBADMSG ||
 			   pos < KCP_CRYPT_NONCE_LEN;
 	}
-	tap_result(!bad, "%s seal/open round trips (%u random datagrams)",
+	kt_result(!bad, "%s seal/open round trips (%u random datagrams)",
 		   name, trials);
 	if (id == KCP_CRYPT_NONE)
-		tap_result(wrongkey_ok == 0, "none: key is ignored");
+		kt_result(wrongkey_ok == 0, "none: key is ignored");
 	else
-		tap_result(wrongkey_ok == trials, "%s wrong key -> -EBADMSG (%u/%u)",
+		kt_result(wrongkey_ok == trials, "%s wrong key -> -EBADMSG (%u/%u)",
 			   name, wrongkey_ok, trials);
-	tap_result(flip_ok == trials, "%s corrupted datagram -> -EBADMSG (%u/%u)",
+	kt_result(flip_ok == trials, "%s corrupted datagram -> -EBADMSG (%u/%u)",
 		   name, flip_ok, trials);
 	tctx_fini(&w);
 	tctx_fini(&t);
@@ -647,7 +647,7 @@ static void test_garbage(enum kcp_crypt_id id)
 	struct tctx t;
 
 	if (tctx_init(&t, id, def_pass, def_tbl)) {
-		tap_skip(skip_why(id), "%s short/garbage datagrams", name);
+		kt_skip(skip_why(id), "%s short/garbage datagrams", name);
 		return;
 	}
 	for (i = 0; i < KCP_CRYPT_HDR_LEN; i++) {
@@ -670,10 +670,10 @@ static void test_garbage(enum kcp_crypt_id id)
 		else if (r != -EINVAL && r != -EBADMSG)
 			weird++;
 	}
-	tap_result(short_ok, "%s: datagrams < 20 bytes -> -EINVAL, untouched",
+	kt_result(short_ok, "%s: datagrams < 20 bytes -> -EINVAL, untouched",
 		   name);
 	/* 1 in 2^32 random datagrams passes a CRC; a few is a bug */
-	tap_result(!weird && accepted <= 1,
+	kt_result(!weird && accepted <= 1,
 		   "%s: 3000 random datagrams rejected without crashing", name);
 	tctx_fini(&t);
 }
@@ -686,7 +686,7 @@ static void test_nil(void)
 
 	rnd_fill(buf, sizeof(buf));
 	memcpy(ref, buf, sizeof(buf));
-	tap_result(kcp_crypt_alloc(&cfg, false, &c) == 0 &&
+	kt_result(kcp_crypt_alloc(&cfg, false, &c) == 0 &&
 		   kcp_crypt_hdr_len(c) == 0 &&
 		   kcp_crypt_desc(c) == kcp_cipher_get(KCP_CRYPT_NIL) &&
 		   kcp_crypt_seal(c, buf, 3, NULL) == 0 &&
@@ -726,7 +726,7 @@ static void test_bad_cfg(void)
 			printf("# bad cfg %u accepted\n", i);
 			ok = 0;
 		}
-	tap_result(ok, "invalid configurations -> -EINVAL");
+	kt_result(ok, "invalid configurations -> -EINVAL");
 }
 
 /* Every cipher's single allocation failing is reported, nothing leaks. */
@@ -750,7 +750,7 @@ static void test_alloc_fail(void)
 			ok = 0;
 		tctx_fini(&t);
 	}
-	tap_result(ok, "allocation failure -> -ENOMEM for every cipher");
+	kt_result(ok, "allocation failure -> -ENOMEM for every cipher");
 }
 
 static unsigned int crc_calls;
@@ -769,10 +769,10 @@ static void test_crc_hook(void)
 	u8 buf[40] = { 0 };
 
 	if (kcp_crypt_alloc(&cfg, true, &c)) {
-		tap_result(0, "crc32 hook");
+		kt_result(0, "crc32 hook");
 		return;
 	}
-	tap_result(kcp_crypt_seal(c, buf, sizeof(buf), NULL) == 0 &&
+	kt_result(kcp_crypt_seal(c, buf, sizeof(buf), NULL) == 0 &&
 		   kcp_crypt_open(c, buf, sizeof(buf)) == KCP_CRYPT_HDR_LEN &&
 		   crc_calls == 2, "caller's crc32 hook is used");
 	kcp_crypt_free(c);
@@ -816,13 +816,13 @@ static void test_cfb(void)
 				ok = 0;
 		}
 	}
-	tap_result(ok, "CFB in place == out of place, decrypt inverts, len 0..199");
+	kt_result(ok, "CFB in place == out of place, decrypt inverts, len 0..199");
 	for (n = 0; n < sizeof(p); n++) {
 		kcp_cfb_encrypt(overlap_check_enc, &blk[1], 16, a, a, n);
 		kcp_cfb_decrypt(overlap_check_enc, &blk[1], 16, a, a, n);
 	}
-	tap_result(!overlap_calls, "CFB never calls the block cipher in place");
-	tap_result(kcp_cfb_encrypt(ext_aes, &blk[1], 12, a, p, 20) == -EINVAL &&
+	kt_result(!overlap_calls, "CFB never calls the block cipher in place");
+	kt_result(kcp_cfb_encrypt(ext_aes, &blk[1], 12, a, p, 20) == -EINVAL &&
 		   kcp_cfb_decrypt(ext_aes, &blk[1], 32, a, p, 20) == -EINVAL &&
 		   kcp_cfb_encrypt(ext_aes, &blk[1], 0, a, p, 20) == -EINVAL,
 		   "CFB rejects block sizes other than 8 and 16");
@@ -851,5 +851,5 @@ int main(void)
 	test_alloc_fail();
 	test_crc_hook();
 	test_cfb();
-	return tap_done();
+	return kt_done();
 }

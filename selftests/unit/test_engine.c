@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include "netsim.h"
-#include "tap.h"
+#include "../lib/tap.h"
 
 #define DEFAULT_RUNS	2500
 #define SEED_BASE	0x6b6370656e67ULL	/* "kcpeng" */
@@ -302,7 +302,7 @@ static void test_random_runs(void)
 	if (one) {
 		u64 seed = strtoull(one, NULL, 0);
 
-		tap_result(one_run(seed, true, &sim_ms, &events) == 0,
+		kt_result(one_run(seed, true, &sim_ms, &events) == 0,
 			   "random transfer, seed %" PRIu64, seed);
 		return;
 	}
@@ -322,7 +322,7 @@ static void test_random_runs(void)
 	       (double)(clock() - t0) / CLOCKS_PER_SEC);
 	printf("# %ld runs reached the dead_link state (kcp-go ignores it; the module would end the session)\n",
 	       dead_runs);
-	tap_result(!failed, "%ld randomized transfers (%ld failed, %ld stuck in the known kcp-go acked/una hole)",
+	kt_result(!failed, "%ld randomized transfers (%ld failed, %ld stuck in the known kcp-go acked/una hole)",
 		   i, failed, known_stalls);
 }
 
@@ -359,7 +359,7 @@ static void test_corrupt_runs(void)
 		ns_free(ns);
 		free(ns);
 	}
-	tap_result(!failed, "%ld runs over corrupting links keep invariants", runs);
+	kt_result(!failed, "%ld runs over corrupting links keep invariants", runs);
 }
 
 /* ======================================================================= */
@@ -406,7 +406,7 @@ static u8 *b_begin(struct kcp_cb *kcp)
 	if (b->fail_begin)
 		return NULL;
 	if (b->open) {
-		tap_result(0, "dgram_begin while a datagram is open");
+		kt_result(0, "dgram_begin while a datagram is open");
 		return NULL;
 	}
 	b->open = true;
@@ -420,7 +420,7 @@ static void b_end(struct kcp_cb *kcp, u8 *buf, u32 len)
 
 	if (!b->open || buf != b->buf + kcp->reserved ||
 	    len > kcp->mtu - kcp->reserved || b->nd == BENCH_MAXD) {
-		tap_result(0, "bad dgram_end (len %u)", len);
+		kt_result(0, "bad dgram_end (len %u)", len);
 		return;
 	}
 	b->open = false;
@@ -589,7 +589,7 @@ static struct kcp_seg *snd_seg(struct bench *b, u32 sn)
 	return NULL;
 }
 
-#define CHECK(cond, ...) tap_result(!!(cond), __VA_ARGS__)
+#define CHECK(cond, ...) kt_result(!!(cond), __VA_ARGS__)
 
 static void test_header_encoding(void)
 {
@@ -1618,7 +1618,7 @@ static void test_alloc_failures(void)
 
 		/* how many allocations a clean run makes */
 		if (alloc_run(which, 1L << 40, 0, &left)) {
-			tap_result(0, "alloc: clean run of config %d", which);
+			kt_result(0, "alloc: clean run of config %d", which);
 			continue;
 		}
 		total = (1L << 40) - left;
@@ -1629,7 +1629,7 @@ static void test_alloc_failures(void)
 					failed++;
 			}
 		}
-		tap_result(!failed,
+		kt_result(!failed,
 			   "alloc: failing each of the %ld allocations of a %s transfer (%ld runs, outages 0/50/700 ms): no crash, completes",
 			   total, which ? "message-mode" : "stream-mode", runs);
 	}
@@ -1664,5 +1664,5 @@ int main(void)
 	test_alloc_failures();
 	test_random_runs();
 	test_corrupt_runs();
-	return tap_done();
+	return kt_done();
 }

@@ -35,7 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "netsim.h"
-#include "tap.h"
+#include "../lib/tap.h"
 
 #ifndef KCPTRACE_BIN
 #define KCPTRACE_BIN ""
@@ -1269,18 +1269,18 @@ static void run_directed(struct interp *ip)
 		end_script(&items[i], &script, &cout);
 	}
 	if (!run_batch(items, ARRAY_SIZE(directed), &script, &cout)) {
-		tap_result(0, "diff: kcptrace ran the directed scripts");
+		kt_result(0, "diff: kcptrace ran the directed scripts");
 	} else {
 		for (i = 0; i < ARRAY_SIZE(directed); i++) {
 			if (!items[i].known) {
-				tap_result(!items[i].differs, "diff: directed %s (%s)",
+				kt_result(!items[i].differs, "diff: directed %s (%s)",
 					   items[i].name, directed[i].what);
 			} else if (items[i].differs) {
 				/* visible, but not a failure: see the report */
 				printf("not ok %d - diff: %s # TODO known difference: %s\n",
-				       ++tap_n, items[i].name, directed[i].what);
+				       ++kt_n, items[i].name, directed[i].what);
 			} else {
-				tap_result(1, "diff: %s no longer differs (%s)",
+				kt_result(1, "diff: %s no longer differs (%s)",
 					   items[i].name, directed[i].what);
 			}
 		}
@@ -1346,7 +1346,7 @@ static void run_random(struct interp *ip)
 	       (unsigned long long)cov.zero_wnd,
 	       (unsigned long long)cov.probes_armed,
 	       (unsigned long long)cov.acks_hi, (unsigned long long)cov.dead);
-	tap_result(ok && !mismatches,
+	kt_result(ok && !mismatches,
 		   "diff: %ld random scripts (%llu operations) identical in kcp-go and the engine (%ld differ)",
 		   done, (unsigned long long)ops, mismatches);
 }
@@ -1364,15 +1364,15 @@ int main(void)
 		const char *why = KCPTRACE_SKIP[0] ? KCPTRACE_SKIP :
 				  "kcptrace not built";
 
-		tap_skip(why, "diff: directed scripts against kcp-go");
-		tap_skip(why, "diff: random scripts against kcp-go");
+		kt_skip(why, "diff: directed scripts against kcp-go");
+		kt_skip(why, "diff: random scripts against kcp-go");
 		interp_reset(&ip);
 		free(ip.rbuf);
-		return tap_done();
+		return kt_done();
 	}
 	run_directed(&ip);
 	run_random(&ip);
 	interp_reset(&ip);
 	free(ip.rbuf);
-	return tap_done();
+	return kt_done();
 }
