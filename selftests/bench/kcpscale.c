@@ -37,7 +37,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 
-#define KCP_HDR		24
+#define KCP_HDR		KT_SEG_HDR
 #define MSG_MAGIC	0x6b637363u	/* "cscc" */
 #define RTX_MS		1000
 #define MAX_UNACKED	8
@@ -303,11 +303,12 @@ static void gen_input(struct csess *s, const uint8_t *p, ssize_t n)
 
 	rx_pkts++;
 	while (n >= KCP_HDR) {
-		uint32_t conv = kt_g32(p), ts = kt_g32(p + 8), sn = kt_g32(p + 12);
-		uint32_t una = kt_g32(p + 16), len = kt_g32(p + 20);
-		uint8_t cmd = p[4];
+		struct kt_seg sg;
+		int used = kt_seg_get(p, n, &sg);
+		uint32_t ts = sg.ts, sn = sg.sn, una = sg.una, len = sg.len;
+		uint8_t cmd = sg.cmd;
 
-		if (conv != s->conv || len > n - KCP_HDR)
+		if (used < 0 || sg.conv != s->conv)
 			break;
 		advance_una(s, una);
 		if (cmd == KCP_CMD_ACK && sn == s->snd_una)

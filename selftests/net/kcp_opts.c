@@ -32,61 +32,7 @@
 
 #define LO "127.0.0.1"
 
-/* ---- wire helpers ---- */
-
-struct seg {
-	uint32_t conv;
-	uint8_t cmd, frg;
-	uint16_t wnd;
-	uint32_t ts, sn, una, len;
-	const uint8_t *data;
-};
-
-/* Parse KCP segments; returns their number or -1 if malformed. */
-static int segs_parse(const uint8_t *p, int n, struct seg *s, int max)
-{
-	int k = 0;
-
-	while (n >= 24 && k < max) {
-		s[k].conv = kt_g32(p);
-		s[k].cmd = p[4];
-		s[k].frg = p[5];
-		s[k].wnd = kt_g16(p + 6);
-		s[k].ts = kt_g32(p + 8);
-		s[k].sn = kt_g32(p + 12);
-		s[k].una = kt_g32(p + 16);
-		s[k].len = kt_g32(p + 20);
-		s[k].data = p + 24;
-		if (s[k].len > (uint32_t)n - 24)
-			return -1;
-		p += 24 + s[k].len;
-		n -= 24 + s[k].len;
-		k++;
-	}
-	return n ? -1 : k;
-}
-
-static int seg_put(uint8_t *b, uint32_t conv, uint8_t cmd, uint16_t wnd,
-		   uint32_t ts, uint32_t sn, uint32_t una, const void *data,
-		   uint32_t len)
-{
-	kt_seg_hdr(b, conv, cmd, 0, wnd, ts, sn, una, len);
-	if (len)
-		memcpy(b + 24, data, len);
-	return 24 + len;
-}
-
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xFFFFFFFFu;
-
-	while (n--) {
-		c ^= *p++;
-		for (int i = 0; i < 8; i++)
-			c = (c >> 1) ^ (0xEDB88320u & -(c & 1));
-	}
-	return ~c;
-}
+/* ---- the fake peer: datagrams ---- */
 
 struct dg {
 	double t;
@@ -225,22 +171,22 @@ static void peer_seg(struct peer *p, uint8_t cmd, uint16_t wnd, uint32_t ts,
 {
 	uint8_t b[1600];
 
-	peer_tx(p, b, seg_put(b, p->conv, cmd, wnd, ts, sn, una, data, len));
+	peer_tx(p, b, kt_seg_put(b, p->conv, cmd, wnd, ts, sn, una, data, len));
 }
 
 /* Wait up to @ms for a datagram holding segment @cmd/@sn (sn < 0: any). */
 static bool wait_seg(struct peer *p, int cmd, long sn, int ms, struct dg *d,
-		     struct seg *out)
+		     struct kt_seg *out)
 {
 	double end = kt_now() + ms / 1000.0;
-	struct seg s[64];
+	struct kt_seg s[64];
 
 	for (;;) {
 		int left = (int)((end - kt_now()) * 1000), n;
 
 		if (left <= 0 || !dg_recv(p->u, d, left))
 			return false;
-		n = segs_parse(d->b, d->len, s, 64);
+		n = kt_segs_parse(d->b, d->len, s, 64);
 		for (int i = 0; i < n; i++) {
 			if (s[i].cmd == cmd && (sn < 0 || s[i].sn == sn)) {
 				if (out)
@@ -606,7 +552,7 @@ static void test_conv_opt(void)
 		int k = kt_socket(SOCK_STREAM), u, uport;
 		struct sockaddr_in a;
 		struct dg d;
-		struct seg s[4];
+		struct kt_seg s[4];
 
 		u = udp_bind(&uport);
 		kt_setopt(k, KCP_CONV, &conv, sizeof(conv));
@@ -614,7 +560,7 @@ static void test_conv_opt(void)
 		connect(k, (struct sockaddr *)&a, sizeof(a));
 		send(k, "conv", 4, 0);
 		kt_result(dg_recv(u, &d, 1000) &&
-			  segs_parse(d.b, d.len, s, 4) == 1 &&
+			  kt_segs_parse(d.b, d.len, s, 4) == 1 &&
 			  s[0].conv == conv && s[0].cmd == KCP_CMD_PUSH &&
 			  s[0].len == 4 && !memcmp(s[0].data, "conv", 4),
 			  "KCP_CONV %08x is the conv on the wire", conv);
@@ -627,14 +573,14 @@ static void test_conv_opt(void)
 	/* the default is random, and what getsockopt says */
 	{
 		struct dg d;
-		struct seg s[4];
+		struct kt_seg s[4];
 		uint32_t c1;
 
 		peer_open(&p, SOCK_STREAM, NULL, NULL);
 		c1 = p.conv;
 		send(p.k, "x", 1, 0);
 		kt_result(dg_recv(p.u, &d, 1000) &&
-			  segs_parse(d.b, d.len, s, 4) == 1 &&
+			  kt_segs_parse(d.b, d.len, s, 4) == 1 &&
 			  s[0].conv == p.conv,
 			  "default conv: random, getsockopt gives the wire's (%08x)",
 			  p.conv);
@@ -880,11 +826,11 @@ static int distinct_push(struct dg *ds, int n, int off, int *lens,
 {
 	uint64_t seen = 0;
 	int k = 0;
-	struct seg s[64];
+	struct kt_seg s[64];
 
 	*maxsn = 0;
 	for (int i = 0; i < n; i++) {
-		int m = segs_parse(ds[i].b + off, ds[i].len - off, s, 64);
+		int m = kt_segs_parse(ds[i].b + off, ds[i].len - off, s, 64);
 
 		for (int j = 0; j < m; j++) {
 			if (s[j].cmd != KCP_CMD_PUSH || s[j].sn >= 64)
@@ -1000,7 +946,7 @@ static void test_stream_wire(void)
 
 /* PUSH sn from the UDP side just after a tick of @iv ms; ms until its ACK. */
 static double push_ack_delay(struct peer *p, uint32_t sn, int iv,
-			     struct seg *ack)
+			     struct kt_seg *ack)
 {
 	struct dg d;
 	double t0;
@@ -1023,7 +969,7 @@ static void test_ack_nodelay_wire(void)
 {
 	struct prep_args a = PREP_INIT;
 	struct peer p;
-	struct seg ack = { 0 };
+	struct kt_seg ack = { 0 };
 	double d0, d1, d2 = -1, d3 = -1;
 	int tries, sn;
 
@@ -1055,7 +1001,7 @@ static void test_wndsize_wire(void)
 	struct prep_args a = PREP_INIT;
 	static struct dg ds[64];
 	struct peer p;
-	struct seg s[16], ack;
+	struct kt_seg s[16], ack;
 	uint8_t b[512];
 	char buf[20000];
 	int n = 0, wrong = 0, acks = 0, m;
@@ -1066,13 +1012,13 @@ static void test_wndsize_wire(void)
 	a.ack_nodelay = 1;
 	peer_open(&p, SOCK_STREAM, prep, &a);
 	for (int i = 0; i < 5; i++)
-		n += seg_put(b + n, p.conv, KCP_CMD_PUSH, 128, i, i, 0,
+		n += kt_seg_put(b + n, p.conv, KCP_CMD_PUSH, 128, i, i, 0,
 			     "0123456789", 10);
 	peer_tx(&p, b, n);
 	/* kcp-go sends the ACKs una covers only for the last segment */
 	memset(&ack, 0, sizeof(ack));
 	while (dg_recv(p.u, &ds[0], acks ? 100 : 1000)) {
-		m = segs_parse(ds[0].b, ds[0].len, s, 16);
+		m = kt_segs_parse(ds[0].b, ds[0].len, s, 16);
 		for (int j = 0; j < m; j++) {
 			if (s[j].cmd != KCP_CMD_ACK)
 				continue;
@@ -1128,7 +1074,7 @@ static int xmit_gaps(struct peer *p, uint32_t sn, double *gaps, int want,
 		     int ms)
 {
 	struct dg d;
-	struct seg s;
+	struct kt_seg s;
 	double last = -1;
 	int n = 0;
 
@@ -1148,7 +1094,7 @@ static double rto_gap(struct prep_args *a, int *rto)
 {
 	struct peer p;
 	struct dg d;
-	struct seg s;
+	struct kt_seg s;
 	struct kcp_info i;
 	double g[2] = { -1, -1 };
 
@@ -1252,7 +1198,7 @@ static void test_nodelay_wire(void)
 	/* resend: fast retransmit after N ACKs that skip a segment */
 	for (int resend = 0; resend <= 2; resend += 2) {
 		struct dg d;
-		struct seg s[3];
+		struct kt_seg s[3];
 		struct kcp_info i;
 		uint8_t b[64];
 		double t0, dt = -1;
@@ -1265,8 +1211,8 @@ static void test_nodelay_wire(void)
 			ok &= wait_seg(&p, KCP_CMD_PUSH, k, 1000, &d, &s[k]);
 		}
 		/* ACK sn 1 and 2 (una 0: sn 0 missing) in one datagram */
-		seg_put(b, p.conv, KCP_CMD_ACK, 128, s[1].ts, 1, 0, NULL, 0);
-		seg_put(b + 24, p.conv, KCP_CMD_ACK, 128, s[2].ts, 2, 0, NULL, 0);
+		kt_seg_put(b, p.conv, KCP_CMD_ACK, 128, s[1].ts, 1, 0, NULL, 0);
+		kt_seg_put(b + 24, p.conv, KCP_CMD_ACK, 128, s[2].ts, 2, 0, NULL, 0);
 		t0 = kt_now();
 		peer_tx(&p, b, 48);
 		if (wait_seg(&p, KCP_CMD_PUSH, 0, 1000, &d, NULL))
@@ -1334,9 +1280,9 @@ static void test_deadlink_wire(void)
 	n = dg_collect(p.u, ds, 64, 600);
 	m = 0;
 	for (int i = 0; i < n; i++) {
-		struct seg s[4];
+		struct kt_seg s[4];
 
-		if (segs_parse(ds[i].b, ds[i].len, s, 4) >= 1 &&
+		if (kt_segs_parse(ds[i].b, ds[i].len, s, 4) >= 1 &&
 		    s[0].cmd == KCP_CMD_PUSH && s[0].sn == 0)
 			m++;
 	}
@@ -1356,7 +1302,7 @@ static void test_idle_wire(void)
 	struct timeval tv = { 4, 0 };
 	struct peer p;
 	struct dg d;
-	struct seg s;
+	struct kt_seg s;
 	double t0;
 	char c;
 	ssize_t r;
@@ -1418,7 +1364,7 @@ static void test_fec_wire(void)
 	char flags[32] = "", why[64] = "";
 	int n, bad = 0, sizebad = 0;
 	uint32_t seq0;
-	struct seg s[4];
+	struct kt_seg s[4];
 	struct kcp_info i;
 
 	a.nd[0] = 0, a.nd[1] = 100, a.nd[2] = 0, a.nd[3] = 1;
@@ -1449,7 +1395,7 @@ static void test_fec_wire(void)
 			bad++;
 		if (flag == 0xF1) {
 			if (kt_g16(ds[k].b + 6) != ds[k].len - 6 ||
-			    segs_parse(ds[k].b + 8, ds[k].len - 8, s, 4) != 1 ||
+			    kt_segs_parse(ds[k].b + 8, ds[k].len - 8, s, 4) != 1 ||
 			    s[0].conv != p.conv || s[0].sn > 5)
 				sizebad++;
 		}
@@ -1466,7 +1412,7 @@ static void test_crypto_wire(void)
 	struct prep_args a = PREP_INIT;
 	struct peer p;
 	struct dg d, d2;
-	struct seg s[4];
+	struct kt_seg s[4];
 	struct kcp_info i;
 	struct kcp_crypto kc;
 	socklen_t len = sizeof(kc);
@@ -1480,8 +1426,8 @@ static void test_crypto_wire(void)
 	d.len = 0;
 	dg_recv(p.u, &d, 1000);
 	kt_result(d.len == 20 + 24 + 5 &&
-		  kt_g32(d.b + 16) == crc32_ieee(d.b + 20, d.len - 20) &&
-		  segs_parse(d.b + 20, d.len - 20, s, 4) == 1 &&
+		  kt_g32(d.b + 16) == kt_crc32(d.b + 20, d.len - 20) &&
+		  kt_segs_parse(d.b + 20, d.len - 20, s, 4) == 1 &&
 		  s[0].conv == p.conv && !memcmp(s[0].data, "hello", 5),
 		  "KCP_CRYPTO none: %d-byte datagram = 20-byte nonce+CRC32 header + segment, CRC matches",
 		  d.len);
@@ -1606,7 +1552,7 @@ static void test_so_bufs(void)
 	char buf[1000];
 	long dflt = 0, capped = 0;
 	ssize_t w;
-	struct seg ack;
+	struct kt_seg ack;
 	struct dg d;
 	struct kcp_info i;
 	int v = 2800;
@@ -2148,7 +2094,7 @@ static int cmd_firsts(const char *ip, int port, int n)
 	for (int i = 0; i < n; i++) {
 		int u = socket(AF_INET, SOCK_DGRAM, 0);
 		uint32_t conv = (uint32_t)rand() * 2654435761u + i;
-		int len = seg_put(b, conv, KCP_CMD_PUSH, 32, 0, 0, 0, "hello", 5);
+		int len = kt_seg_put(b, conv, KCP_CMD_PUSH, 32, 0, 0, 0, "hello", 5);
 
 		if (u < 0)
 			break;
