@@ -7,21 +7,14 @@
  * are played here by OpenSSL (AES, 3DES, Blowfish, CAST5) and nettle
  * (Twofish) single-block encrypt plugged into the module's CFB.
  */
-#define OPENSSL_SUPPRESS_DEPRECATED	/* the low-level ECB block API */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/aes.h>
-#include <openssl/blowfish.h>
-#include <openssl/cast.h>
-#include <openssl/des.h>
-#ifdef HAVE_NETTLE
-#include <nettle/twofish.h>
-#endif
 
 #include "kcp_cipher.h"
 #include "kcpkey.h"
 #include "linux/kcp.h"	/* uapi: the ids must match enum kcp_cipher */
+#include "../lib/refcipher.h"
 #include "../lib/tap.h"
 
 #ifndef CRYPT_VECTORS
@@ -87,89 +80,12 @@ static void hexdump_diff(const char *what, const u8 *got, const u8 *exp,
 	printf("# %s: first difference at byte %u of %u\n", what, i, len);
 }
 
-/* ---- external block ciphers (the kernel crypto API's role) ---- */
-
-struct ext_blk {
-	union {
-		AES_KEY aes;
-		BF_KEY bf;
-		CAST_KEY cast;
-		DES_key_schedule des[3];
-#ifdef HAVE_NETTLE
-		struct twofish_ctx tf;
-#endif
-	} k;
-};
-
-static void ext_aes(void *ctx, u8 *dst, const u8 *src)
-{
-	AES_encrypt(src, dst, &((struct ext_blk *)ctx)->k.aes);
-}
-
-static void ext_bf(void *ctx, u8 *dst, const u8 *src)
-{
-	BF_ecb_encrypt(src, dst, &((struct ext_blk *)ctx)->k.bf, BF_ENCRYPT);
-}
-
-static void ext_cast(void *ctx, u8 *dst, const u8 *src)
-{
-	CAST_ecb_encrypt(src, dst, &((struct ext_blk *)ctx)->k.cast,
-			 CAST_ENCRYPT);
-}
-
-static void ext_des3(void *ctx, u8 *dst, const u8 *src)
-{
-	DES_key_schedule *ks = ((struct ext_blk *)ctx)->k.des;
-
-	DES_ecb3_encrypt((const_DES_cblock *)src, (DES_cblock *)dst,
-			 &ks[0], &ks[1], &ks[2], DES_ENCRYPT);
-}
-
-#ifdef HAVE_NETTLE
-static void ext_tf(void *ctx, u8 *dst, const u8 *src)
-{
-	twofish_encrypt(&((struct ext_blk *)ctx)->k.tf, 16, dst, src);
-}
-#endif
-
-/* Keys an external cipher with the kcptun slice; NULL if not available. */
-static kcp_block_enc_fn ext_setup(const struct kcp_cipher_desc *d,
-				  const u8 *pass, struct ext_blk *b)
-{
-	int i;
-
-	switch (d->id) {
-	case KCP_CRYPT_AES:
-	case KCP_CRYPT_AES_128:
-	case KCP_CRYPT_AES_192:
-		AES_set_encrypt_key(pass, d->key_len * 8, &b->k.aes);
-		return ext_aes;
-	case KCP_CRYPT_BLOWFISH:
-		BF_set_key(&b->k.bf, d->key_len, pass);
-		return ext_bf;
-	case KCP_CRYPT_CAST5:
-		CAST_set_key(&b->k.cast, d->key_len, pass);
-		return ext_cast;
-	case KCP_CRYPT_3DES:
-		/* Go's NewTripleDESCipher ignores parity and weak keys too */
-		for (i = 0; i < 3; i++)
-			DES_set_key_unchecked((const_DES_cblock *)(pass + 8 * i),
-					      &b->k.des[i]);
-		return ext_des3;
-#ifdef HAVE_NETTLE
-	case KCP_CRYPT_TWOFISH:
-		twofish_set_key(&b->k.tf, d->key_len, pass);
-		return ext_tf;
-#endif
-	default:
-		return NULL;
-	}
-}
+/* ---- contexts: external block ciphers (lib/refcipher.h) play the kernel crypto API ---- */
 
 /* A context for any cipher: pass is kcptun's 32-byte key, tbl the pad. */
 struct tctx {
 	struct kcp_crypt *kc;
-	struct ext_blk blk;
+	struct kt_refblk blk;
 };
 
 static int tctx_init(struct tctx *t, enum kcp_crypt_id id, const u8 *pass,
@@ -180,7 +96,7 @@ static int tctx_init(struct tctx *t, enum kcp_crypt_id id, const u8 *pass,
 
 	memset(t, 0, sizeof(*t));
 	if (d->impl == KCP_IMPL_KAPI) {
-		cfg.block_enc = ext_setup(d, pass, &t->blk);
+		cfg.block_enc = kt_refblk_setup(d, pass, &t->blk);
 		cfg.block_ctx = &t->blk;
 		if (!cfg.block_enc)
 			return -ENOENT;
@@ -785,15 +701,15 @@ static void overlap_check_enc(void *ctx, u8 *dst, const u8 *src)
 {
 	if (dst < src + 16 && src < dst + 16)
 		overlap_calls++;
-	ext_aes(ctx, dst, src);
+	kt_ref_aes(ctx, dst, src);
 }
 
 /* The CFB helper on its own: Go cipher.NewCFB* semantics, any length. */
 static void test_cfb(void)
 {
 	static u8 a[200], b[200], p[200];
-	struct ext_blk blk[2];
-	kcp_block_enc_fn fn[2] = { ext_bf, ext_aes };
+	struct kt_refblk blk[2];
+	kcp_block_enc_fn fn[2] = { kt_ref_bf, kt_ref_aes };
 	unsigned int n, ok = 1, i;
 
 	/* the callback must see exactly one block: 8-byte Blowfish, AES */
@@ -822,9 +738,9 @@ static void test_cfb(void)
 		kcp_cfb_decrypt(overlap_check_enc, &blk[1], 16, a, a, n);
 	}
 	kt_result(!overlap_calls, "CFB never calls the block cipher in place");
-	kt_result(kcp_cfb_encrypt(ext_aes, &blk[1], 12, a, p, 20) == -EINVAL &&
-		   kcp_cfb_decrypt(ext_aes, &blk[1], 32, a, p, 20) == -EINVAL &&
-		   kcp_cfb_encrypt(ext_aes, &blk[1], 0, a, p, 20) == -EINVAL,
+	kt_result(kcp_cfb_encrypt(kt_ref_aes, &blk[1], 12, a, p, 20) == -EINVAL &&
+		   kcp_cfb_decrypt(kt_ref_aes, &blk[1], 32, a, p, 20) == -EINVAL &&
+		   kcp_cfb_encrypt(kt_ref_aes, &blk[1], 0, a, p, 20) == -EINVAL,
 		   "CFB rejects block sizes other than 8 and 16");
 }
 
