@@ -20,7 +20,6 @@
 package main
 
 import (
-	"crypto/sha1"
 	"encoding/binary"
 	"flag"
 	"fmt"
@@ -36,8 +35,9 @@ import (
 	"syscall"
 	"time"
 
+	"kcptest/kcpgo"
+
 	kcp "github.com/xtaci/kcp-go"
-	"golang.org/x/crypto/pbkdf2"
 )
 
 const (
@@ -54,12 +54,7 @@ type config struct {
 	rrgap, drain                         float64
 }
 
-var presets = map[string][4]int{
-	"normal": {0, 40, 2, 1},
-	"fast":   {0, 30, 2, 1},
-	"fast2":  {1, 20, 2, 1},
-	"fast3":  {1, 10, 2, 1},
-}
+var presets = kcpgo.Presets
 
 var outMu sync.Mutex
 
@@ -78,23 +73,10 @@ func secs(f float64) time.Duration { return time.Duration(f * float64(time.Secon
 
 // newBlock: kcptun's key derivation and cipher choice (see kcppeer).
 func newBlock(name, key string) (kcp.BlockCrypt, error) {
-	if name == "" || name == "nil" {
+	if name == "" {
 		return nil, nil
 	}
-	pass := pbkdf2.Key([]byte(key), []byte("kcp-go"), 4096, 32, sha1.New)
-	switch name {
-	case "aes":
-		return kcp.NewAESBlockCrypt(pass)
-	case "aes-128":
-		return kcp.NewAESBlockCrypt(pass[:16])
-	case "salsa20":
-		return kcp.NewSalsa20BlockCrypt(pass)
-	case "none":
-		return kcp.NewNoneBlockCrypt(pass)
-	case "xor":
-		return kcp.NewSimpleXORBlockCrypt(pass)
-	}
-	return nil, fmt.Errorf("unsupported -crypt %q", name)
+	return kcpgo.NewBlock(name, kcpgo.Pass(key))
 }
 
 // tune: kcptun server/main.go's order of settings.

@@ -149,7 +149,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -170,12 +169,10 @@ import (
 	"time"
 	"unsafe"
 
-	kcp "github.com/xtaci/kcp-go"
-	"golang.org/x/crypto/pbkdf2"
-)
+	"kcptest/kcpgo"
 
-// kcptun's PBKDF2 salt.
-const kcptunSalt = "kcp-go"
+	kcp "github.com/xtaci/kcp-go"
+)
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -202,13 +199,7 @@ type config struct {
 	explicit map[string]bool // flags given on the command line
 }
 
-// kcptun presets (spec §7): nodelay, interval, resend, nc.
-var presets = map[string][4]int{
-	"normal": {0, 40, 2, 1},
-	"fast":   {0, 30, 2, 1},
-	"fast2":  {1, 20, 2, 1},
-	"fast3":  {1, 10, 2, 1},
-}
+var presets = kcpgo.Presets
 
 func parseFlags() *config {
 	c := &config{}
@@ -333,39 +324,11 @@ func fatal(format string, a ...interface{}) {
 // 4096, 32), key material = a prefix of pass per cipher. "nil" means no
 // BlockCrypt, i.e. no 20-byte nonce+CRC header on the wire.
 func newBlock(name, key string) (kcp.BlockCrypt, error) {
-	if name == "nil" {
-		return nil, nil
+	b, err := kcpgo.NewBlock(name, kcpgo.Pass(key))
+	if err != nil {
+		return nil, fmt.Errorf("unknown -crypt %q", name)
 	}
-	pass := pbkdf2.Key([]byte(key), []byte(kcptunSalt), 4096, 32, sha1.New)
-	switch name {
-	case "aes":
-		return kcp.NewAESBlockCrypt(pass) // AES-256
-	case "aes-128":
-		return kcp.NewAESBlockCrypt(pass[:16])
-	case "aes-192":
-		return kcp.NewAESBlockCrypt(pass[:24])
-	case "salsa20":
-		return kcp.NewSalsa20BlockCrypt(pass)
-	case "blowfish":
-		return kcp.NewBlowfishBlockCrypt(pass)
-	case "twofish":
-		return kcp.NewTwofishBlockCrypt(pass)
-	case "cast5":
-		return kcp.NewCast5BlockCrypt(pass[:16])
-	case "3des":
-		return kcp.NewTripleDESBlockCrypt(pass[:24])
-	case "tea":
-		return kcp.NewTEABlockCrypt(pass[:16])
-	case "xtea":
-		return kcp.NewXTEABlockCrypt(pass[:16])
-	case "sm4":
-		return kcp.NewSM4BlockCrypt(pass[:16])
-	case "xor":
-		return kcp.NewSimpleXORBlockCrypt(pass)
-	case "none":
-		return kcp.NewNoneBlockCrypt(pass)
-	}
-	return nil, fmt.Errorf("unknown -crypt %q", name)
+	return b, nil
 }
 
 // tune applies the session options, mirroring kcptun's order. Options left
