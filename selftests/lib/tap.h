@@ -39,7 +39,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static int kt_n, kt_failed, kt_skipped;
+/* weak: one set of counters however many files of a program include this */
+__attribute__((weak)) int kt_n, kt_failed, kt_skipped;
 
 static inline __attribute__((format(printf, 2, 3)))
 void kt_result(int ok, const char *fmt, ...)

@@ -6,7 +6,7 @@
 # through the caller's ok() and not_ok().
 
 # What the suites run from the host's build/ ('make userspace').
-readonly VM_SUITE_TOOLS=(build/net/kcpt build/net/kcp_sock build/net/kcp_opts
+readonly VM_SUITE_TOOLS=(build/net/kcpt build/net/kcp_sock build/net/options
 	build/net/attack_flood build/net/races build/bench/kcpscale
 	build/peers/kcppeer)
 
