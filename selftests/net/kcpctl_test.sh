@@ -8,7 +8,7 @@
 # through "kcpctl run", with proof that no TCP was used, and --ports
 # leaving other ports on TCP. Prints TAP.
 #
-#   selftests/net/kcpctl_test.sh        (build first: make -C tools/kcpctl)
+#   selftests/net/kcpctl_test.sh        (build first: make userspace)
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # shellcheck source=selftests/net/lib.sh
@@ -16,8 +16,9 @@ source "$TOP/selftests/net/lib.sh"
 
 TOOLS=${KCPCTL_TOOLS:-$TOP/build/tools}
 K=$TOOLS/kcpctl
-HOLD=$TOOLS/kcpctl_hold
-SHIM=$TOOLS/kcpctl_shim
+NET=${KCPCTL_TESTS:-$TOP/build/net}
+HOLD=$NET/kcpctl_hold
+SHIM=$NET/kcpctl_shim
 T0=$(date +%s.%N)
 PIDS=()
 
@@ -99,7 +100,7 @@ no_tcp_on() {
 
 if [ ! -x "$K" ] || [ ! -f "$TOOLS/libkcppreload.so" ] || [ ! -x "$HOLD" ] ||
    [ ! -x "$SHIM" ]; then
-	not_ok "kcpctl, libkcppreload.so, kcpctl_hold, kcpctl_shim built in $TOOLS (make -C tools/kcpctl)"
+	not_ok "kcpctl, libkcppreload.so in $TOOLS, kcpctl_hold, kcpctl_shim in $NET (make userspace)"
 	tap_end
 	exit 1
 fi
