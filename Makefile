@@ -77,19 +77,13 @@ $(B)/net/options: $(OPTIONS_C) selftests/net/options.h $(TESTLIB_H) \
 	@mkdir -p $(B)/net
 	$(CC) $(USER_CFLAGS) -o $@ $(OPTIONS_C)
 
-# lifecycle.sh holds its 1000 sessions with the scale benchmark's tool
-$(B)/bench/kcpscale: selftests/bench/kcpscale.c $(TESTLIB_H) \
-		tools/kcpctl/kcpnames.h uapi/linux/kcp.h
-	@mkdir -p $(B)/bench
-	$(CC) $(USER_CFLAGS) -o $@ $< -lm
-
 $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 	O=$(B)/peers selftests/peers/build.sh
 
 userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/options \
 	$(B)/net/kcpctl_hold $(B)/net/kcpctl_shim \
 	$(B)/net/attack_flood $(B)/net/hostile $(B)/net/races \
-	$(B)/net/tunpeer $(B)/bench/kcpscale $(B)/peers/kcppeer
+	$(B)/net/tunpeer $(B)/net/lifecycle $(B)/peers/kcppeer
 	$(MAKE) -C tools/kcpctl O=$(B)/tools
 
 unit:

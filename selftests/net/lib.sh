@@ -7,7 +7,6 @@
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 KCPT=${KCPT:-$TOP/build/net/kcpt}
-KCPSCALE=${KCPSCALE:-$TOP/build/bench/kcpscale}
 KCPPEER=${KCPPEER:-$TOP/build/peers/kcppeer}
 WORK=${WORK:-/tmp/kcptest.$$}
 mkdir -p "$WORK"
