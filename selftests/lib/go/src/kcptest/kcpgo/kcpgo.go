@@ -10,7 +10,11 @@ package kcpgo
 
 import (
 	"crypto/sha1"
+	"flag"
 	"fmt"
+	"os"
+	"sync"
+	"time"
 
 	kcp "github.com/xtaci/kcp-go"
 	"golang.org/x/crypto/pbkdf2"
@@ -70,3 +74,35 @@ var Presets = map[string][4]int{
 	"fast2":  {1, 20, 2, 1},
 	"fast3":  {1, 10, 2, 1},
 }
+
+// Opts are the kcptun session options both peers (kcppeer, kgob) take,
+// with the same flag names and defaults.
+type Opts struct {
+	Crypt, Key, Preset string
+	Sndwnd, Rcvwnd     int
+	Mtu, DS, PS        int
+}
+
+// Flags registers the options on fs.
+func (o *Opts) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Crypt, "crypt", "nil", "kcptun cipher name, none (header, no encryption) or nil (no header)")
+	fs.StringVar(&o.Key, "key", DefaultKey, "kcptun passphrase")
+	fs.StringVar(&o.Preset, "preset", "", "kcptun mode: normal|fast|fast2|fast3")
+	fs.IntVar(&o.Sndwnd, "sndwnd", 0, "send window in segments (0 = kcp-go default 32)")
+	fs.IntVar(&o.Rcvwnd, "rcvwnd", 0, "receive window in segments (0 = kcp-go default 32)")
+	fs.IntVar(&o.Mtu, "mtu", 0, "MTU (0 = kcp-go default 1400)")
+	fs.IntVar(&o.DS, "ds", 0, "FEC data shards")
+	fs.IntVar(&o.PS, "ps", 0, "FEC parity shards")
+}
+
+var outMu sync.Mutex
+
+// Out prints one line to stdout; lines of concurrent sessions do not mix.
+func Out(format string, a ...interface{}) {
+	outMu.Lock()
+	defer outMu.Unlock()
+	fmt.Fprintf(os.Stdout, format+"\n", a...)
+}
+
+// Secs is a duration of f seconds.
+func Secs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
