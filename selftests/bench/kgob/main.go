@@ -49,7 +49,6 @@ const (
 type config struct {
 	kcpgo.Opts
 	mode, addr, role           string
-	sockbuf                    int
 	n, parallel, rr, rrsize    int
 	time, grace, timeout, idle float64
 	rrgap, drain               float64
@@ -87,13 +86,9 @@ func (c *config) tune(s *kcp.UDPSession) {
 }
 
 func (c *config) listen(block kcp.BlockCrypt) *kcp.Listener {
-	l, err := kcp.ListenWithOptions(c.addr, block, c.DS, c.PS)
+	l, err := c.Listen(c.addr, block)
 	if err != nil {
 		fatal("listen %s: %v", c.addr, err)
-	}
-	if c.sockbuf > 0 {
-		l.SetReadBuffer(c.sockbuf)
-		l.SetWriteBuffer(c.sockbuf)
 	}
 	kcpgo.Out("LISTEN %d", l.Addr().(*net.UDPAddr).Port)
 	return l
@@ -105,10 +100,7 @@ func (c *config) dial(block kcp.BlockCrypt) *kcp.UDPSession {
 		fatal("dial %s: %v", c.addr, err)
 	}
 	c.tune(s)
-	if c.sockbuf > 0 {
-		s.SetReadBuffer(c.sockbuf)
-		s.SetWriteBuffer(c.sockbuf)
-	}
+	c.SetBuffers(s)
 	return s
 }
 
@@ -497,10 +489,9 @@ func main() {
 	}
 	c.mode = os.Args[1]
 	fs := flag.NewFlagSet("kgob", flag.ExitOnError)
-	c.Opts.Flags(fs)
+	c.Opts.Flags(fs, 4194304)
 	fs.StringVar(&c.addr, "a", "", "address")
 	fs.StringVar(&c.role, "role", "", "sink|echo (server), send|rr (client)")
-	fs.IntVar(&c.sockbuf, "sockbuf", 4194304, "UDP socket buffers (kcptun --sockbuf)")
 	fs.IntVar(&c.n, "n", 1, "server: sessions")
 	fs.IntVar(&c.parallel, "parallel", 1, "client: sessions")
 	fs.IntVar(&c.rr, "rr", 1000, "rr: records")

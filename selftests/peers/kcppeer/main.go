@@ -184,7 +184,6 @@ type config struct {
 	resend, nc             int
 	stream                 bool
 	ackNoDelay, writeDelay bool
-	sockbuf                int
 	bytes                  int64
 	seed                   uint64
 	msgsize                int
@@ -200,7 +199,7 @@ var presets = kcpgo.Presets
 
 func parseFlags() *config {
 	c := &config{}
-	c.Opts.Flags(flag.CommandLine)
+	c.Opts.Flags(flag.CommandLine, 0)
 	flag.StringVar(&c.mode, "mode", "", "server | client | gen")
 	flag.StringVar(&c.addr, "addr", "", "host:port to listen on (server) or dial (client); IPv6 as [::1]:port")
 	flag.StringVar(&c.role, "role", "echo", "server: echo|sink|source; client: echo|send|recv")
@@ -211,7 +210,6 @@ func parseFlags() *config {
 	flag.BoolVar(&c.stream, "stream", false, "stream mode (default: message mode)")
 	flag.BoolVar(&c.ackNoDelay, "acknodelay", false, "SetACKNoDelay(true)")
 	flag.BoolVar(&c.writeDelay, "writedelay", false, "SetWriteDelay(true)")
-	flag.IntVar(&c.sockbuf, "sockbuf", 0, "UDP socket buffer size in bytes (0 = OS default)")
 	flag.Int64Var(&c.bytes, "bytes", -1, "payload bytes (client/source default 1048576; sink: expected, 0 = any)")
 	flag.Uint64Var(&c.seed, "seed", 1, "seed of the deterministic test stream")
 	flag.IntVar(&c.msgsize, "msgsize", 0, "bytes per Write call (0 = 65536); message mode: check Read sizes")
@@ -337,10 +335,7 @@ func (c *config) tune(s *kcp.UDPSession) {
 		fmt.Fprintf(os.Stderr, "kcppeer: SetMtu(%d) rejected\n", c.Mtu)
 	}
 	s.SetACKNoDelay(c.ackNoDelay)
-	if c.sockbuf > 0 {
-		s.SetReadBuffer(c.sockbuf)
-		s.SetWriteBuffer(c.sockbuf)
-	}
+	c.SetBuffers(s)
 }
 
 func (c *config) writeChunk() int {
@@ -709,13 +704,9 @@ func summarize(c *config, rs []*result, wantSessions int, extra string) bool {
 // Server
 
 func runServer(c *config, block kcp.BlockCrypt) int {
-	l, err := kcp.ListenWithOptions(c.addr, block, c.DS, c.PS)
+	l, err := c.Listen(c.addr, block)
 	if err != nil {
 		fatal("listen %s: %v", c.addr, err)
-	}
-	if c.sockbuf > 0 {
-		l.SetReadBuffer(c.sockbuf)
-		l.SetWriteBuffer(c.sockbuf)
 	}
 	kcpgo.Out("LISTEN %s", l.Addr().String())
 

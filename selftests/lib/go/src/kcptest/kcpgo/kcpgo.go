@@ -81,10 +81,11 @@ type Opts struct {
 	Crypt, Key, Preset string
 	Sndwnd, Rcvwnd     int
 	Mtu, DS, PS        int
+	Sockbuf            int
 }
 
-// Flags registers the options on fs.
-func (o *Opts) Flags(fs *flag.FlagSet) {
+// Flags registers the options on fs; -sockbuf defaults to sockbuf.
+func (o *Opts) Flags(fs *flag.FlagSet, sockbuf int) {
 	fs.StringVar(&o.Crypt, "crypt", "nil", "kcptun cipher name, none (header, no encryption) or nil (no header)")
 	fs.StringVar(&o.Key, "key", DefaultKey, "kcptun passphrase")
 	fs.StringVar(&o.Preset, "preset", "", "kcptun mode: normal|fast|fast2|fast3")
@@ -93,6 +94,25 @@ func (o *Opts) Flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Mtu, "mtu", 0, "MTU (0 = kcp-go default 1400)")
 	fs.IntVar(&o.DS, "ds", 0, "FEC data shards")
 	fs.IntVar(&o.PS, "ps", 0, "FEC parity shards")
+	fs.IntVar(&o.Sockbuf, "sockbuf", sockbuf, "SO_RCVBUF/SO_SNDBUF of the UDP socket (0 = OS default; kcptun --sockbuf)")
+}
+
+// Listen is kcp.ListenWithOptions with o's FEC shards and socket buffers.
+func (o *Opts) Listen(addr string, block kcp.BlockCrypt) (*kcp.Listener, error) {
+	l, err := kcp.ListenWithOptions(addr, block, o.DS, o.PS)
+	if err == nil && o.Sockbuf > 0 {
+		l.SetReadBuffer(o.Sockbuf)
+		l.SetWriteBuffer(o.Sockbuf)
+	}
+	return l, err
+}
+
+// SetBuffers gives a session o's socket buffers.
+func (o *Opts) SetBuffers(s *kcp.UDPSession) {
+	if o.Sockbuf > 0 {
+		s.SetReadBuffer(o.Sockbuf)
+		s.SetWriteBuffer(o.Sockbuf)
+	}
 }
 
 var outMu sync.Mutex
