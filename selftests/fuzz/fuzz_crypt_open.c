@@ -64,22 +64,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	else
 		EVP_CIPHER_CTX_set_padding(sm4_ref.k.evp, 0);
 	for (id = 0; id < KCP_CRYPT_MAX; id++) {
-		const struct kcp_cipher_desc *d = kcp_cipher_get(id);
-		struct kcp_crypt_cfg cfg = { .id = id };
+		struct kcp_crypt_cfg cfg;
 
-		if (d->impl == KCP_IMPL_KAPI) {
-			cfg.block_enc = kt_refblk_setup(d, pass, &ctx[id].blk);
-			cfg.block_ctx = &ctx[id].blk;
-			if (!cfg.block_enc)
-				continue;	/* e.g. no nettle: skipped */
+		if (kt_ref_cfg(id, pass, xor_tbl, &ctx[id].blk, &cfg))
+			continue;	/* e.g. no nettle: skipped */
+		if (cfg.block_enc) {
 			ctx[id].ref = cfg.block_enc;
 			ctx[id].ref_ctx = &ctx[id].blk;
-		} else if (d->impl == KCP_IMPL_XOR) {
-			cfg.key = xor_tbl;
-			cfg.key_len = KCP_XOR_TABLE_LEN;
-		} else if (d->impl != KCP_IMPL_IDENTITY) {
-			cfg.key = pass;
-			cfg.key_len = d->key_len;
 		}
 		if (id == KCP_CRYPT_SM4 && sm4_ref.k.evp) {
 			ctx[id].ref = ref_sm4;

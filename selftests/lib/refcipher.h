@@ -103,4 +103,31 @@ static inline kcp_block_enc_fn kt_refblk_setup(const struct kcp_cipher_desc *d,
 	}
 }
 
+/*
+ * The configuration kcptun's key gives cipher @id: kcptun's 32-byte
+ * @pass, or the XOR pad @tbl, or the reference block cipher keyed into
+ * @b. -ENOENT if that reference is missing (e.g. no nettle: Twofish).
+ */
+static inline int kt_ref_cfg(unsigned int id, const u8 *pass, const u8 *tbl,
+			     struct kt_refblk *b, struct kcp_crypt_cfg *cfg)
+{
+	const struct kcp_cipher_desc *d = kcp_cipher_get(id);
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->id = id;
+	if (d->impl == KCP_IMPL_KAPI) {
+		cfg->block_enc = kt_refblk_setup(d, pass, b);
+		cfg->block_ctx = b;
+		if (!cfg->block_enc)
+			return -ENOENT;
+	} else if (d->impl == KCP_IMPL_XOR) {
+		cfg->key = tbl;
+		cfg->key_len = KCP_XOR_TABLE_LEN;
+	} else if (d->impl != KCP_IMPL_IDENTITY) {
+		cfg->key = pass;
+		cfg->key_len = d->key_len;
+	}
+	return 0;
+}
+
 #endif

@@ -91,22 +91,11 @@ struct tctx {
 static int tctx_init(struct tctx *t, enum kcp_crypt_id id, const u8 *pass,
 		     const u8 *tbl)
 {
-	const struct kcp_cipher_desc *d = kcp_cipher_get(id);
-	struct kcp_crypt_cfg cfg = { .id = id };
+	struct kcp_crypt_cfg cfg;
 
 	memset(t, 0, sizeof(*t));
-	if (d->impl == KCP_IMPL_KAPI) {
-		cfg.block_enc = kt_refblk_setup(d, pass, &t->blk);
-		cfg.block_ctx = &t->blk;
-		if (!cfg.block_enc)
-			return -ENOENT;
-	} else if (d->impl == KCP_IMPL_XOR) {
-		cfg.key = tbl;
-		cfg.key_len = KCP_XOR_TABLE_LEN;
-	} else if (d->impl != KCP_IMPL_IDENTITY) {
-		cfg.key = pass;
-		cfg.key_len = d->key_len;
-	}
+	if (kt_ref_cfg(id, pass, tbl, &t->blk, &cfg))
+		return -ENOENT;
 	return kcp_crypt_alloc(&cfg, true, &t->kc);
 }
 
