@@ -190,7 +190,7 @@ static void ep_end(struct kcp_cb *kcp, u8 *p, u32 len)
 		e->q[e->nq++].len = len;
 	}
 	while (len - off >= KCP_OVERHEAD) {
-		u32 l = kcp_get_le32(p + off + 20);
+		u32 l = kt_g32(p + off + 20);
 
 		if (p[off + 4] >= KCP_CMD_PUSH && p[off + 4] <= KCP_CMD_WINS)
 			cov.cmd[p[off + 4] - KCP_CMD_PUSH]++;
@@ -199,8 +199,8 @@ static void ep_end(struct kcp_cb *kcp, u8 *p, u32 len)
 		if (p[off + 4] == KCP_CMD_PUSH) {
 			u32 i = e->nsent++ % 64;
 
-			e->sent_sn[i] = kcp_get_le32(p + off + 12);
-			e->sent_ts[i] = kcp_get_le32(p + off + 8);
+			e->sent_sn[i] = kt_g32(p + off + 12);
+			e->sent_ts[i] = kt_g32(p + off + 8);
 		}
 		off += KCP_OVERHEAD + l;
 	}
@@ -278,29 +278,6 @@ static void state_line(struct interp *it, struct ep *e)
 		  (unsigned long long)k->stats[KCP_STAT_IN_ERRORS]);
 }
 
-struct cbuf {
-	const u8 *src;
-	u8 *dst;
-	u32 off;
-};
-
-static int cp_from(void *arg, u8 *d, u32 len)
-{
-	struct cbuf *c = arg;
-
-	memcpy(d, c->src + c->off, len);
-	c->off += len;
-	return 0;
-}
-
-static int cp_to(void *arg, u8 *d, u32 len)
-{
-	struct cbuf *c = arg;
-
-	memcpy(c->dst + c->off, d, len);
-	c->off += len;
-	return 0;
-}
 
 static int hexval(char c)
 {
@@ -417,7 +394,7 @@ static void interp_line(struct interp *it, const char *line)
 	} else if (!strcmp(op, "stream")) {
 		ep->kcp.stream = !!v[0];
 	} else if (!strcmp(op, "send") || !strcmp(op, "sendp")) {
-		struct cbuf c = { data, NULL, 0 };
+		struct ns_membuf c = { data, NULL, 0 };
 		u32 len;
 		int r;
 
@@ -427,7 +404,7 @@ static void interp_line(struct interp *it, const char *line)
 			len = (u32)v[0];
 			ns_prbytes(data, len, (u64)v[1]);
 		}
-		r = kcp_send(&ep->kcp, len, cp_from, &c, true);
+		r = kcp_send(&ep->kcp, len, ns_membuf_from, &c, true);
 		if (r >= 0)
 			strcpy(res, (u32)r == len ? "0" : "partial");
 		else if (r == -EINVAL)
@@ -482,9 +459,9 @@ static void interp_line(struct interp *it, const char *line)
 	} else if (!strcmp(op, "flushack")) {
 		snprintf(res, sizeof(res), "%u", kcp_flush(&ep->kcp, true));
 	} else if (!strcmp(op, "recv")) {
-		struct cbuf c = { NULL, it->rbuf, 0 };
+		struct ns_membuf c = { NULL, it->rbuf, 0 };
 		u32 ml = 0;
-		int r = kcp_recv(&ep->kcp, RBUF_SIZE, cp_to, &c, KCP_RECV_MSG, &ml);
+		int r = kcp_recv(&ep->kcp, RBUF_SIZE, ns_membuf_to, &c, KCP_RECV_MSG, &ml);
 
 		if (r == -EAGAIN)
 			strcpy(res, "-1");
@@ -499,14 +476,14 @@ static void interp_line(struct interp *it, const char *line)
 		u32 n = 0, guard;
 
 		for (guard = 0; guard < 100000; guard++) {
-			struct cbuf c = { NULL, it->rbuf, 0 };
+			struct ns_membuf c = { NULL, it->rbuf, 0 };
 			u32 ml = 0;
 			int r;
 
 			if (ep->kcp.stream) {
-				r = kcp_recv(&ep->kcp, RBUF_SIZE, cp_to, &c, 0, NULL);
+				r = kcp_recv(&ep->kcp, RBUF_SIZE, ns_membuf_to, &c, 0, NULL);
 			} else {
-				r = kcp_recv(&ep->kcp, RBUF_SIZE, cp_to, &c,
+				r = kcp_recv(&ep->kcp, RBUF_SIZE, ns_membuf_to, &c,
 					     KCP_RECV_MSG, &ml);
 			}
 			if (r < 0)
@@ -531,9 +508,9 @@ static void interp_line(struct interp *it, const char *line)
 	} else if (!strcmp(op, "peek")) {
 		snprintf(res, sizeof(res), "%d", kcp_peeksize(&ep->kcp));
 	} else if (!strcmp(op, "read")) {
-		struct cbuf c = { NULL, it->rbuf, 0 };
+		struct ns_membuf c = { NULL, it->rbuf, 0 };
 		int r = kcp_recv(&ep->kcp, (u32)min_t(long long, v[0], RBUF_SIZE),
-				 cp_to, &c, 0, NULL);
+				 ns_membuf_to, &c, 0, NULL);
 
 		if (r < 0)
 			strcpy(res, "-1");
@@ -613,7 +590,7 @@ static u32 put_seg(u8 *p, u32 conv, u8 cmd, u8 frg, u16 wnd, u32 ts, u32 sn,
 {
 	u32 i;
 
-	ns_seg_hdr(p, conv, cmd, frg, wnd, ts, sn, una, len);
+	kt_seg_hdr(p, conv, cmd, frg, wnd, ts, sn, una, len);
 	for (i = 0; i < len; i++)
 		p[KCP_OVERHEAD + i] = (u8)ns_next(r);
 	return KCP_OVERHEAD + len;
@@ -794,7 +771,7 @@ static void gen_input(struct gen *g)
 		}
 		n += put_seg(d + n, conv, cmd, frg, wnd, ts, sn, una, len, r);
 		if (ns_below(r, 80) == 0) {	/* len beyond the datagram */
-			kcp_put_le32(d + n - len - 4, len + ns_range(r, 1, 100));
+			kt_p32(d + n - len - 4, len + ns_range(r, 1, 100));
 			break;
 		}
 	}
