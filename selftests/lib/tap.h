@@ -13,6 +13,9 @@
  *               socket options of the peers (kcpt, kbench, kcpscale)
  *   refcipher.h OpenSSL/nettle single-block ciphers as references for
  *               kmod/kcp_cipher.c (unit and fuzz)
+ *   hex.h       hex strings of test vectors and scripts
+ *   fakepeer.c  a fake KCP peer on a UDP socket (selftests/net/options)
+ *   tap.sh      TAP for the shell scripts
  *   go/         Go helpers of the kcp-go based programs (GOPATH mode)
  *
  * The kernel's own harness (tools/testing/selftests/kselftest.h and

@@ -14,7 +14,7 @@
 CRYPT_O := $(abspath $(O))
 CRYPT_SRCS := $(TOP)/kmod/kcp_cipher.c $(TOP)/tools/kcpctl/kcpkey.c env_user.c
 CRYPT_HDRS := $(TOP)/kmod/kcp_cipher.h $(TOP)/kmod/kcp_env.h $(TOP)/uapi/linux/kcp.h \
-	      $(TOP)/tools/kcpctl/kcpkey.h ../lib/tap.h ../lib/refcipher.h
+	      $(TOP)/tools/kcpctl/kcpkey.h ../lib/tap.h ../lib/refcipher.h ../lib/hex.h
 CRYPT_NETTLE := $(shell pkg-config --exists nettle 2>/dev/null && echo 1)
 CRYPT_LIBS := -lcrypto $(if $(CRYPT_NETTLE),$(shell pkg-config --libs nettle))
 CRYPT_DEFS := -I$(TOP)/uapi -DCRYPT_VECTORS='"$(CRYPT_O)/cryptvectors.txt"' \

@@ -11,7 +11,7 @@
 ENGINE_O := $(abspath $(O))
 ENGINE_SRCS := $(TOP)/kmod/kcp_engine.c $(TOP)/selftests/unit/env_user.c
 ENGINE_DEPS := $(ENGINE_SRCS) $(TOP)/kmod/kcp_engine.h $(TOP)/kmod/kcp_env.h \
-	       ../lib/tap.h ../lib/kcpwire.h netsim.h netsim.c engine.mk
+	       ../lib/tap.h ../lib/kcpwire.h ../lib/hex.h netsim.h netsim.c engine.mk
 
 TESTS += $(O)/test_engine $(O)/test_engine_diff
 

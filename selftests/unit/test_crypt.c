@@ -14,6 +14,7 @@
 #include "kcp_cipher.h"
 #include "kcpkey.h"
 #include "linux/kcp.h"	/* uapi: the ids must match enum kcp_cipher */
+#include "../lib/hex.h"
 #include "../lib/refcipher.h"
 #include "../lib/tap.h"
 
@@ -39,35 +40,6 @@ static void rnd_fill(u8 *p, u32 n)
 {
 	while (n--)
 		*p++ = (u8)rnd();
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes hex ("-" = empty) into out; returns length or -1. */
-static int unhex(const char *s, u8 *out, size_t cap)
-{
-	size_t n = 0;
-
-	if (!strcmp(s, "-"))
-		return 0;
-	while (s[0] && s[1]) {
-		int hi = hexval(s[0]), lo = hexval(s[1]);
-
-		if (hi < 0 || lo < 0 || n >= cap)
-			return -1;
-		out[n++] = (u8)(hi << 4 | lo);
-		s += 2;
-	}
-	return *s ? -1 : (int)n;
 }
 
 static void hexdump_diff(const char *what, const u8 *got, const u8 *exp,
@@ -199,8 +171,8 @@ static void test_kcpkey(void)
 {
 	u8 exp[KCPTUN_PASS_LEN], pfx[16];
 
-	unhex(default_pass_hex, exp, sizeof(exp));
-	unhex("0ffe8987ad94757154791bc8fa01b62c", pfx, sizeof(pfx));
+	kt_unhex(default_pass_hex, exp, sizeof(exp));
+	kt_unhex("0ffe8987ad94757154791bc8fa01b62c", pfx, sizeof(pfx));
 	kt_result(kcptun_derive("it's a secrect", def_pass) == 0 &&
 		   !memcmp(def_pass, exp, sizeof(exp)),
 		   "kcptun_derive(default key) = spec pass");
@@ -219,9 +191,9 @@ static int block_kat(enum kcp_crypt_id id, const char *key_hex,
 	struct kcp_crypt *c;
 	int n, ok;
 
-	cfg.key_len = unhex(key_hex, key, sizeof(key));
-	n = unhex(pt_hex, pt, sizeof(pt));
-	unhex(ct_hex, ct, sizeof(ct));
+	cfg.key_len = kt_unhex(key_hex, key, sizeof(key));
+	n = kt_unhex(pt_hex, pt, sizeof(pt));
+	kt_unhex(ct_hex, ct, sizeof(ct));
 	if (kcp_crypt_alloc(&cfg, true, &c))
 		return 0;
 	ok = kcp_crypt_block_encrypt(c, out, pt) == 0 && !memcmp(out, ct, n);
@@ -283,7 +255,7 @@ static void test_spec_vectors(void)
 	unsigned int i;
 	int n;
 
-	n = unhex(spec_plain, plain, sizeof(plain));
+	n = kt_unhex(spec_plain, plain, sizeof(plain));
 	kt_result(kcp_crc32_ieee(plain + 20, n - 20) == kcp_get_le32(plain + 16),
 		   "spec 4.5 plaintext CRC");
 	memcpy(nonce, plain, sizeof(nonce));
@@ -296,7 +268,7 @@ static void test_spec_vectors(void)
 			kt_skip(skip_why(d->id), "spec 4.5 vector %s", d->name);
 			continue;
 		}
-		unhex(spec_vec[i].wire, wire, sizeof(wire));
+		kt_unhex(spec_vec[i].wire, wire, sizeof(wire));
 		/* seal from zeroed header room: nonce and CRC come from seal */
 		memset(buf, 0, KCP_CRYPT_HDR_LEN);
 		memcpy(buf + KCP_CRYPT_HDR_LEN, plain + KCP_CRYPT_HDR_LEN,
@@ -334,10 +306,10 @@ static int vec_pass(char **f, unsigned int *bad_keys)
 	u8 mine[KCPTUN_PASS_LEN], mtbl[KCPTUN_XOR_TABLE_LEN];
 	int idx = atoi(f[1]), plen;
 
-	plen = unhex(f[2], phrase, sizeof(phrase));
+	plen = kt_unhex(f[2], phrase, sizeof(phrase));
 	if (idx < 0 || idx >= MAX_PASS || plen < 0 ||
-	    unhex(f[3], vpass[idx].pass, KCPTUN_PASS_LEN) != KCPTUN_PASS_LEN ||
-	    unhex(f[4], vpass[idx].tbl, KCPTUN_XOR_TABLE_LEN) !=
+	    kt_unhex(f[3], vpass[idx].pass, KCPTUN_PASS_LEN) != KCPTUN_PASS_LEN ||
+	    kt_unhex(f[4], vpass[idx].tbl, KCPTUN_XOR_TABLE_LEN) !=
 		    KCPTUN_XOR_TABLE_LEN)
 		return -1;
 	vpass[idx].have = 1;
@@ -394,8 +366,8 @@ static int vec_data(char **f)
 	struct vstats *s;
 	struct tctx t;
 
-	n = unhex(f[3], plain, sizeof(plain));
-	m = unhex(f[4], wire, sizeof(wire));
+	n = kt_unhex(f[3], plain, sizeof(plain));
+	m = kt_unhex(f[4], wire, sizeof(wire));
 	if (!d || idx < 0 || idx >= MAX_PASS || !vpass[idx].have || n < 0 ||
 	    n != m || (f[0][0] == 'S' && n < KCP_CRYPT_HDR_LEN))
 		return -1;

@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "netsim.h"
+#include "../lib/hex.h"
 #include "../lib/tap.h"
 
 #ifndef KCPTRACE_BIN
@@ -279,28 +280,6 @@ static void state_line(struct interp *it, struct ep *e)
 }
 
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static u32 unhex(const char *s, u8 *out, u32 max)
-{
-	u32 n = 0;
-
-	if (!strcmp(s, "-"))
-		return 0;
-	while (s[0] && s[1] && n < max) {
-		out[n++] = (u8)(hexval(s[0]) << 4 | hexval(s[1]));
-		s += 2;
-	}
-	return n;
-}
-
 /* Execute one script line on the C engine, printing what kcptrace prints. */
 static void interp_line(struct interp *it, const char *line)
 {
@@ -399,7 +378,13 @@ static void interp_line(struct interp *it, const char *line)
 		int r;
 
 		if (hexs) {
-			len = unhex(hexs, data, sizeof(data));
+			int n = kt_unhex(hexs, data, sizeof(data));
+
+			if (n < 0) {
+				snprintf(it->err, sizeof(it->err), "bad hex");
+				return;
+			}
+			len = n;
 		} else {
 			len = (u32)v[0];
 			ns_prbytes(data, len, (u64)v[1]);
@@ -418,7 +403,13 @@ static void interp_line(struct interp *it, const char *line)
 		int r;
 
 		if (!strcmp(op, "input")) {
-			len = unhex(hexs, data, sizeof(data));
+			int n = hexs ? kt_unhex(hexs, data, sizeof(data)) : -1;
+
+			if (n < 0) {
+				snprintf(it->err, sizeof(it->err), "bad hex");
+				return;
+			}
+			len = n;
 		} else {
 			if (!it->ep[1 - e]) {
 				snprintf(it->err, sizeof(it->err), "no peer");
