@@ -10,11 +10,11 @@
  *
  * Roles: server echo|sink|source|hold (listen, never accept); client
  *   echo|send|recv|rr.
- * Options: -tcp -seq -preset normal|fast|fast2|fast3 -nodelay a,b,c,d
- *   -wnd snd,rcv -mtu N -acknodelay -conv N -bytes N -seed S -timeout S
- *   -sessions N -parallel P -msgsize M -rr N -rrsize B -rrgap MS
- *   -crypt NAME -key PASS -fec D,P -linger MS -v
+ * Options: -tcp -seq -bytes N -seed S -timeout S -sessions N -parallel P
+ *   -msgsize M -rr N -rrsize B -rrgap MS -backlog N -v
  *   -file PATH (client send: the file's bytes) -out PATH (server sink)
+ *   and the AF_KCP options of selftests/lib/cli.h (-preset -nodelay -wnd
+ *   -mtu -acknodelay -conv -fec -crypt -key -linger -netns).
  */
 #include "../lib/cli.h"
 #include <netdb.h>
