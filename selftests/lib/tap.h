@@ -22,7 +22,7 @@
  * kselftest_harness.h) was weighed against this small helper and not
  * taken, for three reasons:
  *  - availability: it is only in the kernel source (linux-source-6.1,
- *    a 130 MB tarball), which "make deps" installs only for make
+ *    a 138 MB tarball), which "make deps" installs only for make
  *    check-debug; the linux-headers packages the build needs do not
  *    carry it, and a copy in this tree is what the clean-up avoids;
  *  - shape: kselftest_harness.h runs every TEST() in a forked child with
