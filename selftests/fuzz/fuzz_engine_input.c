@@ -31,7 +31,6 @@
  */
 #include "fuzz_common.h"
 #include "engine_check.h"
-#include "../lib/kcpwire.h"	/* the test side's codec, not kmod's */
 
 #define CFG_LEN		24
 #define MAX_OPS		4096
