@@ -67,26 +67,28 @@ modules: $(foreach k,$(CHECK_KVERS),$(B)/$(k)/kmod/kcp.ko)
 print-check-kernels:
 	@echo $(CHECK_KVERS)
 
-$(B)/net/%: selftests/net/%.c selftests/net/kcptest.h uapi/linux/kcp.h
+TESTLIB_H := $(wildcard selftests/lib/*.h)
+
+$(B)/net/%: selftests/net/%.c $(TESTLIB_H) uapi/linux/kcp.h
 	@mkdir -p $(B)/net
 	$(CC) $(USER_CFLAGS) -o $@ $< $(if $(filter kcpt,$*),tools/kcpctl/kcpkey.c -lcrypto) \
 		$(if $(filter tunpeer,$*),-lcrypto)
 
 $(B)/net/kcpt: tools/kcpctl/kcpkey.c tools/kcpctl/kcpkey.h tools/kcpctl/kcpnames.h
-$(B)/net/kcp_opts: tools/kcpctl/kcpnames.h
-
-# lifecycle.sh holds its 1000 sessions with the scale benchmark's tool
-$(B)/bench/kcpscale: selftests/bench/kcpscale.c selftests/net/kcptest.h \
+# options: the program, its test groups and the fake peer of selftests/lib
+OPTIONS_C := $(wildcard selftests/net/options*.c) selftests/lib/fakepeer.c
+$(B)/net/options: $(OPTIONS_C) selftests/net/options.h $(TESTLIB_H) \
 		tools/kcpctl/kcpnames.h uapi/linux/kcp.h
-	@mkdir -p $(B)/bench
-	$(CC) $(USER_CFLAGS) -o $@ $< -lm
+	@mkdir -p $(B)/net
+	$(CC) $(USER_CFLAGS) -o $@ $(OPTIONS_C)
 
 $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 	O=$(B)/peers selftests/peers/build.sh
 
-userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/kcp_opts \
-	$(B)/net/attack_flood $(B)/net/hostile $(B)/net/races \
-	$(B)/net/tunpeer $(B)/bench/kcpscale $(B)/peers/kcppeer
+userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/options \
+	$(B)/net/kcpctl_hold $(B)/net/kcpctl_shim \
+	$(B)/net/attack $(B)/net/hostile $(B)/net/races \
+	$(B)/net/tunpeer $(B)/net/lifecycle $(B)/peers/kcppeer
 	$(MAKE) -C tools/kcpctl O=$(B)/tools
 
 unit:

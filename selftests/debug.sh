@@ -145,16 +145,14 @@ done
 
 t0=$(date +%s)
 stamp() { echo "# $(($(date +%s) - t0))s: $*" >&2; }
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+# shellcheck source=selftests/lib/tap.sh
+. "$TOP/selftests/lib/tap.sh"
 # shellcheck source=selftests/vm/tap-relay.sh
 . "$TOP/selftests/vm/tap-relay.sh"
 summary() {
-	echo "1..$n"
-	echo "$((n - failed)) passed, $failed failed"
-	((failed == 0))
+	echo "1..$tap_n"
+	echo "$((tap_n - tap_fail)) passed, $tap_fail failed"
+	((tap_fail == 0))
 	exit
 }
 

@@ -30,7 +30,7 @@ newer() {
 	return 1
 }
 
-hdrs=("$top/selftests/net/kcptest.h" "$top/uapi/linux/kcp.h")
+hdrs=("$top"/selftests/lib/*.h "$top/uapi/linux/kcp.h")
 if newer "$out/kbench" "$here/kbench.c" "${hdrs[@]}" \
 	"$top/tools/kcpctl/kcpkey.c" "$top/tools/kcpctl/kcpkey.h" \
 	"$top/tools/kcpctl/kcpnames.h"; then
@@ -43,13 +43,14 @@ if newer "$out/kcpscale" "$here/kcpscale.c" "${hdrs[@]}" \
 	echo "build.sh: kcpscale"
 	"$CC" "${CFLAGS[@]}" -o "$out/kcpscale" "$here/kcpscale.c" -lm
 fi
-if newer "$out/kgob" "$here/kgob/main.go" "$here/build.sh"; then
+if newer "$out/kgob" "$here/kgob/main.go" "$here/build.sh" \
+	"$top"/selftests/lib/go/src/kcptest/*/*.go; then
 	echo "build.sh: kgob"
 	[[ -f $GOCODE/src/github.com/xtaci/kcp-go/sess.go ]] ||
 		{ echo "build.sh: kcp-go not found (make deps)" >&2; exit 1; }
 	mkdir -p "$out/gopath" "$top/build/go-cache"
 	unset GOFLAGS GOROOT_FINAL GOBIN GOWORK
-	export GO111MODULE=off GOPATH="$out/gopath:$GOCODE" \
+	export GO111MODULE=off GOPATH="$out/gopath:$top/selftests/lib/go:$GOCODE" \
 		GOCACHE="$top/build/go-cache" GOENV=off GOPROXY=off GOSUMDB=off \
 		GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=
 	(cd "$here/kgob" && "$GO" build -trimpath -o "$out/kgob.tmp" .)

@@ -38,12 +38,9 @@
  *          p99_ms=.. p999_ms=.. max_ms=.. mean_ms=..
  * and KINFO lines (the engine's KCP_INFO, TCP_INFO for TCP) per session.
  */
-#include "../net/kcptest.h"
-#include "../../tools/kcpctl/kcpkey.h"
-#include "../../tools/kcpctl/kcpnames.h"
+#include "../lib/cli.h"
 #include <math.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <sys/resource.h>
 
 #define RR_MAGIC	0x6b62726bu	/* "krbk" */
@@ -53,27 +50,22 @@
 enum proto { P_KCP, P_TCP, P_UDP };
 
 struct cfg {
-	const char *mode, *role, *addr, *preset, *crypt, *key, *cc;
+	const char *mode, *role, *addr, *cc;
 	enum proto proto;
-	bool verbose, acknodelay;
-	int nodelay[4], wnd[2], mtu, fec[2], rcvbuf, sndbuf, linger;
+	bool verbose;
+	struct kt_kcpopts k;
+	int rcvbuf, sndbuf;
 	int n, parallel, size, rr, rrsize;
 	double time, grace, timeout, idle, rate, rrgap, drain;
 };
 
 static struct cfg C = {
-	.nodelay = { -2, -2, -2, -2 }, .linger = -1, .n = 1, .parallel = 1,
+	.k = KT_KCPOPTS_INIT, .n = 1, .parallel = 1,
 	.size = 1350, .rr = 1000, .rrsize = 64, .time = 5, .grace = 1,
 	.timeout = 30, .idle = 10, .rrgap = 10, .drain = 5,
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void die(const char *msg)
-{
-	perror(msg);
-	exit(2);
-}
 
 static const char *proto_name(void)
 {
@@ -82,30 +74,16 @@ static const char *proto_name(void)
 	return names[C.proto];
 }
 
-/* setsockopt that exits 3 on ENOPROTOOPT: "not supported (yet)" */
-static void kcp_opt_or_exit(int fd, int opt, const void *v, socklen_t len,
-			    const char *name)
-{
-	if (!setsockopt(fd, SOL_KCP, opt, v, len))
-		return;
-	if (errno == ENOPROTOOPT) {
-		printf("UNSUPPORTED %s\n", name);
-		fflush(stdout);
-		exit(3);
-	}
-	die(name);
-}
-
 static void set_bufs(int fd)
 {
 	if (C.rcvbuf &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &C.rcvbuf, sizeof(int)) &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &C.rcvbuf, sizeof(int)))
-		die("SO_RCVBUF");
+		kt_die("SO_RCVBUF");
 	if (C.sndbuf &&
 	    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &C.sndbuf, sizeof(int)) &&
 	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &C.sndbuf, sizeof(int)))
-		die("SO_SNDBUF");
+		kt_die("SO_SNDBUF");
 }
 
 /* Options that must precede connect()/listen(). */
@@ -115,26 +93,11 @@ static void tune_early(int fd)
 	if (C.proto == P_TCP) {
 		if (C.cc && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, C.cc,
 				       strlen(C.cc)))
-			die("TCP_CONGESTION");
+			kt_die("TCP_CONGESTION");
 		return;
 	}
-	if (C.proto != P_KCP)
-		return;
-	if (C.fec[0]) {
-		struct kcp_fec f = { C.fec[0], C.fec[1] };
-
-		kcp_opt_or_exit(fd, KCP_FEC, &f, sizeof(f), "KCP_FEC");
-	}
-	if (C.crypt && strcmp(C.crypt, "nil")) {
-		int c = kcp_cipher_by_name(C.crypt);
-		struct kcp_crypto kc;
-
-		if (c < 0)
-			die("unknown -crypt");
-		if (kcptun_crypto(c, C.key ? C.key : "it's a secrect", &kc))
-			die("kcptun_derive");
-		kcp_opt_or_exit(fd, KCP_CRYPTO, &kc, sizeof(kc), "KCP_CRYPTO");
-	}
+	if (C.proto == P_KCP)
+		kt_kcpopts_early(&C.k, fd);
 }
 
 /* Per-session settings (also on accepted sockets). */
@@ -146,25 +109,8 @@ static void tune(int fd)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		return;
 	}
-	if (C.proto != P_KCP)
-		return;
-	if (C.preset) {
-		int v = kcp_preset_by_name(C.preset);
-
-		if (!v || kt_setint(fd, KCP_PRESET, v))
-			die("KCP_PRESET");
-	}
-	if (C.nodelay[0] != -2 &&
-	    kt_nodelay(fd, C.nodelay[0], C.nodelay[1], C.nodelay[2], C.nodelay[3]))
-		die("KCP_NODELAY");
-	if (C.wnd[0] && kt_wnd(fd, C.wnd[0], C.wnd[1]))
-		die("KCP_WNDSIZE");
-	if (C.mtu && kt_setint(fd, KCP_MTU, C.mtu))
-		die("KCP_MTU");
-	if (C.acknodelay && kt_setint(fd, KCP_ACK_NODELAY, 1))
-		die("KCP_ACK_NODELAY");
-	if (C.linger >= 0 && kt_setint(fd, KCP_LINGER_TIMEOUT, C.linger))
-		die("KCP_LINGER_TIMEOUT");
+	if (C.proto == P_KCP)
+		kt_kcpopts_tune(&C.k, fd);
 }
 
 static int new_socket(int family)
@@ -183,15 +129,8 @@ static int new_socket(int family)
 		break;
 	}
 	if (fd < 0)
-		die("socket");
+		kt_die("socket");
 	return fd;
-}
-
-static void set_timeo(int fd, int opt, double secs)
-{
-	struct timeval tv = { (long)secs, (long)((secs - (long)secs) * 1e6) };
-
-	setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
 }
 
 /* The engine's (or TCP's) view of a session, for the record. */
@@ -283,7 +222,7 @@ static void *sink_session(void *p)
 	char *buf = malloc(BULK_CHUNK * 4);
 
 	tune(s->fd);
-	set_timeo(s->fd, SO_RCVTIMEO, 0.05);
+	kt_set_timeo(s->fd, SO_RCVTIMEO, 0.05);
 	for (;;) {
 		ssize_t r = recv(s->fd, buf, BULK_CHUNK * 4, 0);
 		double now = kt_now(), end;
@@ -315,16 +254,16 @@ static int listen_socket(void)
 	int fd, one = 1;
 
 	if (kt_parse_addr(C.addr, &ss, &len))
-		die("bad -a");
+		kt_die("bad -a");
 	fd = new_socket(ss.ss_family);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	tune_early(fd);
 	if (C.proto == P_KCP)
 		tune(fd);
 	if (bind(fd, (struct sockaddr *)&ss, len))
-		die("bind");
+		kt_die("bind");
 	if (C.proto != P_UDP && listen(fd, 1024))
-		die("listen");
+		kt_die("listen");
 	printf("LISTEN %d\n", kt_port_of(fd));
 	fflush(stdout);
 	return fd;
@@ -408,7 +347,7 @@ static int run_udp_sink(void)
 		m[i].msg_hdr.msg_iov = &iov[i];
 		m[i].msg_hdr.msg_iovlen = 1;
 	}
-	set_timeo(fd, SO_RCVTIMEO, 0.05);
+	kt_set_timeo(fd, SO_RCVTIMEO, 0.05);
 	for (;;) {
 		int r = recvmmsg(fd, m, BATCH, 0, NULL);
 		double now = kt_now(), end;
@@ -443,7 +382,7 @@ static void *echo_session(void *p)
 	bool bye = false;
 
 	tune(s->fd);
-	set_timeo(s->fd, SO_RCVTIMEO, C.idle);
+	kt_set_timeo(s->fd, SO_RCVTIMEO, C.idle);
 	while (!bye) {
 		ssize_t r = recv(s->fd, buf, BULK_CHUNK, 0), off = 0;
 
@@ -505,12 +444,12 @@ static int connect_one(void)
 	int fd;
 
 	if (kt_parse_addr(C.addr, &ss, &len))
-		die("bad -a");
+		kt_die("bad -a");
 	fd = new_socket(ss.ss_family);
 	tune_early(fd);
 	tune(fd);
 	if (connect(fd, (struct sockaddr *)&ss, len))
-		die("connect");
+		kt_die("connect");
 	return fd;
 }
 
@@ -526,7 +465,7 @@ static void *send_session(void *p)
 
 	for (i = 0; i < BULK_CHUNK; i++)
 		buf[i] = (char)(i * 131 + 7);
-	set_timeo(s->fd, SO_SNDTIMEO, 0.05);
+	kt_set_timeo(s->fd, SO_SNDTIMEO, 0.05);
 	while (kt_now() < send_end) {
 		ssize_t w = send(s->fd, buf, BULK_CHUNK, MSG_NOSIGNAL);
 
@@ -635,7 +574,7 @@ static void *rr_reader(void *p)
 	char *rec = malloc(C.rrsize);
 	int got = 0;
 
-	set_timeo(rr_fd, SO_RCVTIMEO, 0.05);
+	kt_set_timeo(rr_fd, SO_RCVTIMEO, 0.05);
 	while (__atomic_load_n(&rr_answered, __ATOMIC_RELAXED) < C.rr) {
 		ssize_t r = recv(rr_fd, rec + got, C.rrsize - got, 0);
 		double dl, sent;
@@ -669,14 +608,6 @@ static void *rr_reader(void *p)
 	return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Percentile of sorted @v (n), lost records sorted last as +inf. */
 static void fmt_pct(char *out, size_t len, const double *v, int n, double p)
 {
 	int i = (int)ceil(p * n) - 1;
@@ -745,7 +676,7 @@ static int run_rr(void)
 			sum += v[i];
 		}
 	}
-	qsort(v, C.rr, sizeof(*v), cmp_double);
+	qsort(v, C.rr, sizeof(*v), kt_cmp_double);
 	fmt_pct(p50, sizeof(p50), v, C.rr, 0.5);
 	fmt_pct(p99, sizeof(p99), v, C.rr, 0.99);
 	fmt_pct(p999, sizeof(p999), v, C.rr, 0.999);
@@ -764,7 +695,7 @@ static int run_probe(void)
 	int fd = kt_socket(SOCK_STREAM);
 
 	if (fd < 0)
-		die("socket(AF_KCP)");
+		kt_die("socket(AF_KCP)");
 	tune_early(fd);
 	tune(fd);
 	close(fd);
@@ -772,109 +703,29 @@ static int run_probe(void)
 	return 0;
 }
 
-/* -netns NAME: join /run/netns/NAME first (saves an "ip netns exec"). */
-static void join_netns(const char *name)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET))
-		die(path);
-	close(fd);
-}
-
-static void parse_list(const char *s, int *a, int n)
-{
-	char *end;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		a[i] = strtol(s, &end, 10);
-		s = *end ? end + 1 : end;
-	}
-}
-
 int main(int argc, char **argv)
 {
-	struct rlimit rl = { 65536, 65536 };
 	const char *proto = "kcp";
-	int i;
+	const struct kt_opt opts[] = {
+		{ "-v", KT_FLAG, &C.verbose }, { "-p", KT_STR, &proto },
+		{ "-a", KT_STR, &C.addr }, { "-role", KT_STR, &C.role },
+		{ "-cc", KT_STR, &C.cc }, { "-rcvbuf", KT_INT, &C.rcvbuf },
+		{ "-sndbuf", KT_INT, &C.sndbuf }, { "-n", KT_INT, &C.n },
+		{ "-parallel", KT_INT, &C.parallel }, { "-size", KT_INT, &C.size },
+		{ "-rate", KT_DBL, &C.rate }, { "-time", KT_DBL, &C.time },
+		{ "-grace", KT_DBL, &C.grace }, { "-timeout", KT_DBL, &C.timeout },
+		{ "-idle", KT_DBL, &C.idle }, { "-rr", KT_INT, &C.rr },
+		{ "-rrsize", KT_INT, &C.rrsize }, { "-rrgap", KT_DBL, &C.rrgap },
+		{ "-drain", KT_DBL, &C.drain }, { NULL },
+	};
+	int err;
 
-	signal(SIGPIPE, SIG_IGN);
-	setrlimit(RLIMIT_NOFILE, &rl);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc < 2)
-		die("usage: kbench server|client|probe [options]");
-	C.mode = argv[1];
-	for (i = 2; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-
-#define OPT(name) (!strcmp(o, name) && (i++, 1))
-		if (!strcmp(o, "-v"))
-			C.verbose = true;
-		else if (!strcmp(o, "-acknodelay"))
-			C.acknodelay = true;
-		else if (OPT("-p"))
-			proto = v;
-		else if (OPT("-netns"))
-			join_netns(v);
-		else if (OPT("-a"))
-			C.addr = v;
-		else if (OPT("-role"))
-			C.role = v;
-		else if (OPT("-preset"))
-			C.preset = v;
-		else if (OPT("-nodelay"))
-			parse_list(v, C.nodelay, 4);
-		else if (OPT("-wnd"))
-			parse_list(v, C.wnd, 2);
-		else if (OPT("-fec"))
-			parse_list(v, C.fec, 2);
-		else if (OPT("-mtu"))
-			C.mtu = atoi(v);
-		else if (OPT("-crypt"))
-			C.crypt = v;
-		else if (OPT("-key"))
-			C.key = v;
-		else if (OPT("-cc"))
-			C.cc = v;
-		else if (OPT("-rcvbuf"))
-			C.rcvbuf = atoi(v);
-		else if (OPT("-sndbuf"))
-			C.sndbuf = atoi(v);
-		else if (OPT("-linger"))
-			C.linger = atoi(v);
-		else if (OPT("-n"))
-			C.n = atoi(v);
-		else if (OPT("-parallel"))
-			C.parallel = atoi(v);
-		else if (OPT("-size"))
-			C.size = atoi(v);
-		else if (OPT("-rate"))
-			C.rate = atof(v);
-		else if (OPT("-time"))
-			C.time = atof(v);
-		else if (OPT("-grace"))
-			C.grace = atof(v);
-		else if (OPT("-timeout"))
-			C.timeout = atof(v);
-		else if (OPT("-idle"))
-			C.idle = atof(v);
-		else if (OPT("-rr"))
-			C.rr = atoi(v);
-		else if (OPT("-rrsize"))
-			C.rrsize = atoi(v);
-		else if (OPT("-rrgap"))
-			C.rrgap = atof(v);
-		else if (OPT("-drain"))
-			C.drain = atof(v);
-		else {
-			fprintf(stderr, "kbench: unknown option %s\n", o);
-			return 2;
-		}
-	}
+	C.mode = kt_cli_start(argc, argv, "kbench server|client|probe [options]",
+			      65536, &err);
+	C.k.unsupported_exit = true;	/* probe: "not supported (yet)" */
+	if (kt_parse_args("kbench", argc, argv, 2, opts, &C.k))
+		return 2;
 	if (!strcmp(proto, "kcp"))
 		C.proto = P_KCP;
 	else if (!strcmp(proto, "tcp"))
@@ -882,7 +733,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(proto, "udp"))
 		C.proto = P_UDP;
 	else
-		die("-p must be kcp, tcp or udp");
+		kt_die("-p must be kcp, tcp or udp");
 	if (C.n < 1)
 		C.n = 1;
 	if (C.parallel < 1)
@@ -890,7 +741,7 @@ int main(int argc, char **argv)
 	if (!strcmp(C.mode, "probe"))
 		return run_probe();
 	if (!C.addr || !C.role)
-		die("-a and -role are required");
+		kt_die("-a and -role are required");
 	if (!strcmp(C.mode, "server")) {
 		if (!strcmp(C.role, "sink"))
 			return C.proto == P_UDP ? run_udp_sink() : run_sink();
@@ -902,6 +753,6 @@ int main(int argc, char **argv)
 		if (!strcmp(C.role, "rr") && C.proto != P_UDP)
 			return run_rr();
 	}
-	die("bad mode/role/proto combination");
+	kt_die("bad mode/role/proto combination");
 	return 2;
 }

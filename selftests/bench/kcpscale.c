@@ -30,14 +30,12 @@
  *
  *   Both take -netns NAME: run in network namespace /run/netns/NAME.
  */
-#include "../net/kcptest.h"
-#include "../../tools/kcpctl/kcpnames.h"
+#include "../lib/cli.h"
 #include <math.h>
-#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 
-#define KCP_HDR		24
+#define KCP_HDR		KT_SEG_HDR
 #define MSG_MAGIC	0x6b637363u	/* "cscc" */
 #define RTX_MS		1000
 #define MAX_UNACKED	8
@@ -53,12 +51,13 @@ struct csess {
 };
 
 static struct {
-	const char *mode, *addr, *src, *preset;
-	int n, port0, size, window, wnd[2], mtu;
+	const char *mode, *addr, *src;
+	struct kt_kcpopts k;
+	int n, port0, size, window;
 	double active, rate, time;
 	bool verbose;
 } C = {
-	.n = 1000, .port0 = 2000, .size = 64, .window = 256, .active = 0.01,
+	.k = KT_KCPOPTS_INIT, .n = 1000, .port0 = 2000, .size = 64, .window = 256, .active = 0.01,
 	.rate = 10, .time = 600,
 };
 
@@ -74,12 +73,6 @@ static void on_signal(int sig)
 		sig_term = 1;
 }
 
-static void die(const char *msg)
-{
-	perror(msg);
-	exit(2);
-}
-
 static uint32_t now_ms(void)
 {
 	return (uint32_t)(uint64_t)(kt_now() * 1000);
@@ -92,7 +85,7 @@ static void parse_addr4(const char *s, struct sockaddr_in *a)
 	socklen_t len;
 
 	if (kt_parse_addr(s, &ss, &len) || ss.ss_family != AF_INET)
-		die("bad address");
+		kt_die("bad address");
 	memcpy(a, &ss, sizeof(*a));
 }
 
@@ -101,24 +94,10 @@ static void raise_nofile(long n)
 	struct rlimit rl = { n, n };
 
 	if (setrlimit(RLIMIT_NOFILE, &rl))
-		die("setrlimit(RLIMIT_NOFILE)");
+		kt_die("setrlimit(RLIMIT_NOFILE)");
 }
 
 /* -------------------------------------------------------------- server */
-
-static void tune(int fd)
-{
-	if (C.preset) {
-		int v = kcp_preset_by_name(C.preset);
-
-		if (!v || kt_setint(fd, KCP_PRESET, v))
-			die("KCP_PRESET");
-	}
-	if (C.wnd[0] && kt_wnd(fd, C.wnd[0], C.wnd[1]))
-		die("KCP_WNDSIZE");
-	if (C.mtu && kt_setint(fd, KCP_MTU, C.mtu))
-		die("KCP_MTU");
-}
 
 /* -v: the engine's view of an accepted session */
 static void dump_info(int fd, const char *when)
@@ -155,15 +134,15 @@ static int run_server(void)
 	parse_addr4(C.addr, &a);
 	lfd = kt_socket(SOCK_STREAM | SOCK_NONBLOCK);
 	if (lfd < 0)
-		die("socket(AF_KCP)");
-	tune(lfd);
+		kt_die("socket(AF_KCP)");
+	kt_kcpopts_tune(&C.k, lfd);
 	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 65535))
-		die("bind/listen");
+		kt_die("bind/listen");
 	ep = epoll_create1(0);
 	ev.events = EPOLLIN;
 	ev.data.fd = lfd;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev))
-		die("epoll_ctl");
+		kt_die("epoll_ctl");
 	printf("LISTEN %d\n", kt_port_of(lfd));
 	fflush(stdout);
 	while (!sig_term && kt_now() < t0 + C.time) {
@@ -179,13 +158,13 @@ static int run_server(void)
 
 				while ((c = accept4(lfd, NULL, NULL,
 						    SOCK_NONBLOCK)) >= 0) {
-					tune(c);
+					kt_kcpopts_tune(&C.k, c);
 					if (C.verbose && accepted < 3)
 						dump_info(c, "accept");
 					ev.events = EPOLLIN;
 					ev.data.fd = c;
 					if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev))
-						die("epoll_ctl");
+						kt_die("epoll_ctl");
 					accepted++;
 				}
 				continue;
@@ -303,11 +282,12 @@ static void gen_input(struct csess *s, const uint8_t *p, ssize_t n)
 
 	rx_pkts++;
 	while (n >= KCP_HDR) {
-		uint32_t conv = kt_g32(p), ts = kt_g32(p + 8), sn = kt_g32(p + 12);
-		uint32_t una = kt_g32(p + 16), len = kt_g32(p + 20);
-		uint8_t cmd = p[4];
+		struct kt_seg sg;
+		int used = kt_seg_get(p, n, &sg);
+		uint32_t ts = sg.ts, sn = sg.sn, una = sg.una, len = sg.len;
+		uint8_t cmd = sg.cmd;
 
-		if (conv != s->conv || len > n - KCP_HDR)
+		if (used < 0 || sg.conv != s->conv)
 			break;
 		advance_una(s, una);
 		if (cmd == KCP_CMD_ACK && sn == s->snd_una)
@@ -359,20 +339,6 @@ static int retransmit(struct csess *s, uint32_t now)
 	return s->snd_nxt - s->snd_una;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double pct(double p)
-{
-	if (!nlat)
-		return 0;
-	return lat[(long long)(p * (nlat - 1) + 0.5)];
-}
-
 static int run_gen(void)
 {
 	struct sockaddr_in srv;
@@ -391,16 +357,16 @@ static int run_gen(void)
 	for (tok = strtok_r(srcs, ",", &save); tok && nsrc < 16;
 	     tok = strtok_r(NULL, ",", &save))
 		if (inet_pton(AF_INET, tok, &src[nsrc++]) != 1)
-			die("bad -src");
+			kt_die("bad -src");
 	if ((long)C.n > (long)nsrc * (65535 - C.port0 + 1))
-		die("-n too large for the -src addresses and -port0");
+		kt_die("-n too large for the -src addresses and -port0");
 	raise_nofile(C.n + 1024);
 	S = calloc(C.n, sizeof(*S));
 	pending = calloc(C.n, sizeof(*pending));
 	maxlat = 1 << 20;
 	lat = malloc(maxlat * sizeof(*lat));
 	if (!S || !lat || !pending)
-		die("calloc");
+		kt_die("calloc");
 	ep = epoll_create1(0);
 	for (i = 0; i < C.n; i++) {
 		struct sockaddr_in a = { .sin_family = AF_INET };
@@ -408,31 +374,31 @@ static int run_gen(void)
 
 		s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 		if (s->fd < 0)
-			die("socket");
+			kt_die("socket");
 		a.sin_addr = src[i % nsrc];
 		/* ports in use (by someone else) are skipped */
 		for (;;) {
 			int port = C.port0 + i / nsrc + skip[i % nsrc];
 
 			if (port > 65535)
-				die("out of ports: more -src addresses needed");
+				kt_die("out of ports: more -src addresses needed");
 			a.sin_port = htons(port);
 			if (!bind(s->fd, (struct sockaddr *)&a, sizeof(a)))
 				break;
 			if (errno != EADDRINUSE)
-				die("bind");
+				kt_die("bind");
 			skip[i % nsrc]++;
 			skipped++;
 		}
 		if (connect(s->fd, (struct sockaddr *)&srv, sizeof(srv)))
-			die("connect");
+			kt_die("connect");
 		s->conv = (uint32_t)(i + 1) * 2654435761u ^ 0x5a5a0000u;
 		if (!s->conv)
 			s->conv = 1;
 		ev.events = EPOLLIN;
 		ev.data.u32 = i;
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev))
-			die("epoll_ctl");
+			kt_die("epoll_ctl");
 	}
 	nactive = (int)ceil(C.n * C.active);
 	if (nactive > C.n)
@@ -521,98 +487,48 @@ static int run_gen(void)
 				gen_input(s, buf, r);
 		}
 	}
-	qsort(lat, nlat, sizeof(*lat), cmp_double);
+	qsort(lat, nlat, sizeof(*lat), kt_cmp_double);
 	printf("RESULT ok=%d mode=gen sessions=%d up=%d open_secs=%.3f "
 	       "active=%d rate=%.1f msgs=%lld echoes=%lld stalled=%lld "
 	       "rtx=%lld tx_pkts=%lld rx_pkts=%lld p50_ms=%.2f p99_ms=%.2f "
 	       "p999_ms=%.2f\n", up_count == C.n, C.n, up_count,
 	       t_up ? t_up - t_open : -1.0, nactive, C.rate, msgs_sent,
-	       echo_msgs, stalled, rtx, tx_pkts, rx_pkts, pct(0.5),
-	       pct(0.99), pct(0.999));
+	       echo_msgs, stalled, rtx, tx_pkts, rx_pkts, kt_pct(lat, nlat, 0.5),
+	       kt_pct(lat, nlat, 0.99), kt_pct(lat, nlat, 0.999));
 	fflush(stdout);
 	return up_count != C.n;
 }
 
-/* -netns NAME: join /run/netns/NAME first (saves an "ip netns exec"). */
-static void join_netns(const char *name)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET))
-		die(path);
-	close(fd);
-}
-
-static void parse_list(const char *s, int *a, int n)
-{
-	char *end;
-
-	for (int i = 0; i < n; i++) {
-		a[i] = strtol(s, &end, 10);
-		s = *end ? end + 1 : end;
-	}
-}
-
 int main(int argc, char **argv)
 {
+	const struct kt_opt opts[] = {
+		{ "-v", KT_FLAG, &C.verbose }, { "-a", KT_STR, &C.addr },
+		{ "-src", KT_STR, &C.src }, { "-n", KT_INT, &C.n },
+		{ "-port0", KT_INT, &C.port0 }, { "-size", KT_INT, &C.size },
+		{ "-window", KT_INT, &C.window }, { "-active", KT_DBL, &C.active },
+		{ "-rate", KT_DBL, &C.rate }, { "-time", KT_DBL, &C.time },
+		{ NULL },
+	};
 	struct sigaction sa = { .sa_handler = on_signal };
 
-	signal(SIGPIPE, SIG_IGN);
+	int err;
+
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (argc < 2)
-		die("usage: kcpscale server|gen -a ADDR:PORT [options]");
-	C.mode = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-
-#define OPT(name) (!strcmp(o, name) && (i++, 1))
-		if (!strcmp(o, "-v"))
-			C.verbose = true;
-		else if (OPT("-a"))
-			C.addr = v;
-		else if (OPT("-netns"))
-			join_netns(v);
-		else if (OPT("-src"))
-			C.src = v;
-		else if (OPT("-preset"))
-			C.preset = v;
-		else if (OPT("-wnd"))
-			parse_list(v, C.wnd, 2);
-		else if (OPT("-mtu"))
-			C.mtu = atoi(v);
-		else if (OPT("-n"))
-			C.n = atoi(v);
-		else if (OPT("-port0"))
-			C.port0 = atoi(v);
-		else if (OPT("-size"))
-			C.size = atoi(v);
-		else if (OPT("-window"))
-			C.window = atoi(v);
-		else if (OPT("-active"))
-			C.active = atof(v);
-		else if (OPT("-rate"))
-			C.rate = atof(v);
-		else if (OPT("-time"))
-			C.time = atof(v);
-		else {
-			fprintf(stderr, "kcpscale: unknown option %s\n", o);
-			return 2;
-		}
-	}
+	C.mode = kt_cli_start(argc, argv, "kcpscale server|gen -a ADDR:PORT [options]",
+			      0, &err);
+	if (kt_parse_args("kcpscale", argc, argv, 2, opts, &C.k))
+		return 2;
 	if (!C.addr)
-		die("-a required");
+		kt_die("-a required");
 	if (C.size < 16 || C.size > 256)
-		die("-size must be 16..256");
+		kt_die("-size must be 16..256");
 	if (!strcmp(C.mode, "server"))
 		return run_server();
 	if (!strcmp(C.mode, "gen"))
 		return run_gen();
-	die("mode must be server or gen");
+	kt_die("mode must be server or gen");
 	return 2;
 }

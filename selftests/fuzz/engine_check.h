@@ -8,6 +8,7 @@
 
 #include "kcp_engine.h"
 #include "fuzz_common.h"
+#include "../lib/kcpwire.h"	/* the test side's codec, not kmod's */
 
 /* What the harness allowed: the basis of the memory bound. */
 struct eng_limits {
@@ -180,10 +181,10 @@ static inline ENG_NOCOV u32 eng_check_dgram(const struct kcp_cb *kcp, const u8 *
 		u8 cmd;
 
 		FUZZ_CHECK(len >= KCP_OVERHEAD, "trailing %u bytes", len);
-		FUZZ_CHECK(kcp_get_le32(p) == kcp->conv, "conv %08x",
-			   kcp_get_le32(p));
+		FUZZ_CHECK(kt_g32(p) == kcp->conv, "conv %08x",
+			   kt_g32(p));
 		cmd = p[4];
-		slen = kcp_get_le32(p + 20);
+		slen = kt_g32(p + 20);
 		FUZZ_CHECK(cmd >= KCP_CMD_PUSH && cmd <= KCP_CMD_WINS, "cmd %u",
 			   cmd);
 		FUZZ_CHECK(slen <= len - KCP_OVERHEAD, "segment len %u of %u",
@@ -199,9 +200,9 @@ static inline ENG_NOCOV u32 eng_check_dgram(const struct kcp_cb *kcp, const u8 *
 			FUZZ_CHECK(slen == 0, "cmd %u with %u payload bytes",
 				   cmd, slen);
 		}
-		FUZZ_CHECK(kcp_get_le16(p + 6) <= kcp->rcv_wnd,
+		FUZZ_CHECK(kt_g16(p + 6) <= kcp->rcv_wnd,
 			   "advertised wnd %u > rcv_wnd %u",
-			   kcp_get_le16(p + 6), kcp->rcv_wnd);
+			   kt_g16(p + 6), kcp->rcv_wnd);
 		p += KCP_OVERHEAD + slen;
 		len -= KCP_OVERHEAD + slen;
 	}

@@ -14,20 +14,14 @@
  *    wire bytes equal an independent CFB / Salsa20 / XOR computation;
  *  - raw decrypt(encrypt(x)) == x at every length.
  */
-#define OPENSSL_SUPPRESS_DEPRECATED	/* the low-level ECB block API */
-#include <openssl/aes.h>
-#include <openssl/blowfish.h>
-#include <openssl/cast.h>
-#include <openssl/des.h>
-#include <openssl/evp.h>
 #ifdef HAVE_NETTLE
 #include <nettle/salsa20.h>
-#include <nettle/twofish.h>
 #endif
 
 #include "fuzz_common.h"
 #include "kcp_cipher.h"
 #include "kcpkey.h"
+#include "../lib/refcipher.h"
 
 #define MAX_DGRAM	2048
 
@@ -36,99 +30,24 @@ static const u8 cfb_iv[16] = {
 	0xa4, 0x15, 0xf2, 0xc1, 0xfc, 0x78, 0xe6, 0x6b,
 };
 
-struct ext_blk {
-	union {
-		AES_KEY aes;
-		BF_KEY bf;
-		CAST_KEY cast;
-		DES_key_schedule des[3];
-#ifdef HAVE_NETTLE
-		struct twofish_ctx tf;
-#endif
-		EVP_CIPHER_CTX *evp;
-	} k;
-};
-
 static struct {
 	struct kcp_crypt *c;
-	struct ext_blk blk;
+	struct kt_refblk blk;
 	kcp_block_enc_fn ref;	/* independent block function, or NULL */
 	void *ref_ctx;
 } ctx[__KCP_CIPHER_MAX];
 
 static u8 pass[KCPTUN_PASS_LEN], xor_tbl[KCPTUN_XOR_TABLE_LEN];
-static struct ext_blk sm4_ref;
-
-static void ext_aes(void *c, u8 *dst, const u8 *src)
-{
-	AES_encrypt(src, dst, &((struct ext_blk *)c)->k.aes);
-}
-
-static void ext_bf(void *c, u8 *dst, const u8 *src)
-{
-	BF_ecb_encrypt(src, dst, &((struct ext_blk *)c)->k.bf, BF_ENCRYPT);
-}
-
-static void ext_cast(void *c, u8 *dst, const u8 *src)
-{
-	CAST_ecb_encrypt(src, dst, &((struct ext_blk *)c)->k.cast, CAST_ENCRYPT);
-}
-
-static void ext_des3(void *c, u8 *dst, const u8 *src)
-{
-	DES_key_schedule *ks = ((struct ext_blk *)c)->k.des;
-
-	DES_ecb3_encrypt((const_DES_cblock *)src, (DES_cblock *)dst,
-			 &ks[0], &ks[1], &ks[2], DES_ENCRYPT);
-}
-
-#ifdef HAVE_NETTLE
-static void ext_tf(void *c, u8 *dst, const u8 *src)
-{
-	twofish_encrypt(&((struct ext_blk *)c)->k.tf, 16, dst, src);
-}
-#endif
+static struct kt_refblk sm4_ref;
 
 /* OpenSSL's SM4 (EVP, ECB, one block): the reference for kcp_cipher's. */
 static void ref_sm4(void *c, u8 *dst, const u8 *src)
 {
 	int n;
 
-	if (!EVP_EncryptUpdate(((struct ext_blk *)c)->k.evp, dst, &n, src, 16) ||
+	if (!EVP_EncryptUpdate(((struct kt_refblk *)c)->k.evp, dst, &n, src, 16) ||
 	    n != 16)
 		abort();
-}
-
-static kcp_block_enc_fn ext_setup(const struct kcp_cipher_desc *d,
-				  struct ext_blk *b)
-{
-	int i;
-
-	switch (d->id) {
-	case KCP_CIPHER_AES:
-	case KCP_CIPHER_AES_128:
-	case KCP_CIPHER_AES_192:
-		AES_set_encrypt_key(pass, d->key_len * 8, &b->k.aes);
-		return ext_aes;
-	case KCP_CIPHER_BLOWFISH:
-		BF_set_key(&b->k.bf, d->key_len, pass);
-		return ext_bf;
-	case KCP_CIPHER_CAST5:
-		CAST_set_key(&b->k.cast, d->key_len, pass);
-		return ext_cast;
-	case KCP_CIPHER_3DES:
-		for (i = 0; i < 3; i++)
-			DES_set_key_unchecked((const_DES_cblock *)(pass + 8 * i),
-					      &b->k.des[i]);
-		return ext_des3;
-#ifdef HAVE_NETTLE
-	case KCP_CIPHER_TWOFISH:
-		twofish_set_key(&b->k.tf, d->key_len, pass);
-		return ext_tf;
-#endif
-	default:
-		return NULL;
-	}
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -145,22 +64,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	else
 		EVP_CIPHER_CTX_set_padding(sm4_ref.k.evp, 0);
 	for (id = 0; id < __KCP_CIPHER_MAX; id++) {
-		const struct kcp_cipher_desc *d = kcp_cipher_get(id);
-		struct kcp_crypt_cfg cfg = { .id = id };
+		struct kcp_crypt_cfg cfg;
 
-		if (d->impl == KCP_IMPL_KAPI) {
-			cfg.block_enc = ext_setup(d, &ctx[id].blk);
-			cfg.block_ctx = &ctx[id].blk;
-			if (!cfg.block_enc)
-				continue;	/* e.g. no nettle: skipped */
+		if (kt_ref_cfg(id, pass, xor_tbl, &ctx[id].blk, &cfg))
+			continue;	/* e.g. no nettle: skipped */
+		if (cfg.block_enc) {
 			ctx[id].ref = cfg.block_enc;
 			ctx[id].ref_ctx = &ctx[id].blk;
-		} else if (d->impl == KCP_IMPL_XOR) {
-			cfg.key = xor_tbl;
-			cfg.key_len = KCP_XOR_TABLE_LEN;
-		} else if (d->impl != KCP_IMPL_IDENTITY) {
-			cfg.key = pass;
-			cfg.key_len = d->key_len;
 		}
 		if (id == KCP_CIPHER_SM4 && sm4_ref.k.evp) {
 			ctx[id].ref = ref_sm4;

@@ -281,14 +281,7 @@ static void op_segs(struct eng *e, struct fin *f, u8 fl)
 		if (cmd != KCP_CMD_PUSH && !(t & 0x40))
 			len = 0;
 		len = min_t(u32, len, sizeof(dgram) - used - KCP_OVERHEAD);
-		kcp_put_le32(p, conv);
-		p[4] = cmd;
-		p[5] = frg;
-		kcp_put_le16(p + 6, wnd);
-		kcp_put_le32(p + 8, e->now - age);
-		kcp_put_le32(p + 12, sn);
-		kcp_put_le32(p + 16, una);
-		kcp_put_le32(p + 20, len);
+		kt_seg_hdr(p, conv, cmd, frg, wnd, e->now - age, sn, una, len);
 		pl = fin_bytes(f, len, &got);
 		memcpy(p + KCP_OVERHEAD, pl, got);
 		memset(p + KCP_OVERHEAD + got, 0xa5, len - got);
@@ -311,14 +304,9 @@ static void op_flood(struct eng *e, struct fin *f, u8 fl)
 		for (i = 0; i < cnt; i++) {
 			u8 *p = dgram + i * KCP_OVERHEAD;
 
-			memset(p, 0, KCP_OVERHEAD);
-			kcp_put_le32(p, kcp->conv);
-			p[4] = KCP_CMD_PUSH;
-			kcp_put_le16(p + 6, 32);
-			kcp_put_le32(p + 8, e->now);
-			kcp_put_le32(p + 12, kcp->rcv_nxt +
-				     (sel + i) % 64 - 16);
-			kcp_put_le32(p + 16, kcp->snd_una);
+			kt_seg_hdr(p, kcp->conv, KCP_CMD_PUSH, 0, 32, e->now,
+				   kcp->rcv_nxt + (sel + i) % 64 - 16,
+				   kcp->snd_una, 0);
 		}
 		do_input(e, dgram, cnt * KCP_OVERHEAD, !(fl & 1), fl & 2);
 		n -= cnt;

@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Hardening: a packet attack during a legitimate transfer. An aes-keyed
-# fast3 session (attack_flood client in b -> attack_flood server in a,
+# fast3 session (attack client in b -> attack server in a,
 # echo, 40 ms of netem delay on a's side) streams data until the flood
 # is over, then checks that every byte came back intact (byte compare
-# with the test stream). Meanwhile attack_flood sends a
+# with the test stream). Meanwhile attack sends a
 # bounded flood from namespace b at the aes listener and at a plain
 # listener that never accepts: truncated, oversized, random, wrong-key,
 # replayed (captured from the live session; from thousands of spoofed
@@ -20,7 +20,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-FLOOD=${ATTACK_FLOOD:-$TOP/build/net/attack_flood}
+FLOOD=${ATTACK:-$TOP/build/net/attack}
 quick=
 [ "${1:-}" = quick ] && { quick=1; shift; }
 N=${1:-$([ -n "$quick" ] && echo 30000 || echo 120000)}
@@ -105,7 +105,7 @@ frc=$?
 tfe=$(date +%s.%N)
 touch "$WORK/flood.done"
 sed 's/^/# /' "$WORK/flood.out"
-[ $frc -eq 0 ] || not_ok "attack_flood failed (exit $frc)"
+[ $frc -eq 0 ] || not_ok "attack failed (exit $frc)"
 wait $LEGIT_PID
 lrc=$?
 LEGIT_PID=

@@ -16,7 +16,7 @@
  *   hostile spoofirst -dst IP:PORT -n N -pps R -net A.B
  *   hostile icmp -dst IP -qsrc IP:PORT -qdst IP:PORT -conv C [-ext]
  */
-#include "kcptest.h"
+#include "../lib/kcptest.h"
 #include <linux/filter.h>
 #include <linux/sock_diag.h>
 #include <netinet/icmp6.h>

@@ -5,7 +5,7 @@
  * timeouts, shutdown, close semantics, dead link, ICMP errors, bad
  * arguments, many connections, IPv6. Prints TAP.
  */
-#include "kcptest.h"
+#include "../lib/kcptest.h"
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>

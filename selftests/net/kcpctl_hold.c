@@ -10,7 +10,7 @@
  * "INFO nodelay=.. interval=.. resend=.. nc=.. snd_wnd=.. rcv_wnd=..
  * mtu=.. state=..". Exits on SIGTERM/SIGINT.
  */
-#include "kcptest.h"
+#include "../lib/kcptest.h"
 
 static volatile sig_atomic_t want_info, want_exit;
 

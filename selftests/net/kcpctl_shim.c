@@ -6,12 +6,12 @@
  *   kcpctl run --ports 7001-7002 -- kcpctl_shim
  *   kcpctl run -- kcpctl_shim              (other checks: all ports)
  *
- * and it prints "PASS what" / "FAIL what" lines (kcpctl_test.sh turns
- * them into TAP). Whether a socket really is AF_KCP is asked with
- * getsockopt(SOL_KCP, KCP_INFO), which only an AF_KCP socket answers (the
- * shim makes SO_DOMAIN lie on purpose).
+ * and it prints TAP (selftests/lib/tap.h), which kcpctl_test.sh relays
+ * with a "shim:" prefix, and "DONE N failed" at the end. Whether a socket
+ * really is AF_KCP is asked with getsockopt(SOL_KCP, KCP_INFO), which only
+ * an AF_KCP socket answers (the shim makes SO_DOMAIN lie on purpose).
  */
-#include "kcptest.h"
+#include "../lib/kcptest.h"
 #include <linux/tcp.h>
 #include <stddef.h>
 #include <sys/un.h>
@@ -21,22 +21,6 @@
 #define PORT_KCP6	7001	/* selected: dual-stack [::] listener */
 #define PORT_KCP4	7002	/* selected: IPv4 listener */
 #define PORT_TCP	7005	/* not selected */
-
-static int fails;
-
-static void result(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s ", ok ? "PASS" : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		fails++;
-}
 
 static bool is_kcp(int fd, unsigned int *state)
 {
@@ -165,20 +149,20 @@ static void test_threads(void)
 
 	listener6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	setsockopt(listener6, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	result(!bind(listener6, (struct sockaddr *)&any, sizeof(any)) &&
+	kt_result(!bind(listener6, (struct sockaddr *)&any, sizeof(any)) &&
 	       !listen(listener6, 64), "dual-stack [::]:%d listener", PORT_KCP6);
 	i = is_kcp(listener6, &st);
-	result(i && st == KCP_LISTEN,
+	kt_result(i && st == KCP_LISTEN,
 	       "the [::]:%d listener is AF_KCP, state LISTEN (%u)", PORT_KCP6,
 	       st);
-	result(intopt(listener6, SOL_SOCKET, SO_DOMAIN) == AF_INET6 &&
+	kt_result(intopt(listener6, SOL_SOCKET, SO_DOMAIN) == AF_INET6 &&
 	       intopt(listener6, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP,
 	       "SO_DOMAIN says AF_INET6, SO_PROTOCOL IPPROTO_TCP");
-	result(intopt(listener6, SOL_SOCKET, SO_REUSEADDR) == 1,
+	kt_result(intopt(listener6, SOL_SOCKET, SO_REUSEADDR) == 1,
 	       "SO_REUSEADDR set before bind() was carried over");
-	result(fcntl(listener6, F_GETFD) & FD_CLOEXEC,
+	kt_result(fcntl(listener6, F_GETFD) & FD_CLOEXEC,
 	       "SOCK_CLOEXEC kept on the listener");
-	result(!getsockname(listener6, (struct sockaddr *)&name, &len) &&
+	kt_result(!getsockname(listener6, (struct sockaddr *)&name, &len) &&
 	       len == sizeof(name) && name.sin6_family == AF_INET6 &&
 	       ntohs(name.sin6_port) == PORT_KCP6,
 	       "getsockname of the listener: AF_INET6 port %d", PORT_KCP6);
@@ -206,22 +190,22 @@ static void test_threads(void)
 	if (accepted < n)
 		shutdown(listener6, SHUT_RDWR);
 	pthread_join(srv, NULL);
-	result(sum.ok == n, "%d threads x %d connections: ping/pong %d/%d",
+	kt_result(sum.ok == n, "%d threads x %d connections: ping/pong %d/%d",
 	       NTHREADS, NCONN, sum.ok, n);
-	result(sum.kcp == n, "every client socket is AF_KCP (%d/%d)", sum.kcp, n);
-	result(sum.nonblock == n && sum.cloexec == n,
+	kt_result(sum.kcp == n, "every client socket is AF_KCP (%d/%d)", sum.kcp, n);
+	kt_result(sum.nonblock == n && sum.cloexec == n,
 	       "SOCK_NONBLOCK and SOCK_CLOEXEC kept (%d, %d of %d)",
 	       sum.nonblock, sum.cloexec, n);
-	result(sum.rcvtimeo == n, "SO_RCVTIMEO set before connect() kept (%d)",
+	kt_result(sum.rcvtimeo == n, "SO_RCVTIMEO set before connect() kept (%d)",
 	       sum.rcvtimeo);
-	result(sum.nodelay == n && sum.tos == n,
+	kt_result(sum.nodelay == n && sum.tos == n,
 	       "TCP_NODELAY and IP_TOS succeed (%d, %d)", sum.nodelay, sum.tos);
-	result(sum.tcpinfo == n && sum.maxseg == n && sum.cong == n,
+	kt_result(sum.tcpinfo == n && sum.maxseg == n && sum.cong == n,
 	       "TCP_INFO (ESTABLISHED, mss, rto), TCP_MAXSEG, TCP_CONGESTION "
 	       "'kcp' (%d, %d, %d)", sum.tcpinfo, sum.maxseg, sum.cong);
-	result(sum.domain == n && sum.proto == n && sum.name4 == n,
+	kt_result(sum.domain == n && sum.proto == n && sum.name4 == n,
 	       "SO_DOMAIN AF_INET, SO_PROTOCOL TCP, getsockname AF_INET");
-	result(accepted == n && mapped_peers == n,
+	kt_result(accepted == n && mapped_peers == n,
 	       "accept4 on [::] gives v4-mapped AF_INET6 peers (%d/%d)",
 	       mapped_peers, accepted);
 	close(listener6);
@@ -235,15 +219,15 @@ static void test_unselected(void)
 	char buf[4];
 
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	result(!bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 4) &&
+	kt_result(!bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 4) &&
 	       !is_kcp(l, NULL), "port %d (not in --ports) listens on TCP",
 	       PORT_TCP);
 	c = socket(AF_INET, SOCK_STREAM, 0);
-	result(!connect(c, (struct sockaddr *)&a, sizeof(a)) && !is_kcp(c, NULL),
+	kt_result(!connect(c, (struct sockaddr *)&a, sizeof(a)) && !is_kcp(c, NULL),
 	       "connect to port %d stays TCP", PORT_TCP);
 	s = accept(l, NULL, NULL);
 	shutdown(c, SHUT_WR);
-	result(s >= 0 && recv(s, buf, sizeof(buf), 0) == 0,
+	kt_result(s >= 0 && recv(s, buf, sizeof(buf), 0) == 0,
 	       "and TCP's EOF arrives");
 	close(s);
 	close(c);
@@ -259,18 +243,18 @@ static void test_bind_then_connect(void)
 	int l = socket(AF_INET, SOCK_STREAM, 0), c, s;
 	char buf[2];
 
-	result(!bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 4) &&
+	kt_result(!bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 4) &&
 	       is_kcp(l, NULL), "127.0.0.1:%d listener is AF_KCP", PORT_KCP4);
 	c = socket(AF_INET, SOCK_STREAM, 0);
-	result(!bind(c, (struct sockaddr *)&any, sizeof(any)) &&
+	kt_result(!bind(c, (struct sockaddr *)&any, sizeof(any)) &&
 	       !is_kcp(c, NULL), "bind(127.0.0.1:0) with --ports: still TCP");
-	result(!connect(c, (struct sockaddr *)&a, sizeof(a)) && is_kcp(c, NULL) &&
+	kt_result(!connect(c, (struct sockaddr *)&a, sizeof(a)) && is_kcp(c, NULL) &&
 	       !getsockname(c, (struct sockaddr *)&self, &len) &&
 	       self.sin_addr.s_addr == htonl(INADDR_LOOPBACK),
 	       "connect to %d: AF_KCP, bound to 127.0.0.1 as asked", PORT_KCP4);
 	send(c, "hi", 2, 0);
 	s = accept(l, NULL, NULL);
-	result(s >= 0 && recv(s, buf, 2, MSG_WAITALL) == 2, "data arrives");
+	kt_result(s >= 0 && recv(s, buf, 2, MSG_WAITALL) == 2, "data arrives");
 	close(s);
 	close(c);
 	close(l);
@@ -292,7 +276,7 @@ static void test_reuse(void)
 	listen(l, 1);
 	close(fd);
 	u = socket(AF_UNIX, SOCK_STREAM, 0);
-	result(u == fd && !connect(u, (struct sockaddr *)&un, len) &&
+	kt_result(u == fd && !connect(u, (struct sockaddr *)&un, len) &&
 	       intopt(u, SOL_SOCKET, SO_DOMAIN) == AF_UNIX,
 	       "a reused fd number (AF_UNIX now) is left alone");
 	close(u);
@@ -335,24 +319,24 @@ static void test_all_ports(void)
 
 	/* bind([::]:0) + listen(): dual-stack, reachable over IPv4 */
 	l = socket(AF_INET6, SOCK_STREAM, 0);
-	result(!bind(l, (struct sockaddr *)&any6, sizeof(any6)) &&
+	kt_result(!bind(l, (struct sockaddr *)&any6, sizeof(any6)) &&
 	       !listen(l, 8) && is_kcp(l, NULL) && (port = port_of(l)) > 0,
 	       "bind([::]:0) + listen(): AF_KCP on an ephemeral port");
 	lo4 = kt_addr4("127.0.0.1", port);
 	c = socket(AF_INET, SOCK_STREAM, 0);
-	result(!connect(c, (struct sockaddr *)&lo4, sizeof(lo4)) &&
+	kt_result(!connect(c, (struct sockaddr *)&lo4, sizeof(lo4)) &&
 	       kcp_pair_works(l, c), "IPv4 client to it over AF_KCP");
 	close(c);
 	close(l);
 
 	/* bind([::]:0) + connect() to an IPv6 peer stays IPv6 */
 	l6 = socket(AF_INET6, SOCK_STREAM, 0);
-	result(!bind(l6, (struct sockaddr *)&lo6, sizeof(lo6)) &&
+	kt_result(!bind(l6, (struct sockaddr *)&lo6, sizeof(lo6)) &&
 	       !listen(l6, 8) && is_kcp(l6, NULL) &&
 	       (port = port_of(l6)) > 0, "[::1]:0 listener is AF_KCP");
 	lo6.sin6_port = htons(port);
 	c = socket(AF_INET6, SOCK_STREAM, 0);
-	result(!bind(c, (struct sockaddr *)&any6, sizeof(any6)) &&
+	kt_result(!bind(c, (struct sockaddr *)&any6, sizeof(any6)) &&
 	       !connect(c, (struct sockaddr *)&lo6, sizeof(lo6)) &&
 	       kcp_pair_works(l6, c),
 	       "bind([::]:0) + connect([::1]:%d): AF_KCP over IPv6", port);
@@ -361,7 +345,7 @@ static void test_all_ports(void)
 	/* v4-mapped destination from an AF_INET6 socket */
 	close(l6);
 	l = socket(AF_INET, SOCK_STREAM, 0);
-	result(!listen(l, 8) && is_kcp(l, NULL) && (port = port_of(l)) > 0,
+	kt_result(!listen(l, 8) && is_kcp(l, NULL) && (port = port_of(l)) > 0,
 	       "listen() without bind(): AF_KCP on an ephemeral port");
 	lo6 = kt_addr6("::ffff:127.0.0.1", port);
 	c = socket(AF_INET6, SOCK_STREAM, 0);
@@ -369,7 +353,7 @@ static void test_all_ports(void)
 		struct sockaddr_in6 peer;
 		socklen_t len = sizeof(peer);
 
-		result(!connect(c, (struct sockaddr *)&lo6, sizeof(lo6)) &&
+		kt_result(!connect(c, (struct sockaddr *)&lo6, sizeof(lo6)) &&
 		       kcp_pair_works(l, c) &&
 		       !getpeername(c, (struct sockaddr *)&peer, &len) &&
 		       peer.sin6_family == AF_INET6 &&
@@ -387,13 +371,13 @@ int main(void)
 
 	if (!ports || !*ports) {
 		test_all_ports();
-		printf("DONE %d failed\n", fails);
-		return fails ? 1 : 0;
+		printf("DONE %d failed\n", kt_failed);
+		return kt_done();
 	}
 	test_threads();
 	test_unselected();
 	test_bind_then_connect();
 	test_reuse();
-	printf("DONE %d failed\n", fails);
-	return fails ? 1 : 0;
+	printf("DONE %d failed\n", kt_failed);
+	return kt_done();
 }

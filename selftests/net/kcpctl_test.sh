@@ -8,7 +8,7 @@
 # through "kcpctl run", with proof that no TCP was used, and --ports
 # leaving other ports on TCP. Prints TAP.
 #
-#   selftests/net/kcpctl_test.sh        (build first: make -C tools/kcpctl)
+#   selftests/net/kcpctl_test.sh        (build first: make userspace)
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # shellcheck source=selftests/net/lib.sh
@@ -16,8 +16,9 @@ source "$TOP/selftests/net/lib.sh"
 
 TOOLS=${KCPCTL_TOOLS:-$TOP/build/tools}
 K=$TOOLS/kcpctl
-HOLD=$TOOLS/kcpctl_hold
-SHIM=$TOOLS/kcpctl_shim
+NET=${KCPCTL_TESTS:-$TOP/build/net}
+HOLD=$NET/kcpctl_hold
+SHIM=$NET/kcpctl_shim
 T0=$(date +%s.%N)
 PIDS=()
 
@@ -55,6 +56,16 @@ wait_for() {
 	diag "timed out waiting for '$2' in $1:"
 	sed 's/^/#   /' "$1" 2>/dev/null | tail -5
 	return 1
+}
+
+# wait_udp_port PORT: up to 5 s for a UDP socket on PORT (an AF_KCP
+# listener's, which is how "kcpctl run" servers show up)
+wait_udp_port() {
+	local _
+	for _ in $(seq 50); do
+		[ -n "$(ss -Huln "sport = :$1")" ] && break
+		sleep 0.1
+	done
 }
 
 # json_check NAME PYTHON-EXPR JSON: a test that the expression on the
@@ -99,7 +110,7 @@ no_tcp_on() {
 
 if [ ! -x "$K" ] || [ ! -f "$TOOLS/libkcppreload.so" ] || [ ! -x "$HOLD" ] ||
    [ ! -x "$SHIM" ]; then
-	not_ok "kcpctl, libkcppreload.so, kcpctl_hold, kcpctl_shim built in $TOOLS (make -C tools/kcpctl)"
+	not_ok "kcpctl, libkcppreload.so in $TOOLS, kcpctl_hold, kcpctl_shim in $NET (make userspace)"
 	tap_end
 	exit 1
 fi
@@ -360,41 +371,44 @@ check "run sets LD_PRELOAD and the KCPCTL_* contract" \
 		     -e '^KCPCTL_PRESET=fast2$' -e '^KCPCTL_WND=64,128$' -c | grep -x 4)" ]
 
 # ---- the shim's promises, checked from inside a TCP program ----
-timeout 60 "$K" run --ports 7001-7002 --preset fast3 -- "$SHIM" > "$WORK/shim.out" 2>&1
-rc=$?
-while read -r verdict what; do
-	case $verdict in
-	PASS) ok "shim: $what" ;;
-	FAIL) not_ok "shim: $what" ;;
-	esac
-done < "$WORK/shim.out"
-check "kcpctl_shim under kcpctl run --ports 7001-7002 ran to the end (rc $rc)" \
-	[ $rc -eq 0 -a -n "$(grep '^DONE 0 failed' "$WORK/shim.out")" ]
-[ $rc -eq 0 ] || grep -v -e '^PASS' -e '^FAIL' "$WORK/shim.out" | sed 's/^/#   /' | tail -5
-timeout 60 "$K" run --preset fast3 -- "$SHIM" > "$WORK/shim2.out" 2>&1
-rc=$?
-while read -r verdict what; do
-	case $verdict in
-	PASS) ok "shim, all ports: $what" ;;
-	FAIL) not_ok "shim, all ports: $what" ;;
-	esac
-done < "$WORK/shim2.out"
-check "kcpctl_shim under kcpctl run (all ports) ran to the end (rc $rc)" \
-	[ $rc -eq 0 -a -n "$(grep '^DONE 0 failed' "$WORK/shim2.out")" ]
-[ $rc -eq 0 ] || grep -v -e '^PASS' -e '^FAIL' "$WORK/shim2.out" | sed 's/^/#   /' | tail -5
+# shim_run LABEL OUT KCPCTL-RUN-OPTION...: the shim's TAP, relayed
+shim_run() {
+	local label=$1 out=$WORK/$2 rc line
+	shift 2
+	timeout 60 "$K" run "$@" -- "$SHIM" > "$out" 2>&1
+	rc=$?
+	while read -r line; do
+		case $line in
+		"ok "*) ok "$label: ${line#ok * - }" ;;
+		"not ok "*) not_ok "$label: ${line#not ok * - }" ;;
+		esac
+	done < "$out"
+	check "kcpctl_shim under kcpctl run $* ran to the end (rc $rc)" \
+		[ $rc -eq 0 -a -n "$(grep '^DONE 0 failed' "$out")" ]
+	[ $rc -eq 0 ] || grep -v -e '^ok ' -e '^not ok ' "$out" | sed 's/^/#   /' | tail -5
+}
+shim_run "shim" shim.out --ports 7001-7002 --preset fast3
+shim_run "shim, all ports" shim2.out --preset fast3
 
 # ---- iperf3 over AF_KCP ----
+# iperf_server OUT PORT KCPCTL-RUN-OPTION...: "iperf3 -s -1 -p PORT" under
+# kcpctl run in the background (pid in SP), output in $WORK/OUT; true once
+# OUT shows $IPERF_WAIT (default: listening) within 10 s
+iperf_server() {
+	local out=$1 port=$2
+	shift 2
+	"$K" run "$@" -- iperf3 -s -1 -p "$port" --forceflush > "$WORK/$out" 2>&1 &
+	SP=$!
+	PIDS+=("$SP")
+	wait_for "$WORK/$out" "${IPERF_WAIT:-Server listening}" 10
+}
 # shellcheck disable=SC2054
 RUNOPT=(--preset fast3 --wnd 512,512)
 if ! command -v iperf3 > /dev/null; then
 	skip "iperf3 over AF_KCP" "no iperf3"
 else
 	P=5201
-	"$K" run --ports $P "${RUNOPT[@]}" -- iperf3 -s -1 -p $P --forceflush \
-		> "$WORK/srv.out" 2>&1 &
-	SP=$!
-	PIDS+=("$SP")
-	wait_for "$WORK/srv.out" 'Server listening' 10
+	iperf_server srv.out $P --ports $P "${RUNOPT[@]}"
 	check "iperf3 -s under kcpctl run: no TCP listener on $P" no_tcp_on $P
 	cp /proc/net/kcp_snmp "$WORK/snmp.before"
 	"$K" stats OutPkts InBytes BytesSent > "$WORK/stats.before"
@@ -441,11 +455,7 @@ else
 	# -N, -M and -w: the server sets these on a new listener after
 	# closing the first one while the control connection holds the port
 	P3=5205
-	"$K" run --ports $P3 "${RUNOPT[@]}" -- iperf3 -s -1 -p $P3 --forceflush \
-		> "$WORK/srv3.out" 2>&1 &
-	SP=$!
-	PIDS+=("$SP")
-	wait_for "$WORK/srv3.out" 'Server listening' 10
+	iperf_server srv3.out $P3 --ports $P3 "${RUNOPT[@]}"
 	timeout 60 "$K" run --ports $P3 "${RUNOPT[@]}" -- \
 		iperf3 -c 127.0.0.1 -p $P3 -n 1M -N -M 1200 -w 256K -J \
 		> "$WORK/cli3.json" 2> "$WORK/cli3.err"
@@ -460,11 +470,7 @@ else
 
 	# --ports leaves other ports to TCP
 	P2=5203
-	"$K" run --ports $P "${RUNOPT[@]}" -- iperf3 -s -1 -p $P2 --forceflush \
-		> "$WORK/srv2.out" 2>&1 &
-	SP=$!
-	PIDS+=("$SP")
-	wait_for "$WORK/srv2.out" 'Server listening' 10
+	iperf_server srv2.out $P2 --ports $P "${RUNOPT[@]}"
 	check "--ports $P: iperf3 -s -p $P2 listens on TCP" \
 		[ -n "$(ss -Htln "sport = :$P2")" ]
 	err=$("$K" get --pid $SP --fd 3 2>&1)
@@ -483,11 +489,7 @@ else
 
 	# IPv6 server and client (a dual-stack [::] server is IPv4 by default)
 	P3=5205
-	"$K" run --dualstack v6 "${RUNOPT[@]}" -- iperf3 -s -1 -p $P3 --forceflush \
-		> "$WORK/srv3.out" 2>&1 &
-	SP=$!
-	PIDS+=("$SP")
-	wait_for "$WORK/srv3.out" 'Server listening' 10
+	iperf_server srv3.out $P3 --dualstack v6 "${RUNOPT[@]}"
 	timeout 60 "$K" run "${RUNOPT[@]}" -- iperf3 -c ::1 -p $P3 -n 1M \
 		> "$WORK/cli3.out" 2>&1
 	rc=$?
@@ -498,11 +500,8 @@ else
 
 	# encryption and FEC (need KCP_CRYPTO / KCP_FEC in the module)
 	P4=5207
-	"$K" run --ports $P4 --crypt aes-128 --key s3cret --fec 10,3 "${RUNOPT[@]}" -- \
-		iperf3 -s -1 -p $P4 --forceflush > "$WORK/srv4.out" 2>&1 &
-	SP=$!
-	PIDS+=("$SP")
-	if wait_for "$WORK/srv4.out" 'Server listening|KCP_CRYPTO|KCP_FEC' 10 &&
+	if IPERF_WAIT='Server listening|KCP_CRYPTO|KCP_FEC' iperf_server srv4.out $P4 \
+		--ports $P4 --crypt aes-128 --key s3cret --fec 10,3 "${RUNOPT[@]}" &&
 	   grep -qE 'setting KCP_(CRYPTO|FEC) failed.*ENOPROTOOPT' "$WORK/srv4.out"; then
 		skip "iperf3 over AF_KCP with --crypt aes-128 --fec 10,3" \
 			"module lacks $(grep -oE 'KCP_(CRYPTO|FEC)' "$WORK/srv4.out" | head -1)"
@@ -551,10 +550,7 @@ if command -v socat > /dev/null; then
 		CREATE:"$WORK/socat.out" &
 	SP=$!
 	PIDS+=("$SP")
-	for _ in $(seq 50); do
-		[ -n "$(ss -Huln "sport = :$P")" ] && break
-		sleep 0.1
-	done
+	wait_udp_port $P
 	timeout 20 "$K" run "${RUNOPT[@]}" -- socat -u OPEN:"$WORK/www/blob" \
 		TCP:127.0.0.1:$P
 	rc=$?
@@ -567,6 +563,34 @@ else
 	skip "socat file transfer over AF_KCP" "no socat"
 fi
 
+# py_peer OUT ROLE PORT KCPCTL-RUN-OPTION...: a small TCP program under
+# "kcpctl run", in the background, its output in $WORK/OUT. Roles: server
+# (accept, read once: READY), drain (accept, read to the end: READY),
+# hello (connect, send 5 bytes: PORT <own port>), feed (connect, 40
+# writes of 100 bytes 20 ms apart: SENT <own port>); then it stays 30 s.
+py_peer() {
+	local out=$1 role=$2 port=$3
+	shift 3
+	"$K" run "$@" -- python3 -c "import socket, sys, time
+role, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket()
+if role in ('server', 'drain'):
+    s.bind(('127.0.0.1', port)); s.listen(4); print('READY', flush=True)
+    c, _ = s.accept()
+    while c.recv(4096) and role == 'drain':
+        pass
+elif role == 'hello':
+    s.connect(('127.0.0.1', port)); s.send(b'hello')
+    print('PORT', s.getsockname()[1], flush=True)
+else:
+    s.connect(('127.0.0.1', port))
+    for i in range(40):
+        s.send(b'x' * 100); time.sleep(0.02)
+    print('SENT', s.getsockname()[1], flush=True)
+time.sleep(30)" "$role" "$port" > "$WORK/$out" 2>&1 &
+	PIDS+=($!)
+}
+
 # ---- kcpctl show: a wrong key on either side ----
 # a server and a client with the key 'right', a client with 'wrong': the
 # server drops the wrong one's datagrams (no session, no reply), and
@@ -574,25 +598,10 @@ fi
 # server's session (a raw socket, as a peer with another key would send)
 if command -v python3 > /dev/null; then
 	P=6006
-	hold="import socket, sys, time
-s = socket.socket()
-if sys.argv[1] == 'server':
-    s.bind(('127.0.0.1', $P)); s.listen(4); print('READY', flush=True)
-    c, _ = s.accept(); c.recv(100)
-else:
-    s.connect(('127.0.0.1', $P)); s.send(b'hello')
-    print('PORT', s.getsockname()[1], flush=True)
-time.sleep(30)"
-	"$K" run --ports $P --preset fast3 --crypt aes --key right -- python3 -c "$hold" server \
-		> "$WORK/ksrv.out" 2>&1 &
-	PIDS+=($!)
+	py_peer ksrv.out server $P --ports $P --preset fast3 --crypt aes --key right
 	wait_for "$WORK/ksrv.out" READY 10
-	"$K" run --ports $P --preset fast3 --crypt aes --key right -- python3 -c "$hold" client \
-		> "$WORK/kgood.out" 2>&1 &
-	PIDS+=($!)
-	"$K" run --ports $P --preset fast3 --crypt aes --key wrong -- python3 -c "$hold" client \
-		> "$WORK/kbad.out" 2>&1 &
-	PIDS+=($!)
+	py_peer kgood.out hello $P --ports $P --preset fast3 --crypt aes --key right
+	py_peer kbad.out hello $P --ports $P --preset fast3 --crypt aes --key wrong
 	wait_for "$WORK/kgood.out" PORT 10
 	wait_for "$WORK/kbad.out" PORT 10
 	good=$(awk '/^PORT/ { print $2 }' "$WORK/kgood.out")
@@ -625,26 +634,9 @@ fi
 # parity shards at positions its own counts reserve for data
 if command -v python3 > /dev/null; then
 	P=6008
-	feed="import socket, sys, time
-s = socket.socket()
-if sys.argv[1] == 'server':
-    s.bind(('127.0.0.1', $P)); s.listen(4); print('READY', flush=True)
-    c, _ = s.accept()
-    while c.recv(4096):
-        pass
-else:
-    s.connect(('127.0.0.1', $P))
-    for i in range(40):
-        s.send(b'x' * 100); time.sleep(0.02)
-    print('SENT', s.getsockname()[1], flush=True)
-time.sleep(30)"
-	"$K" run --ports $P --preset fast3 --fec 10,3 -- python3 -c "$feed" server \
-		> "$WORK/fsrv.out" 2>&1 &
-	PIDS+=($!)
+	py_peer fsrv.out drain $P --ports $P --preset fast3 --fec 10,3
 	wait_for "$WORK/fsrv.out" READY 10
-	"$K" run --ports $P --preset fast3 --fec 2,1 -- python3 -c "$feed" client \
-		> "$WORK/fcli.out" 2>&1 &
-	PIDS+=($!)
+	py_peer fcli.out feed $P --ports $P --preset fast3 --fec 2,1
 	wait_for "$WORK/fcli.out" SENT 20
 	cport=$(awk '/^SENT/ { print $2 }' "$WORK/fcli.out")
 	"$K" show | grep -A2 -E ":($P|${cport:-0}) " | sed 's/^/# sample: /'
@@ -663,10 +655,7 @@ if command -v ncat > /dev/null; then
 		> "$WORK/ncat.out" 2> "$WORK/ncat.err" &
 	SP=$!
 	PIDS+=("$SP")
-	for _ in $(seq 50); do
-		[ -n "$(ss -Huln "sport = :$P")" ] && break
-		sleep 0.1
-	done
+	wait_udp_port $P
 	timeout 20 "$K" run "${RUNOPT[@]}" -- ncat --send-only 127.0.0.1 $P \
 		< "$WORK/www/blob" 2>> "$WORK/ncat.err"
 	rc=$?

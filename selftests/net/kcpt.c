@@ -10,33 +10,30 @@
  *
  * Roles: server echo|sink|source|hold (listen, never accept); client
  *   echo|send|recv|rr.
- * Options: -tcp -seq -preset normal|fast|fast2|fast3 -nodelay a,b,c,d
- *   -wnd snd,rcv -mtu N -acknodelay -conv N -bytes N -seed S -timeout S
- *   -sessions N -parallel P -msgsize M -rr N -rrsize B -rrgap MS
- *   -crypt NAME -key PASS -fec D,P -linger MS -v
+ * Options: -tcp -seq -bytes N -seed S -timeout S -sessions N -parallel P
+ *   -msgsize M -rr N -rrsize B -rrgap MS -backlog N -v
  *   -file PATH (client send: the file's bytes) -out PATH (server sink)
+ *   and the AF_KCP options of selftests/lib/cli.h (-preset -nodelay -wnd
+ *   -mtu -acknodelay -conv -fec -crypt -key -linger -netns).
  */
-#include "kcptest.h"
-#include "../../tools/kcpctl/kcpkey.h"
-#include "../../tools/kcpctl/kcpnames.h"
+#include "../lib/cli.h"
 #include <netdb.h>
 #include <sys/resource.h>
 
 struct cfg {
-	const char *mode, *role, *addr, *preset, *crypt, *key, *file, *out;
-	bool tcp, seq, acknodelay, verbose;
-	int nodelay[4], wnd[2], mtu, fec[2];
-	long conv;
+	const char *mode, *role, *addr, *file, *out;
+	bool tcp, seq, verbose;
+	struct kt_kcpopts k;
 	long long bytes;
 	unsigned long long seed;
 	double timeout;
-	int sessions, parallel, msgsize, rr, rrsize, rrgap, linger, backlog;
+	int sessions, parallel, msgsize, rr, rrsize, rrgap, backlog;
 };
 
 static struct cfg C = {
-	.role = NULL, .nodelay = { -2, -2, -2, -2 }, .conv = -1,
+	.role = NULL, .k = KT_KCPOPTS_INIT,
 	.bytes = 1 << 20, .seed = 1, .timeout = 60, .sessions = 1,
-	.parallel = 1, .rr = 0, .rrsize = 64, .rrgap = 10, .linger = -1,
+	.parallel = 1, .rr = 0, .rrsize = 64, .rrgap = 10,
 	.backlog = 1024,
 };
 
@@ -46,38 +43,15 @@ static int failures, done_sessions;
 static double *lat;
 static int nlat;
 
-static void die(const char *msg)
-{
-	perror(msg);
-	exit(2);
-}
-
 /* Per-socket settings, before connect/listen (or on accepted sockets). */
 static void tune(int fd)
 {
 	int one = 1;
 
-	if (C.tcp) {
+	if (C.tcp)
 		setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
-		return;
-	}
-	if (C.preset) {
-		int v = kcp_preset_by_name(C.preset);
-
-		if (v && kt_setint(fd, KCP_PRESET, v))
-			die("KCP_PRESET");
-	}
-	if (C.nodelay[0] != -2 &&
-	    kt_nodelay(fd, C.nodelay[0], C.nodelay[1], C.nodelay[2], C.nodelay[3]))
-		die("KCP_NODELAY");
-	if (C.wnd[0] && kt_wnd(fd, C.wnd[0], C.wnd[1]))
-		die("KCP_WNDSIZE");
-	if (C.mtu && kt_setint(fd, KCP_MTU, C.mtu))
-		die("KCP_MTU");
-	if (C.acknodelay && kt_setint(fd, KCP_ACK_NODELAY, 1))
-		die("KCP_ACK_NODELAY");
-	if (C.linger >= 0 && kt_setint(fd, KCP_LINGER_TIMEOUT, C.linger))
-		die("KCP_LINGER_TIMEOUT");
+	else
+		kt_kcpopts_tune(&C.k, fd);
 }
 
 /* Options that must precede connect()/listen(). */
@@ -85,26 +59,7 @@ static void tune_early(int fd)
 {
 	if (C.tcp)
 		return;
-	if (C.conv >= 0) {
-		unsigned int conv = C.conv;
-
-		if (kt_setopt(fd, KCP_CONV, &conv, sizeof(conv)))
-			die("KCP_CONV");
-	}
-	if (C.fec[0]) {
-		struct kcp_fec f = { C.fec[0], C.fec[1] };
-
-		if (kt_setopt(fd, KCP_FEC, &f, sizeof(f)))
-			die("KCP_FEC");
-	}
-	if (C.crypt && strcmp(C.crypt, "nil")) {
-		struct kcp_crypto kc;
-
-		if (kcptun_crypto(kcp_cipher_by_name(C.crypt), C.key ? C.key : "it's a secrect", &kc))
-			die("unknown -crypt");
-		if (kt_setopt(fd, KCP_CRYPTO, &kc, sizeof(kc)))
-			die("KCP_CRYPTO");
-	}
+	kt_kcpopts_early(&C.k, fd);
 	tune(fd);
 }
 
@@ -117,16 +72,14 @@ static int new_socket(int family)
 	else
 		fd = kt_socket(C.seq ? SOCK_SEQPACKET : SOCK_STREAM);
 	if (fd < 0)
-		die("socket");
+		kt_die("socket");
 	return fd;
 }
 
 static void set_timeout(int fd, double secs)
 {
-	struct timeval tv = { (long)secs, (long)((secs - (long)secs) * 1e6) };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	kt_set_timeo(fd, SO_RCVTIMEO, secs);
+	kt_set_timeo(fd, SO_SNDTIMEO, secs);
 }
 
 /* On failure, the engine's view, to tell a stall from a loss. */
@@ -321,7 +274,7 @@ static void *client_session(void *p)
 	int fd;
 
 	if (kt_parse_addr(C.addr, &ss, &len))
-		die("bad -a");
+		kt_die("bad -a");
 	fd = new_socket(ss.ss_family);
 	tune_early(fd);
 	set_timeout(fd, C.timeout);
@@ -420,20 +373,6 @@ static void *server_session(void *p)
 	return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double pct(double p)
-{
-	if (!nlat)
-		return 0;
-	return lat[(int)(p * (nlat - 1) + 0.5)];
-}
-
 static void result(double secs)
 {
 	printf("RESULT ok=%d mode=%s role=%s proto=%s sessions=%d failed=%d "
@@ -442,9 +381,10 @@ static void result(double secs)
 	       C.tcp ? "tcp" : "kcp", done_sessions, failures, tot_bytes,
 	       secs, secs > 0 ? tot_bytes * 8 / 1000.0 / secs : 0);
 	if (nlat) {
-		qsort(lat, nlat, sizeof(*lat), cmp_double);
+		qsort(lat, nlat, sizeof(*lat), kt_cmp_double);
 		printf(" rr=%d p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f",
-		       nlat, pct(0.5), pct(0.99), pct(0.999), lat[nlat - 1]);
+		       nlat, kt_pct(lat, nlat, 0.5), kt_pct(lat, nlat, 0.99),
+		       kt_pct(lat, nlat, 0.999), lat[nlat - 1]);
 	}
 	printf("\n");
 	fflush(stdout);
@@ -480,7 +420,7 @@ static int run_server(void)
 	pthread_t *t = calloc(C.sessions ? C.sessions : 1, sizeof(*t));
 
 	if (kt_parse_addr(C.addr, &ss, &len))
-		die("bad -a");
+		kt_die("bad -a");
 	lfd = new_socket(ss.ss_family);
 	if (C.tcp) {
 		int one = 1;
@@ -489,7 +429,7 @@ static int run_server(void)
 	}
 	tune_early(lfd);
 	if (bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, C.backlog))
-		die("bind/listen");
+		kt_die("bind/listen");
 	printf("LISTEN %d\n", kt_port_of(lfd));
 	fflush(stdout);
 	if (!strcmp(C.role, "hold")) {
@@ -524,90 +464,28 @@ static int run_server(void)
 	return failures != 0;
 }
 
-static void parse_pair(const char *s, int *a, int n)
-{
-	char *end;
-
-	for (int i = 0; i < n; i++) {
-		a[i] = strtol(s, &end, 10);
-		s = *end ? end + 1 : end;
-	}
-}
-
 int main(int argc, char **argv)
 {
-	struct rlimit rl = { 65536, 65536 };
+	const struct kt_opt opts[] = {
+		{ "-tcp", KT_FLAG, &C.tcp }, { "-seq", KT_FLAG, &C.seq },
+		{ "-v", KT_FLAG, &C.verbose }, { "-a", KT_STR, &C.addr },
+		{ "-role", KT_STR, &C.role }, { "-bytes", KT_LL, &C.bytes },
+		{ "-seed", KT_ULL, &C.seed }, { "-timeout", KT_DBL, &C.timeout },
+		{ "-sessions", KT_INT, &C.sessions },
+		{ "-parallel", KT_INT, &C.parallel },
+		{ "-msgsize", KT_INT, &C.msgsize }, { "-rr", KT_INT, &C.rr },
+		{ "-rrsize", KT_INT, &C.rrsize }, { "-rrgap", KT_INT, &C.rrgap },
+		{ "-backlog", KT_INT, &C.backlog }, { "-file", KT_STR, &C.file },
+		{ "-out", KT_STR, &C.out }, { NULL },
+	};
+	int err;
 
-	signal(SIGPIPE, SIG_IGN);
-	setrlimit(RLIMIT_NOFILE, &rl);
-	if (argc < 2)
-		die("usage: kcpt server|client -a ADDR:PORT [options]");
-	C.mode = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-
-#define OPT(name) (!strcmp(o, name) && (i++, 1))
-		if (!strcmp(o, "-tcp"))
-			C.tcp = true;
-		else if (!strcmp(o, "-seq"))
-			C.seq = true;
-		else if (!strcmp(o, "-acknodelay"))
-			C.acknodelay = true;
-		else if (!strcmp(o, "-v"))
-			C.verbose = true;
-		else if (OPT("-a"))
-			C.addr = v;
-		else if (OPT("-role"))
-			C.role = v;
-		else if (OPT("-preset"))
-			C.preset = v;
-		else if (OPT("-nodelay"))
-			parse_pair(v, C.nodelay, 4);
-		else if (OPT("-wnd"))
-			parse_pair(v, C.wnd, 2);
-		else if (OPT("-fec"))
-			parse_pair(v, C.fec, 2);
-		else if (OPT("-mtu"))
-			C.mtu = atoi(v);
-		else if (OPT("-conv"))
-			C.conv = strtol(v, NULL, 0);
-		else if (OPT("-bytes"))
-			C.bytes = strtoll(v, NULL, 0);
-		else if (OPT("-seed"))
-			C.seed = strtoull(v, NULL, 0);
-		else if (OPT("-timeout"))
-			C.timeout = atof(v);
-		else if (OPT("-sessions"))
-			C.sessions = atoi(v);
-		else if (OPT("-parallel"))
-			C.parallel = atoi(v);
-		else if (OPT("-msgsize"))
-			C.msgsize = atoi(v);
-		else if (OPT("-rr"))
-			C.rr = atoi(v);
-		else if (OPT("-rrsize"))
-			C.rrsize = atoi(v);
-		else if (OPT("-rrgap"))
-			C.rrgap = atoi(v);
-		else if (OPT("-crypt"))
-			C.crypt = v;
-		else if (OPT("-key"))
-			C.key = v;
-		else if (OPT("-backlog"))
-			C.backlog = atoi(v);
-		else if (OPT("-file"))
-			C.file = v;
-		else if (OPT("-out"))
-			C.out = v;
-		else if (OPT("-linger"))
-			C.linger = atoi(v);
-		else {
-			fprintf(stderr, "kcpt: unknown option %s\n", o);
-			return 2;
-		}
-	}
+	C.mode = kt_cli_start(argc, argv, "kcpt server|client -a ADDR:PORT [options]",
+			      65536, &err);
+	if (kt_parse_args("kcpt", argc, argv, 2, opts, &C.k))
+		return 2;
 	if (!C.addr)
-		die("-a required");
+		kt_die("-a required");
 	if (!C.role)
 		C.role = "echo";
 	if (C.rr && !strcmp(C.mode, "client"))
@@ -618,6 +496,6 @@ int main(int argc, char **argv)
 		return run_server();
 	if (!strcmp(C.mode, "client"))
 		return run_client();
-	die("mode must be server or client");
+	kt_die("mode must be server or client");
 	return 2;
 }

@@ -7,38 +7,12 @@
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 KCPT=${KCPT:-$TOP/build/net/kcpt}
-KCPSCALE=${KCPSCALE:-$TOP/build/bench/kcpscale}
 KCPPEER=${KCPPEER:-$TOP/build/peers/kcppeer}
 WORK=${WORK:-/tmp/kcptest.$$}
 mkdir -p "$WORK"
 
-tap_n=0
-tap_fail=0
-
-ok() {
-	tap_n=$((tap_n + 1))
-	echo "ok $tap_n - $*"
-}
-
-not_ok() {
-	tap_n=$((tap_n + 1))
-	tap_fail=$((tap_fail + 1))
-	echo "not ok $tap_n - $*"
-}
-
-skip() {
-	tap_n=$((tap_n + 1))
-	echo "ok $tap_n - $1 # SKIP $2"
-}
-
-diag() {
-	echo "# $*"
-}
-
-tap_end() {
-	echo "1..$tap_n"
-	[ "$tap_fail" -eq 0 ]
-}
+# shellcheck source=selftests/lib/tap.sh
+. "$TOP/selftests/lib/tap.sh"
 
 # Two namespaces, a (10.9.0.1, fd09::1) and b (10.9.0.2, fd09::2).
 NS_A=kcp-a-$$

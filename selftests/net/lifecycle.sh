@@ -88,33 +88,26 @@ fi
 wait $sockpid
 
 # A namespace deleted with 1000 live sessions, some of them sending: one
-# epoll listener (kcpscale server) and 1000 KCP clients on plain UDP
-# sockets (kcpscale gen), so the count needs no thread per session.
+# program (lifecycle.c) holds an AF_KCP listener and 1000 AF_KCP clients
+# of it in one epoll loop, so the count needs no thread per session.
+LIFECYCLE=${LIFECYCLE:-$TOP/build/net/lifecycle}
 NS_C=kcp-c-$$
 NSESS=1000
 ip netns add $NS_C
 ip -n $NS_C link set lo up
 # all 1000 at once: beyond the default new-session rate (1000/s)
 ip netns exec $NS_C sysctl -qw net.kcp.new_sessions_per_sec=0
-start_server ssrv ip netns exec $NS_C "$KCPSCALE" server -a 127.0.0.1:0 \
-	-preset fast -time 120
-spid=$SERVER_PID
+start_server hold ip netns exec $NS_C "$LIFECYCLE" hold -n $NSESS \
+	-active 0.05 -rate 20 -size 64 -time 120 -preset fast
+hpid=$SERVER_PID
 SERVER_PID=
-port=$SERVER_PORT
-ip netns exec $NS_C "$KCPSCALE" gen -a "127.0.0.1:${port:-0}" -src 127.0.0.1 \
-	-port0 2000 -n $NSESS -active 0.05 -rate 20 -size 64 -time 120 \
-	> "$WORK/sgen.out" 2>&1 &
-gpid=$!
-for i in $(seq 1 300); do grep -q '^READY' "$WORK/sgen.out" && break; sleep 0.1; done
-kill -USR1 $gpid
-for i in $(seq 1 600); do grep -q '^ALLUP' "$WORK/sgen.out" && break; sleep 0.1; done
-kill -USR2 $gpid
+for i in $(seq 1 900); do grep -q '^ALLUP' "$WORK/hold.out" && break; sleep 0.1; done
 sleep 1
 live=$(ip netns exec $NS_C awk '$1 == "Sessions" { print $2 }' /proc/net/kcp_snmp)
-diag "in the namespace before deleting it: Sessions $live, $(grep -c . "$WORK/sgen.out") generator lines, last: $(tail -n 1 "$WORK/sgen.out")"
-kill -9 $gpid $spid
+diag "in the namespace before deleting it: Sessions $live, $(grep -c . "$WORK/hold.out") lines from lifecycle hold, last: $(tail -n 1 "$WORK/hold.out")"
+kill -9 $hpid
 ip netns del $NS_C
-wait $gpid $spid 2>/dev/null
+wait $hpid 2>/dev/null
 if [ "${live:-0}" -ge $NSESS ] && settle "$base"; then
 	ok "netns deleted with $live live sessions (5 % sending): all freed"
 else

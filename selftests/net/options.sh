@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Operability: every SOL_KCP option and the standard socket options
-# (kcp_opts: set, get, EINVAL/ENOPROTOOPT/EISCONN, the effect on the wire
+# (build/net/options: set, get, EINVAL/ENOPROTOOPT/EISCONN, the effect on the wire
 # against a plain UDP socket), then the net.kcp.* sysctls: defaults of a
 # new socket per network namespace, range checks, max_sessions,
 # max_listener_sessions, new_sessions_per_sec, wnd_max, and how long
@@ -16,13 +16,13 @@
 quick=
 [ "${1:-}" = quick ] && quick=1
 
-OPTS=${KCP_OPTS:-$TOP/build/net/kcp_opts}
+OPTS=${KCP_OPTS:-$TOP/build/net/options}
 SYS=/proc/sys/net/kcp
 HOLD_PID=
 trap 'kill $HOLD_PID 2>/dev/null; stop_server; ip netns del "kcp-c-$$" 2>/dev/null; ns_cleanup; rm -rf "$WORK"' EXIT
 ns_setup
 
-# ---- the socket options: kcp_opts' TAP, renumbered into ours ----
+# ---- the socket options: the options program's TAP, renumbered into ours ----
 t0=$(date +%s)
 in_a "$OPTS" > "$WORK/opts.out" 2>&1
 rc=$?
@@ -34,8 +34,8 @@ while IFS= read -r line; do
 	*) echo "$line" ;;
 	esac
 done < "$WORK/opts.out"
-grep -q '^1\.\.' "$WORK/opts.out" || not_ok "kcp_opts did not finish (exit $rc)"
-diag "kcp_opts took $(($(date +%s) - t0)) s"
+grep -q '^1\.\.' "$WORK/opts.out" || not_ok "the options program did not finish (exit $rc)"
+diag "the options program took $(($(date +%s) - t0)) s"
 
 # ---- sysctls ----
 # Under TCG every process costs: each step below runs in one process.
@@ -319,7 +319,7 @@ in_a ip rule add fwmark 0x77 lookup 77 &&
 	in_a ip link add vx0 type veth peer name vx1 &&
 	in_a ip link set vx0 up && in_a ip link set vx1 up ||
 	diag "policy routing / second veth not set up"
-# one kcp_opts run: plain, SO_MARK before / after connect, bound to vx0
+# one options program run: plain, SO_MARK before / after connect, bound to vx0
 # (no process substitution: the guest has no /dev/fd)
 out=$(in_a "$OPTS" sendopts $ADDR_B 9 "$NS_B" vx0)
 mapfile -t SO <<< "$out"
@@ -369,7 +369,7 @@ if start_server kseq in_a "$OPTS" seqrecv $ADDR_A 22000; then
 		ok "kcp-go message mode -> SOCK_SEQPACKET: 5000-byte Writes arrive as messages $got (kcp-go splits at mss 1376), 22000 bytes intact" ||
 		not_ok "kcp-go -> SOCK_SEQPACKET: messages $got, want $want ($recv; kcp-go ${gout:-no RESULT})"
 else
-	not_ok "kcp_opts seqrecv did not start"
+	not_ok "options seqrecv did not start"
 fi
 diag "kcp-go message mode took $(($(date +%s) - t1)) s"
 

@@ -22,7 +22,7 @@
  *
  * Common: -fec D,P  -crypt aes  -P N (threads)  -linger MS (close lingers)
  */
-#include "kcptest.h"
+#include "../lib/kcptest.h"
 #include <sched.h>
 #include <sys/syscall.h>
 

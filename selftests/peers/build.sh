@@ -47,7 +47,7 @@ command -v "$GO" >/dev/null 2>&1 ||
 
 # Up to date?
 if [ $force = 0 ] && [ -x "$bin" ] &&
-	[ -z "$(find "$src" "$here/build.sh" "$kcpgo" -newer "$bin" -name '*.go' -o \
+	[ -z "$(find "$src" "$here/build.sh" "$top/selftests/lib/go" "$kcpgo" -newer "$bin" -name '*.go' -o \
 		-newer "$bin" -name build.sh 2>/dev/null | head -n 1)" ]; then
 	echo "build.sh: $bin is up to date"
 	exit 0
@@ -58,7 +58,7 @@ mkdir -p "$out/gopath" "$top/build/go-cache"
 # A clean, offline Go environment.
 unset GOFLAGS GOROOT_FINAL GOBIN GOWORK 2>/dev/null || true
 export GO111MODULE=off
-export GOPATH="$out/gopath:$GOCODE"
+export GOPATH="$out/gopath:$top/selftests/lib/go:$GOCODE"
 export GOCACHE="$top/build/go-cache"
 export GOENV=off
 export GOPROXY=off

@@ -38,14 +38,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-fails=0
+# shellcheck source=selftests/lib/tap.sh
+. "$top/selftests/lib/tap.sh"
 t0=$SECONDS
-
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-diag() { sed 's/^/# /' "$@"; }
 
 # field FILE KEY: value of KEY=... on the RESULT line of FILE
 field() {
@@ -76,7 +71,7 @@ pair() {
 	# shellcheck disable=SC2086
 	if ! start_server "$name" -sessions 1 -idle 0.5 $sargs; then
 		not_ok "$desc (server did not start)"
-		diag "$tmp/$name.srv.err"
+		tap_quote "$tmp/$name.srv.err"
 		return
 	fi
 	# shellcheck disable=SC2086
@@ -84,7 +79,7 @@ pair() {
 	crc=$?
 	wait "$SPID"
 	src=$?
-	[ "$V" = 1 ] && diag "$tmp/$name.cli" "$tmp/$name.srv"
+	[ "$V" = 1 ] && tap_quote "$tmp/$name.cli" "$tmp/$name.srv"
 	local cs ss csum
 	cs=$(field "$tmp/$name.cli" sha256)
 	ss=$(field "$tmp/$name.srv" sha256)
@@ -100,7 +95,7 @@ pair() {
 		ok "$desc ($(field "$tmp/$name.cli" bytes) B in $(field "$tmp/$name.cli" secs) s)"
 	else
 		not_ok "$desc (client rc=$crc server rc=$src crc_errors=$csum)"
-		diag "$tmp/$name.cli" "$tmp/$name.cli.err" "$tmp/$name.srv" "$tmp/$name.srv.err"
+		tap_quote "$tmp/$name.cli" "$tmp/$name.cli.err" "$tmp/$name.srv" "$tmp/$name.srv.err"
 	fi
 }
 
@@ -178,7 +173,7 @@ if start_server multi -sessions 8 -idle 0.5 -preset fast2; then
 		ok "8 sessions, 4 in parallel, convs 1000..1007"
 	else
 		not_ok "8 sessions, 4 in parallel (client rc=$crc server rc=$src)"
-		diag "$tmp/multi.cli" "$tmp/multi.cli.err" "$tmp/multi.srv" "$tmp/multi.srv.err"
+		tap_quote "$tmp/multi.cli" "$tmp/multi.cli.err" "$tmp/multi.srv" "$tmp/multi.srv.err"
 	fi
 else
 	not_ok "8 sessions (server did not start)"
@@ -196,7 +191,7 @@ if start_server wrongkey -sessions 0 -timeout 2.5 -crypt aes -key right; then
 		ok "wrong key: client fails, server InCsumErrors=$csum, no session"
 	else
 		not_ok "wrong key (client rc=$crc InCsumErrors=$csum)"
-		diag "$tmp/wrongkey.cli" "$tmp/wrongkey.srv"
+		tap_quote "$tmp/wrongkey.cli" "$tmp/wrongkey.srv"
 	fi
 else
 	not_ok "wrong key (server did not start)"
@@ -204,18 +199,18 @@ fi
 
 # Negative: the verifier notices a wrong seed (pair must fail; its TAP
 # line is swallowed and replaced by the inverted verdict).
-n0=$n f0=$fails
+n0=$tap_n f0=$tap_fail
 pair badseed "wrong seed" "-role sink -bytes 65536 -seed 1 -preset fast3" \
 	"-role send -bytes 65536 -seed 2 -preset fast3" >"$tmp/badseed.tap"
-n=$n0 fails=$f0
+tap_n=$n0 tap_fail=$f0
 if grep -q '^not ok' "$tmp/badseed.tap" && [ "$(field "$tmp/badseed.srv" ok)" = 0 ] &&
 	grep -q ' match=0 ' "$tmp/badseed.srv"; then
 	ok "sink detects data that is not the expected stream"
 else
 	not_ok "sink detects data that is not the expected stream"
-	diag "$tmp/badseed.tap" "$tmp/badseed.srv"
+	tap_quote "$tmp/badseed.tap" "$tmp/badseed.srv"
 fi
 
-echo "1..$n"
-echo "# $((n - fails))/$n passed in $((SECONDS - t0)) s"
-[ $fails = 0 ]
+echo "1..$tap_n"
+echo "# $((tap_n - tap_fail))/$tap_n passed in $((SECONDS - t0)) s"
+[ $tap_fail = 0 ]

@@ -14,7 +14,7 @@
 CRYPT_O := $(abspath $(O))
 CRYPT_SRCS := $(TOP)/kmod/core/kcp_cipher.c $(TOP)/tools/kcpctl/kcpkey.c $(ENV_USER)
 CRYPT_HDRS := $(TOP)/kmod/core/kcp_cipher.h $(ENV_HDRS) $(TOP)/uapi/linux/kcp.h \
-	      $(TOP)/tools/kcpctl/kcpkey.h tap.h
+	      $(TOP)/tools/kcpctl/kcpkey.h ../lib/tap.h ../lib/refcipher.h ../lib/hex.h
 CRYPT_NETTLE := $(shell pkg-config --exists nettle 2>/dev/null && echo 1)
 CRYPT_LIBS := -lcrypto $(if $(CRYPT_NETTLE),$(shell pkg-config --libs nettle))
 CRYPT_DEFS := -I$(TOP)/uapi -DCRYPT_VECTORS='"$(CRYPT_O)/cryptvectors.txt"' \
@@ -29,7 +29,7 @@ CRYPT_KFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wsign-compare \
 
 CRYPT_KCPGO := /usr/share/gocode/src/github.com/xtaci/kcp-go
 CRYPT_HAVE_GO := $(and $(shell command -v go 2>/dev/null),$(wildcard $(CRYPT_KCPGO)/crypt.go))
-CRYPT_GOENV := GO111MODULE=off GOPATH=$(CRYPT_O)/gopath:/usr/share/gocode \
+CRYPT_GOENV := GO111MODULE=off GOPATH=$(CRYPT_O)/gopath:$(TOP)/selftests/lib/go:/usr/share/gocode \
 	GOCACHE=$(CRYPT_O)/gocache GOENV=off GOPROXY=off GOFLAGS=
 
 TESTS += $(O)/test_crypt
@@ -44,7 +44,8 @@ $(O)/test_crypt: test_crypt.c $(CRYPT_SRCS) $(CRYPT_HDRS) \
 		$(LDFLAGS) $(CRYPT_LIBS)
 
 ifneq ($(CRYPT_HAVE_GO),)
-$(O)/cryptvectors: gen/cryptvectors/main.go $(wildcard $(CRYPT_KCPGO)/*.go) | $(O)
+$(O)/cryptvectors: gen/cryptvectors/main.go $(wildcard $(CRYPT_KCPGO)/*.go) \
+		$(wildcard $(TOP)/selftests/lib/go/src/kcptest/*/*.go) | $(O)
 	mkdir -p $(CRYPT_O)/gopath/src $(CRYPT_O)/gocache
 	cd gen/cryptvectors && $(CRYPT_GOENV) go build -o $(CRYPT_O)/cryptvectors main.go
 

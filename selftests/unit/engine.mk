@@ -11,7 +11,7 @@
 ENGINE_O := $(abspath $(O))
 ENGINE_SRCS := $(TOP)/kmod/core/kcp_engine.c $(ENV_USER)
 ENGINE_DEPS := $(ENGINE_SRCS) $(TOP)/kmod/core/kcp_engine.h $(ENV_HDRS) \
-	       tap.h netsim.h netsim.c engine.mk
+	       ../lib/tap.h ../lib/kcpwire.h ../lib/hex.h netsim.h netsim.c engine.mk
 
 TESTS += $(O)/test_engine $(O)/test_engine_diff
 

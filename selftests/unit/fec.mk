@@ -84,7 +84,7 @@ $(O)/kcp_fec.kcheck.o: $(FEC_SRCS) $(FEC_HDRS) | $(O)
 	$(CC) $(FEC_KFLAGS) -c -o $(FEC_O)/kcp_rs.kcheck.o $(TOP)/kmod/core/kcp_rs.c
 	$(CC) $(FEC_KFLAGS) -c -o $@ $(TOP)/kmod/core/kcp_fec.c
 
-$(O)/test_fec: test_fec.c $(ENV_USER) tap.h $(FEC_SRCS) $(FEC_HDRS) \
+$(O)/test_fec: test_fec.c $(ENV_USER) ../lib/tap.h $(FEC_SRCS) $(FEC_HDRS) \
 		$(O)/kcp_fec.kcheck.o $(O)/fec_vectors.stamp | $(O)
 	$(CC) $(CFLAGS) -DFEC_VECTORS='"$(FEC_O)"' -o $@ test_fec.c \
 		$(ENV_USER) $(FEC_SRCS) $(LDFLAGS)

@@ -246,14 +246,14 @@ bool ns_check_dgram(const u8 *p, u32 len, u32 conv, char *why, size_t sz)
 			return false;
 		}
 		cmd = p[off + 4];
-		seglen = kcp_get_le32(p + off + 20);
-		if (kcp_get_le32(p + off) != conv ||
+		seglen = kt_g32(p + off + 20);
+		if (kt_g32(p + off) != conv ||
 		    cmd < KCP_CMD_PUSH || cmd > KCP_CMD_WINS ||
 		    seglen > len - off - KCP_OVERHEAD ||
 		    (cmd != KCP_CMD_PUSH && seglen) ||
 		    (cmd != KCP_CMD_PUSH && p[off + 5])) {
 			snprintf(why, sz, "bad segment at %u: conv %08x cmd %u frg %u len %u",
-				 off, kcp_get_le32(p + off), cmd, p[off + 5],
+				 off, kt_g32(p + off), cmd, p[off + 5],
 				 seglen);
 			return false;
 		}
@@ -276,6 +276,24 @@ static void ns_check_host(struct ns_host *h, const char *where)
 		ns_fail(h->ns, "host %d after %s: %s", h->id, where, why);
 }
 
+int ns_membuf_from(void *arg, u8 *seg_data, u32 len)
+{
+	struct ns_membuf *m = arg;
+
+	memcpy(seg_data, m->src + m->off, len);
+	m->off += len;
+	return 0;
+}
+
+int ns_membuf_to(void *arg, u8 *seg_data, u32 len)
+{
+	struct ns_membuf *m = arg;
+
+	memcpy(m->dst + m->off, seg_data, len);
+	m->off += len;
+	return 0;
+}
+
 void ns_print_dgram(FILE *f, const u8 *p, u32 len)
 {
 	static const char *const cmds[] = { "PUSH", "ACK", "WASK", "WINS" };
@@ -283,13 +301,13 @@ void ns_print_dgram(FILE *f, const u8 *p, u32 len)
 
 	while (len - off >= KCP_OVERHEAD) {
 		u8 cmd = p[off + 4];
-		u32 seglen = kcp_get_le32(p + off + 20);
+		u32 seglen = kt_g32(p + off + 20);
 
 		fprintf(f, " [%s sn=%u una=%u wnd=%u ts=%u frg=%u len=%u]",
 			cmd >= KCP_CMD_PUSH && cmd <= KCP_CMD_WINS ?
-			cmds[cmd - KCP_CMD_PUSH] : "?", kcp_get_le32(p + off + 12),
-			kcp_get_le32(p + off + 16), kcp_get_le16(p + off + 6),
-			kcp_get_le32(p + off + 8), p[off + 5], seglen);
+			cmds[cmd - KCP_CMD_PUSH] : "?", kt_g32(p + off + 12),
+			kt_g32(p + off + 16), kt_g16(p + off + 6),
+			kt_g32(p + off + 8), p[off + 5], seglen);
 		if (seglen > len - off - KCP_OVERHEAD)
 			break;
 		off += KCP_OVERHEAD + seglen;

@@ -15,6 +15,8 @@
 
 #include <stdio.h>
 #include "kcp_engine.h"
+/* segments written and read by the tests: the test side's codec, not kmod's */
+#include "../lib/kcpwire.h"
 
 /* ---- PRNG --------------------------------------------------------------- */
 
@@ -60,22 +62,15 @@ static inline bool ns_ppm(struct ns_rng *r, u32 ppm)
 }
 
 /* Byte @pos of the pseudo-random application stream @seed (random access). */
-/*
- * A KCP segment header written by hand (spec 2.1), independent of the
- * engine's encoder: tests feed it to the engine as a peer would.
- */
-static inline void ns_seg_hdr(u8 *p, u32 conv, u8 cmd, u8 frg, u16 wnd,
-			      u32 ts, u32 sn, u32 una, u32 len)
-{
-	kcp_put_le32(p, conv);
-	p[4] = cmd;
-	p[5] = frg;
-	kcp_put_le16(p + 6, wnd);
-	kcp_put_le32(p + 8, ts);
-	kcp_put_le32(p + 12, sn);
-	kcp_put_le32(p + 16, una);
-	kcp_put_le32(p + 20, len);
-}
+/* A flat buffer as the engine's copy-in/copy-out callbacks' argument. */
+struct ns_membuf {
+	const u8 *src;
+	u8 *dst;
+	u32 off;
+};
+
+int ns_membuf_from(void *arg, u8 *seg_data, u32 len);
+int ns_membuf_to(void *arg, u8 *seg_data, u32 len);
 
 static inline u8 ns_stream_byte(u64 seed, u64 pos)
 {

@@ -7,22 +7,16 @@
  * are played here by OpenSSL (AES, 3DES, Blowfish, CAST5) and nettle
  * (Twofish) single-block encrypt plugged into the module's CFB.
  */
-#define OPENSSL_SUPPRESS_DEPRECATED	/* the low-level ECB block API */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/aes.h>
-#include <openssl/blowfish.h>
-#include <openssl/cast.h>
-#include <openssl/des.h>
-#ifdef HAVE_NETTLE
-#include <nettle/twofish.h>
-#endif
 
 #include "kcp_cipher.h"
 #include "kcpkey.h"
-#include "linux/kcp.h"	/* uapi: KCP_KEY_MAX */
-#include "tap.h"
+#include "linux/kcp.h"	/* uapi: the ids must match enum kcp_cipher */
+#include "../lib/hex.h"
+#include "../lib/refcipher.h"
+#include "../lib/tap.h"
 
 #ifndef CRYPT_VECTORS
 #define CRYPT_VECTORS "cryptvectors.txt"
@@ -48,35 +42,6 @@ static void rnd_fill(u8 *p, u32 n)
 		*p++ = (u8)rnd();
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes hex ("-" = empty) into out; returns length or -1. */
-static int unhex(const char *s, u8 *out, size_t cap)
-{
-	size_t n = 0;
-
-	if (!strcmp(s, "-"))
-		return 0;
-	while (s[0] && s[1]) {
-		int hi = hexval(s[0]), lo = hexval(s[1]);
-
-		if (hi < 0 || lo < 0 || n >= cap)
-			return -1;
-		out[n++] = (u8)(hi << 4 | lo);
-		s += 2;
-	}
-	return *s ? -1 : (int)n;
-}
-
 static void hexdump_diff(const char *what, const u8 *got, const u8 *exp,
 			 u32 len)
 {
@@ -87,110 +52,22 @@ static void hexdump_diff(const char *what, const u8 *got, const u8 *exp,
 	printf("# %s: first difference at byte %u of %u\n", what, i, len);
 }
 
-/* ---- external block ciphers (the kernel crypto API's role) ---- */
-
-struct ext_blk {
-	union {
-		AES_KEY aes;
-		BF_KEY bf;
-		CAST_KEY cast;
-		DES_key_schedule des[3];
-#ifdef HAVE_NETTLE
-		struct twofish_ctx tf;
-#endif
-	} k;
-};
-
-static void ext_aes(void *ctx, u8 *dst, const u8 *src)
-{
-	AES_encrypt(src, dst, &((struct ext_blk *)ctx)->k.aes);
-}
-
-static void ext_bf(void *ctx, u8 *dst, const u8 *src)
-{
-	BF_ecb_encrypt(src, dst, &((struct ext_blk *)ctx)->k.bf, BF_ENCRYPT);
-}
-
-static void ext_cast(void *ctx, u8 *dst, const u8 *src)
-{
-	CAST_ecb_encrypt(src, dst, &((struct ext_blk *)ctx)->k.cast,
-			 CAST_ENCRYPT);
-}
-
-static void ext_des3(void *ctx, u8 *dst, const u8 *src)
-{
-	DES_key_schedule *ks = ((struct ext_blk *)ctx)->k.des;
-
-	DES_ecb3_encrypt((const_DES_cblock *)src, (DES_cblock *)dst,
-			 &ks[0], &ks[1], &ks[2], DES_ENCRYPT);
-}
-
-#ifdef HAVE_NETTLE
-static void ext_tf(void *ctx, u8 *dst, const u8 *src)
-{
-	twofish_encrypt(&((struct ext_blk *)ctx)->k.tf, 16, dst, src);
-}
-#endif
-
-/* Keys an external cipher with the kcptun slice; NULL if not available. */
-static kcp_block_enc_fn ext_setup(const struct kcp_cipher_desc *d,
-				  const u8 *pass, struct ext_blk *b)
-{
-	int i;
-
-	switch (d->id) {
-	case KCP_CIPHER_AES:
-	case KCP_CIPHER_AES_128:
-	case KCP_CIPHER_AES_192:
-		AES_set_encrypt_key(pass, d->key_len * 8, &b->k.aes);
-		return ext_aes;
-	case KCP_CIPHER_BLOWFISH:
-		BF_set_key(&b->k.bf, d->key_len, pass);
-		return ext_bf;
-	case KCP_CIPHER_CAST5:
-		CAST_set_key(&b->k.cast, d->key_len, pass);
-		return ext_cast;
-	case KCP_CIPHER_3DES:
-		/* Go's NewTripleDESCipher ignores parity and weak keys too */
-		for (i = 0; i < 3; i++)
-			DES_set_key_unchecked((const_DES_cblock *)(pass + 8 * i),
-					      &b->k.des[i]);
-		return ext_des3;
-#ifdef HAVE_NETTLE
-	case KCP_CIPHER_TWOFISH:
-		twofish_set_key(&b->k.tf, d->key_len, pass);
-		return ext_tf;
-#endif
-	default:
-		return NULL;
-	}
-}
+/* ---- contexts: external block ciphers (lib/refcipher.h) play the kernel crypto API ---- */
 
 /* A context for any cipher: pass is kcptun's 32-byte key, tbl the pad. */
 struct tctx {
 	struct kcp_crypt *kc;
-	struct ext_blk blk;
+	struct kt_refblk blk;
 };
 
 static int tctx_init(struct tctx *t, enum kcp_cipher id, const u8 *pass,
 		     const u8 *tbl)
 {
-	const struct kcp_cipher_desc *d = kcp_cipher_get(id);
-	struct kcp_crypt_cfg cfg = { .id = id };
+	struct kcp_crypt_cfg cfg;
 
 	memset(t, 0, sizeof(*t));
-	if (d->impl == KCP_IMPL_KAPI) {
-		cfg.block_enc = ext_setup(d, pass, &t->blk);
-		cfg.block_ctx = &t->blk;
-		if (!cfg.block_enc)
-			return -ENOENT;
-	} else if (d->impl == KCP_IMPL_XOR) {
-		cfg.key = tbl;
-		cfg.key_len = KCP_XOR_TABLE_LEN;
-	} else if (d->impl != KCP_IMPL_IDENTITY) {
-		cfg.key = pass;
-		cfg.key_len = d->key_len;
-	}
+	if (kt_ref_cfg(id, pass, tbl, &t->blk, &cfg))
+		return -ENOENT;
 	return kcp_crypt_alloc(&cfg, true, &t->kc);
 }
 
@@ -248,9 +125,9 @@ static void test_table(void)
 			bad++;
 		}
 	}
-	tap_result(!bad, "cipher table matches kcptun names, key slices, block sizes");
-	tap_result(1, "ids equal uapi enum kcp_cipher (checked at compile time)");
-	tap_result(kcp_cipher_get(KCP_CIPHER_NULL)->hdr_len == 0 &&
+	kt_result(!bad, "cipher table matches kcptun names, key slices, block sizes");
+	kt_result(1, "ids equal uapi enum kcp_cipher (checked at compile time)");
+	kt_result(kcp_cipher_get(KCP_CIPHER_NULL)->hdr_len == 0 &&
 		   kcp_cipher_get(__KCP_CIPHER_MAX) == NULL &&
 		   kcp_cipher_get((enum kcp_cipher)-1) == NULL &&
 		   kcp_cipher_by_name("AES") == NULL &&
@@ -261,7 +138,7 @@ static void test_table(void)
 
 static void test_crc(void)
 {
-	tap_result(kcp_crc32_ieee((const u8 *)"123456789", 9) == 0xcbf43926 &&
+	kt_result(kcp_crc32_ieee((const u8 *)"123456789", 9) == 0xcbf43926 &&
 		   kcp_crc32_ieee(NULL, 0) == 0,
 		   "CRC-32/IEEE check value");
 }
@@ -277,12 +154,12 @@ static void test_kcpkey(void)
 {
 	u8 exp[KCPTUN_PASS_LEN], pfx[16];
 
-	unhex(default_pass_hex, exp, sizeof(exp));
-	unhex("0ffe8987ad94757154791bc8fa01b62c", pfx, sizeof(pfx));
-	tap_result(kcptun_derive("it's a secrect", def_pass) == 0 &&
+	kt_unhex(default_pass_hex, exp, sizeof(exp));
+	kt_unhex("0ffe8987ad94757154791bc8fa01b62c", pfx, sizeof(pfx));
+	kt_result(kcptun_derive("it's a secrect", def_pass) == 0 &&
 		   !memcmp(def_pass, exp, sizeof(exp)),
 		   "kcptun_derive(default key) = spec pass");
-	tap_result(kcptun_xor_table(def_pass, def_tbl) == 0 &&
+	kt_result(kcptun_xor_table(def_pass, def_tbl) == 0 &&
 		   !memcmp(def_tbl, pfx, sizeof(pfx)),
 		   "kcptun_xor_table(default pass) prefix = spec");
 }
@@ -297,9 +174,9 @@ static int block_kat(enum kcp_cipher id, const char *key_hex,
 	struct kcp_crypt *c;
 	int n, ok;
 
-	cfg.key_len = unhex(key_hex, key, sizeof(key));
-	n = unhex(pt_hex, pt, sizeof(pt));
-	unhex(ct_hex, ct, sizeof(ct));
+	cfg.key_len = kt_unhex(key_hex, key, sizeof(key));
+	n = kt_unhex(pt_hex, pt, sizeof(pt));
+	kt_unhex(ct_hex, ct, sizeof(ct));
 	if (kcp_crypt_alloc(&cfg, true, &c))
 		return 0;
 	ok = kcp_crypt_block_encrypt(c, out, pt) == 0 && !memcmp(out, ct, n);
@@ -315,18 +192,18 @@ static void test_kat(void)
 	/* the first 16 bytes of the default pass, as hex */
 	for (i = 0; i < 16; i++)
 		sprintf(key + 2 * i, "%02x", def_pass[i]);
-	tap_result(block_kat(KCP_CIPHER_TEA, key, "0001020304050607",
+	kt_result(block_kat(KCP_CIPHER_TEA, key, "0001020304050607",
 			     "18a5a8ad41618b4d"),
 		   "TEA (16 rounds) KAT from the spec");
-	tap_result(!block_kat(KCP_CIPHER_TEA, key, "0001020304050607",
+	kt_result(!block_kat(KCP_CIPHER_TEA, key, "0001020304050607",
 			      "3bf5c8e03c56ee88"),
 		   "TEA is not the standard 64-round TEA");
-	tap_result(block_kat(KCP_CIPHER_XTEA, "000102030405060708090a0b0c0d0e0f",
+	kt_result(block_kat(KCP_CIPHER_XTEA, "000102030405060708090a0b0c0d0e0f",
 			     "4142434445464748", "497df3d072612cb5") &&
 		   block_kat(KCP_CIPHER_XTEA, "00000000000000000000000000000000",
 			     "4141414141414141", "ed23375a821a8c2d"),
 		   "XTEA KAT (Go x/crypto/xtea vectors)");
-	tap_result(block_kat(KCP_CIPHER_SM4, "0123456789abcdeffedcba9876543210",
+	kt_result(block_kat(KCP_CIPHER_SM4, "0123456789abcdeffedcba9876543210",
 			     "0123456789abcdeffedcba9876543210",
 			     "681edf34d206965e86b3e94f536e4246"),
 		   "SM4 KAT (GB/T 32907 example 1)");
@@ -361,8 +238,8 @@ static void test_spec_vectors(void)
 	unsigned int i;
 	int n;
 
-	n = unhex(spec_plain, plain, sizeof(plain));
-	tap_result(kcp_crc32_ieee(plain + 20, n - 20) == kcp_get_le32(plain + 16),
+	n = kt_unhex(spec_plain, plain, sizeof(plain));
+	kt_result(kcp_crc32_ieee(plain + 20, n - 20) == kcp_get_le32(plain + 16),
 		   "spec 4.5 plaintext CRC");
 	memcpy(nonce, plain, sizeof(nonce));
 	for (i = 0; i < ARRAY_SIZE(spec_vec); i++) {
@@ -371,10 +248,10 @@ static void test_spec_vectors(void)
 		int sealed, opened;
 
 		if (tctx_init(&t, d->id, def_pass, def_tbl)) {
-			tap_skip(skip_why(d->id), "spec 4.5 vector %s", d->name);
+			kt_skip(skip_why(d->id), "spec 4.5 vector %s", d->name);
 			continue;
 		}
-		unhex(spec_vec[i].wire, wire, sizeof(wire));
+		kt_unhex(spec_vec[i].wire, wire, sizeof(wire));
 		/* seal from zeroed header room: nonce and CRC come from seal */
 		memset(buf, 0, KCP_CRYPT_HDR_LEN);
 		memcpy(buf + KCP_CRYPT_HDR_LEN, plain + KCP_CRYPT_HDR_LEN,
@@ -383,7 +260,7 @@ static void test_spec_vectors(void)
 			 !memcmp(buf, wire, n);
 		opened = kcp_crypt_open(t.kc, buf, n) == KCP_CRYPT_HDR_LEN &&
 			 !memcmp(buf, plain, n);
-		tap_result(sealed && opened, "spec 4.5 vector %s seal and open",
+		kt_result(sealed && opened, "spec 4.5 vector %s seal and open",
 			   d->name);
 		tctx_fini(&t);
 	}
@@ -412,10 +289,10 @@ static int vec_pass(char **f, unsigned int *bad_keys)
 	u8 mine[KCPTUN_PASS_LEN], mtbl[KCPTUN_XOR_TABLE_LEN];
 	int idx = atoi(f[1]), plen;
 
-	plen = unhex(f[2], phrase, sizeof(phrase));
+	plen = kt_unhex(f[2], phrase, sizeof(phrase));
 	if (idx < 0 || idx >= MAX_PASS || plen < 0 ||
-	    unhex(f[3], vpass[idx].pass, KCPTUN_PASS_LEN) != KCPTUN_PASS_LEN ||
-	    unhex(f[4], vpass[idx].tbl, KCPTUN_XOR_TABLE_LEN) !=
+	    kt_unhex(f[3], vpass[idx].pass, KCPTUN_PASS_LEN) != KCPTUN_PASS_LEN ||
+	    kt_unhex(f[4], vpass[idx].tbl, KCPTUN_XOR_TABLE_LEN) !=
 		    KCPTUN_XOR_TABLE_LEN)
 		return -1;
 	vpass[idx].have = 1;
@@ -472,8 +349,8 @@ static int vec_data(char **f)
 	struct vstats *s;
 	struct tctx t;
 
-	n = unhex(f[3], plain, sizeof(plain));
-	m = unhex(f[4], wire, sizeof(wire));
+	n = kt_unhex(f[3], plain, sizeof(plain));
+	m = kt_unhex(f[4], wire, sizeof(wire));
 	if (!d || idx < 0 || idx >= MAX_PASS || !vpass[idx].have || n < 0 ||
 	    n != m || (f[0][0] == 'S' && n < KCP_CRYPT_HDR_LEN))
 		return -1;
@@ -521,14 +398,14 @@ static void test_go_vectors(void)
 	size_t cap = 0;
 
 	if (!fp) {
-		tap_skip("no kcp-go vectors (" CRYPT_VECTORS ")",
+		kt_skip("no kcp-go vectors (" CRYPT_VECTORS ")",
 			 "kcp-go generated vectors");
 		return;
 	}
 	while (getline(&line, &cap, fp) > 0) {
 		lineno++;
 		if (!strncmp(line, "# SKIP", 6)) {
-			tap_skip(line + 7, "kcp-go generated vectors");
+			kt_skip(line + 7, "kcp-go generated vectors");
 			goto out;
 		}
 		if (vec_line(line, &bad_keys)) {
@@ -538,8 +415,8 @@ static void test_go_vectors(void)
 	}
 	for (i = 0; i < MAX_PASS; i++)
 		npass += vpass[i].have;
-	tap_result(!bad_lines && npass >= 3, "%u vector lines parsed", lineno);
-	tap_result(npass && !bad_keys,
+	kt_result(!bad_lines && npass >= 3, "%u vector lines parsed", lineno);
+	kt_result(npass && !bad_keys,
 		   "kcptun_derive + kcptun_xor_table = kcp-go for %u passphrases",
 		   npass);
 	for (i = KCP_CIPHER_NONE; i < __KCP_CIPHER_MAX; i++) {
@@ -547,13 +424,13 @@ static void test_go_vectors(void)
 		const char *name = kcp_cipher_get(i)->name;
 
 		if (s->skipped && !s->seal) {
-			tap_skip(skip_why(i), "kcp-go vectors %s", name);
+			kt_skip(skip_why(i), "kcp-go vectors %s", name);
 			continue;
 		}
-		tap_result(s->seal >= 20 && !s->seal_bad,
+		kt_result(s->seal >= 20 && !s->seal_bad,
 			   "kcp-go seal/open vectors %s: %u/%u", name,
 			   s->seal - s->seal_bad, s->seal);
-		tap_result(s->raw >= 8 && !s->raw_bad,
+		kt_result(s->raw >= 8 && !s->raw_bad,
 			   "kcp-go raw Encrypt vectors %s: %u/%u", name,
 			   s->raw - s->raw_bad, s->raw);
 	}
@@ -577,7 +454,7 @@ static void test_roundtrip(enum kcp_cipher id)
 	if (tctx_init(&t, id, def_pass, def_tbl) ||
 	    tctx_init(&w, id, other_pass, other_tbl)) {
 		tctx_fini(&t);
-		tap_skip(skip_why(id), "%s round trips", name);
+		kt_skip(skip_why(id), "%s round trips", name);
 		return;
 	}
 	for (i = 0; i < trials; i++) {
@@ -608,14 +485,14 @@ static void test_roundtrip(enum kcp_cipher id)
 		flip_ok += kcp_crypt_open(t.kc, buf, n) == -EBADMSG ||
 			   pos < KCP_CRYPT_NONCE_LEN;
 	}
-	tap_result(!bad, "%s seal/open round trips (%u random datagrams)",
+	kt_result(!bad, "%s seal/open round trips (%u random datagrams)",
 		   name, trials);
 	if (id == KCP_CIPHER_NONE)
-		tap_result(wrongkey_ok == 0, "none: key is ignored");
+		kt_result(wrongkey_ok == 0, "none: key is ignored");
 	else
-		tap_result(wrongkey_ok == trials, "%s wrong key -> -EBADMSG (%u/%u)",
+		kt_result(wrongkey_ok == trials, "%s wrong key -> -EBADMSG (%u/%u)",
 			   name, wrongkey_ok, trials);
-	tap_result(flip_ok == trials, "%s corrupted datagram -> -EBADMSG (%u/%u)",
+	kt_result(flip_ok == trials, "%s corrupted datagram -> -EBADMSG (%u/%u)",
 		   name, flip_ok, trials);
 	tctx_fini(&w);
 	tctx_fini(&t);
@@ -630,7 +507,7 @@ static void test_garbage(enum kcp_cipher id)
 	struct tctx t;
 
 	if (tctx_init(&t, id, def_pass, def_tbl)) {
-		tap_skip(skip_why(id), "%s short/garbage datagrams", name);
+		kt_skip(skip_why(id), "%s short/garbage datagrams", name);
 		return;
 	}
 	for (i = 0; i < KCP_CRYPT_HDR_LEN; i++) {
@@ -653,10 +530,10 @@ static void test_garbage(enum kcp_cipher id)
 		else if (r != -EINVAL && r != -EBADMSG)
 			weird++;
 	}
-	tap_result(short_ok, "%s: datagrams < 20 bytes -> -EINVAL, untouched",
+	kt_result(short_ok, "%s: datagrams < 20 bytes -> -EINVAL, untouched",
 		   name);
 	/* 1 in 2^32 random datagrams passes a CRC; a few is a bug */
-	tap_result(!weird && accepted <= 1,
+	kt_result(!weird && accepted <= 1,
 		   "%s: 3000 random datagrams rejected without crashing", name);
 	tctx_fini(&t);
 }
@@ -669,7 +546,7 @@ static void test_nil(void)
 
 	rnd_fill(buf, sizeof(buf));
 	memcpy(ref, buf, sizeof(buf));
-	tap_result(kcp_crypt_alloc(&cfg, false, &c) == 0 &&
+	kt_result(kcp_crypt_alloc(&cfg, false, &c) == 0 &&
 		   kcp_crypt_hdr_len(c) == 0 &&
 		   kcp_crypt_desc(c) == kcp_cipher_get(KCP_CIPHER_NULL) &&
 		   kcp_crypt_seal(c, buf, 3, NULL) == 0 &&
@@ -709,7 +586,7 @@ static void test_bad_cfg(void)
 			printf("# bad cfg %u accepted\n", i);
 			ok = 0;
 		}
-	tap_result(ok, "invalid configurations -> -EINVAL");
+	kt_result(ok, "invalid configurations -> -EINVAL");
 }
 
 /* Every cipher's single allocation failing is reported, nothing leaks. */
@@ -733,7 +610,7 @@ static void test_alloc_fail(void)
 			ok = 0;
 		tctx_fini(&t);
 	}
-	tap_result(ok, "allocation failure -> -ENOMEM for every cipher");
+	kt_result(ok, "allocation failure -> -ENOMEM for every cipher");
 }
 
 static unsigned int crc_calls;
@@ -752,10 +629,10 @@ static void test_crc_hook(void)
 	u8 buf[40] = { 0 };
 
 	if (kcp_crypt_alloc(&cfg, true, &c)) {
-		tap_result(0, "crc32 hook");
+		kt_result(0, "crc32 hook");
 		return;
 	}
-	tap_result(kcp_crypt_seal(c, buf, sizeof(buf), NULL) == 0 &&
+	kt_result(kcp_crypt_seal(c, buf, sizeof(buf), NULL) == 0 &&
 		   kcp_crypt_open(c, buf, sizeof(buf)) == KCP_CRYPT_HDR_LEN &&
 		   crc_calls == 2, "caller's crc32 hook is used");
 	kcp_crypt_free(c);
@@ -768,15 +645,15 @@ static void overlap_check_enc(void *ctx, u8 *dst, const u8 *src)
 {
 	if (dst < src + 16 && src < dst + 16)
 		overlap_calls++;
-	ext_aes(ctx, dst, src);
+	kt_ref_aes(ctx, dst, src);
 }
 
 /* The CFB helper on its own: Go cipher.NewCFB* semantics, any length. */
 static void test_cfb(void)
 {
 	static u8 a[200], b[200], p[200];
-	struct ext_blk blk[2];
-	kcp_block_enc_fn fn[2] = { ext_bf, ext_aes };
+	struct kt_refblk blk[2];
+	kcp_block_enc_fn fn[2] = { kt_ref_bf, kt_ref_aes };
 	unsigned int n, ok = 1, i;
 
 	/* the callback must see exactly one block: 8-byte Blowfish, AES */
@@ -799,15 +676,15 @@ static void test_cfb(void)
 				ok = 0;
 		}
 	}
-	tap_result(ok, "CFB in place == out of place, decrypt inverts, len 0..199");
+	kt_result(ok, "CFB in place == out of place, decrypt inverts, len 0..199");
 	for (n = 0; n < sizeof(p); n++) {
 		kcp_cfb_encrypt(overlap_check_enc, &blk[1], 16, a, a, n);
 		kcp_cfb_decrypt(overlap_check_enc, &blk[1], 16, a, a, n);
 	}
-	tap_result(!overlap_calls, "CFB never calls the block cipher in place");
-	tap_result(kcp_cfb_encrypt(ext_aes, &blk[1], 12, a, p, 20) == -EINVAL &&
-		   kcp_cfb_decrypt(ext_aes, &blk[1], 32, a, p, 20) == -EINVAL &&
-		   kcp_cfb_encrypt(ext_aes, &blk[1], 0, a, p, 20) == -EINVAL,
+	kt_result(!overlap_calls, "CFB never calls the block cipher in place");
+	kt_result(kcp_cfb_encrypt(kt_ref_aes, &blk[1], 12, a, p, 20) == -EINVAL &&
+		   kcp_cfb_decrypt(kt_ref_aes, &blk[1], 32, a, p, 20) == -EINVAL &&
+		   kcp_cfb_encrypt(kt_ref_aes, &blk[1], 0, a, p, 20) == -EINVAL,
 		   "CFB rejects block sizes other than 8 and 16");
 }
 
@@ -834,5 +711,5 @@ int main(void)
 	test_alloc_fail();
 	test_crc_hook();
 	test_cfb();
-	return tap_done();
+	return kt_done();
 }

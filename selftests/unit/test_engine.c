@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include "netsim.h"
-#include "tap.h"
+#include "../lib/tap.h"
 
 #define DEFAULT_RUNS	2500
 #define SEED_BASE	0x6b6370656e67ULL	/* "kcpeng" */
@@ -302,7 +302,7 @@ static void test_random_runs(void)
 	if (one) {
 		u64 seed = strtoull(one, NULL, 0);
 
-		tap_result(one_run(seed, true, &sim_ms, &events) == 0,
+		kt_result(one_run(seed, true, &sim_ms, &events) == 0,
 			   "random transfer, seed %" PRIu64, seed);
 		return;
 	}
@@ -322,7 +322,7 @@ static void test_random_runs(void)
 	       (double)(clock() - t0) / CLOCKS_PER_SEC);
 	printf("# %ld runs reached the dead_link state (kcp-go ignores it; the module would end the session)\n",
 	       dead_runs);
-	tap_result(!failed, "%ld randomized transfers (%ld failed, %ld stuck in the known kcp-go acked/una hole)",
+	kt_result(!failed, "%ld randomized transfers (%ld failed, %ld stuck in the known kcp-go acked/una hole)",
 		   i, failed, known_stalls);
 }
 
@@ -359,7 +359,7 @@ static void test_corrupt_runs(void)
 		ns_free(ns);
 		free(ns);
 	}
-	tap_result(!failed, "%ld runs over corrupting links keep invariants", runs);
+	kt_result(!failed, "%ld runs over corrupting links keep invariants", runs);
 }
 
 /* ======================================================================= */
@@ -368,13 +368,6 @@ static void test_corrupt_runs(void)
 
 #define BENCH_MAXD	4096
 
-struct seg {
-	u32 conv;
-	u8 cmd, frg;
-	u16 wnd;
-	u32 ts, sn, una, len;
-	const u8 *data;
-};
 
 struct bench {
 	struct kcp_cb kcp;
@@ -406,7 +399,7 @@ static u8 *b_begin(struct kcp_cb *kcp)
 	if (b->fail_begin)
 		return NULL;
 	if (b->open) {
-		tap_result(0, "dgram_begin while a datagram is open");
+		kt_result(0, "dgram_begin while a datagram is open");
 		return NULL;
 	}
 	b->open = true;
@@ -420,7 +413,7 @@ static void b_end(struct kcp_cb *kcp, u8 *buf, u32 len)
 
 	if (!b->open || buf != b->buf + kcp->reserved ||
 	    len > kcp->mtu - kcp->reserved || b->nd == BENCH_MAXD) {
-		tap_result(0, "bad dgram_end (len %u)", len);
+		kt_result(0, "bad dgram_end (len %u)", len);
 		return;
 	}
 	b->open = false;
@@ -460,7 +453,7 @@ static void bench_free(struct bench *b)
 }
 
 /* All segments of all captured datagrams, in order. */
-static u32 bench_segs(const struct bench *b, struct seg *out, u32 max)
+static u32 bench_segs(const struct bench *b, struct kt_seg *out, u32 max)
 {
 	u32 i, n = 0;
 
@@ -469,18 +462,12 @@ static u32 bench_segs(const struct bench *b, struct seg *out, u32 max)
 		u32 off = 0;
 
 		while (b->dlen[i] - off >= KCP_OVERHEAD && n < max) {
-			struct seg *s = &out[n++];
+			int used = kt_seg_get(p + off, b->dlen[i] - off, &out[n]);
 
-			s->conv = kcp_get_le32(p + off);
-			s->cmd = p[off + 4];
-			s->frg = p[off + 5];
-			s->wnd = kcp_get_le16(p + off + 6);
-			s->ts = kcp_get_le32(p + off + 8);
-			s->sn = kcp_get_le32(p + off + 12);
-			s->una = kcp_get_le32(p + off + 16);
-			s->len = kcp_get_le32(p + off + 20);
-			s->data = p + off + KCP_OVERHEAD;
-			off += KCP_OVERHEAD + s->len;
+			if (used < 0)
+				break;
+			n++;
+			off += used;
 		}
 	}
 	return n;
@@ -489,7 +476,7 @@ static u32 bench_segs(const struct bench *b, struct seg *out, u32 max)
 /* Number of captured segments of @cmd (0: any). */
 static u32 bench_count(const struct bench *b, u8 cmd)
 {
-	struct seg s[1024];
+	struct kt_seg s[1024];
 	u32 i, n = bench_segs(b, s, ARRAY_SIZE(s)), c = 0;
 
 	for (i = 0; i < n; i++)
@@ -501,7 +488,7 @@ static u32 bench_count(const struct bench *b, u8 cmd)
 static u32 put_seg(u8 *p, u32 conv, u8 cmd, u8 frg, u16 wnd, u32 ts, u32 sn,
 		   u32 una, u32 len, const u8 *data)
 {
-	ns_seg_hdr(p, conv, cmd, frg, wnd, ts, sn, una, len);
+	kt_seg_hdr(p, conv, cmd, frg, wnd, ts, sn, una, len);
 	if (len && data)
 		memcpy(p + KCP_OVERHEAD, data, len);
 	else if (len)
@@ -509,35 +496,12 @@ static u32 put_seg(u8 *p, u32 conv, u8 cmd, u8 frg, u16 wnd, u32 ts, u32 sn,
 	return KCP_OVERHEAD + len;
 }
 
-struct membuf {
-	const u8 *src;
-	u8 *dst;
-	u32 off;
-};
-
-static int copy_from(void *arg, u8 *seg_data, u32 len)
-{
-	struct membuf *m = arg;
-
-	memcpy(seg_data, m->src + m->off, len);
-	m->off += len;
-	return 0;
-}
-
-static int copy_to(void *arg, u8 *seg_data, u32 len)
-{
-	struct membuf *m = arg;
-
-	memcpy(m->dst + m->off, seg_data, len);
-	m->off += len;
-	return 0;
-}
 
 static int bench_send(struct bench *b, const void *data, u32 len)
 {
-	struct membuf m = { data, NULL, 0 };
+	struct ns_membuf m = { data, NULL, 0 };
 
-	return kcp_send(&b->kcp, len, copy_from, &m, true);
+	return kcp_send(&b->kcp, len, ns_membuf_from, &m, true);
 }
 
 /* Send @len bytes of value @c. */
@@ -555,9 +519,9 @@ static int bench_sendc(struct bench *b, u8 c, u32 len)
 static int bench_recv(struct bench *b, void *dst, u32 len, unsigned int flags,
 		      u32 *msglen)
 {
-	struct membuf m = { NULL, dst, 0 };
+	struct ns_membuf m = { NULL, dst, 0 };
 
-	return kcp_recv(&b->kcp, len, copy_to, &m, flags, msglen);
+	return kcp_recv(&b->kcp, len, ns_membuf_to, &m, flags, msglen);
 }
 
 static int bench_input(struct bench *b, const u8 *p, u32 len, bool ack_nodelay)
@@ -589,7 +553,7 @@ static struct kcp_seg *snd_seg(struct bench *b, u32 sn)
 	return NULL;
 }
 
-#define CHECK(cond, ...) tap_result(!!(cond), __VA_ARGS__)
+#define CHECK(cond, ...) kt_result(!!(cond), __VA_ARGS__)
 
 static void test_header_encoding(void)
 {
@@ -736,7 +700,7 @@ static void test_una_ack(void)
 	kcp_flush(&b->kcp, false);
 	n = bench_count(b, KCP_CMD_PUSH);
 	{
-		struct seg s[8];
+		struct kt_seg s[8];
 
 		bench_segs(b, s, 8);
 		CHECK(n == 1 && s[0].sn == 3,
@@ -792,7 +756,7 @@ static void test_una_guard_and_unstick(void)
 static void test_stale_ack_filter(void)
 {
 	struct bench *b = bench_new(1);
-	struct seg s[16];
+	struct kt_seg s[16];
 	u8 p[256];
 	u32 n;
 
@@ -836,7 +800,7 @@ static void test_fastack_and_fast_retransmit(void)
 	struct bench *b = sender(5, 2, 0);
 	u8 p[256];
 	u32 n, i;
-	struct seg s[16];
+	struct kt_seg s[16];
 
 	bench_clear(b);
 	b->now = 10;
@@ -875,7 +839,7 @@ static void test_fastack_and_fast_retransmit(void)
 static void test_early_retransmit_and_cwnd_wrap(void)
 {
 	struct bench *b;
-	struct seg s[32];
+	struct kt_seg s[32];
 	u32 n, i;
 	int resend;
 
@@ -1142,7 +1106,7 @@ static void test_cwnd_growth(void)
 static void test_zero_window_probe(void)
 {
 	struct bench *b = bench_new(1);
-	struct seg s[8];
+	struct kt_seg s[8];
 	u32 t, waits[] = { 10500, 15750, 23625, 35437, 53155, 79732, 119598,
 			   120000, 120000 };
 	u32 k, ok = 1, n;
@@ -1265,7 +1229,7 @@ static void test_fragmentation(void)
 	struct kcp_list *p;
 	u32 mss, i, ok = 1, frg;
 	u8 *buf;
-	struct seg s[300];
+	struct kt_seg s[300];
 	u32 n, ml;
 	int ret;
 
@@ -1618,7 +1582,7 @@ static void test_alloc_failures(void)
 
 		/* how many allocations a clean run makes */
 		if (alloc_run(which, 1L << 40, 0, &left)) {
-			tap_result(0, "alloc: clean run of config %d", which);
+			kt_result(0, "alloc: clean run of config %d", which);
 			continue;
 		}
 		total = (1L << 40) - left;
@@ -1629,7 +1593,7 @@ static void test_alloc_failures(void)
 					failed++;
 			}
 		}
-		tap_result(!failed,
+		kt_result(!failed,
 			   "alloc: failing each of the %ld allocations of a %s transfer (%ld runs, outages 0/50/700 ms): no crash, completes",
 			   total, which ? "message-mode" : "stream-mode", runs);
 	}
@@ -1664,5 +1628,5 @@ int main(void)
 	test_alloc_failures();
 	test_random_runs();
 	test_corrupt_runs();
-	return tap_done();
+	return kt_done();
 }

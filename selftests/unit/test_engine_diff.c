@@ -35,7 +35,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "netsim.h"
-#include "tap.h"
+#include "../lib/hex.h"
+#include "../lib/tap.h"
 
 #ifndef KCPTRACE_BIN
 #define KCPTRACE_BIN ""
@@ -190,7 +191,7 @@ static void ep_end(struct kcp_cb *kcp, u8 *p, u32 len)
 		e->q[e->nq++].len = len;
 	}
 	while (len - off >= KCP_OVERHEAD) {
-		u32 l = kcp_get_le32(p + off + 20);
+		u32 l = kt_g32(p + off + 20);
 
 		if (p[off + 4] >= KCP_CMD_PUSH && p[off + 4] <= KCP_CMD_WINS)
 			cov.cmd[p[off + 4] - KCP_CMD_PUSH]++;
@@ -199,8 +200,8 @@ static void ep_end(struct kcp_cb *kcp, u8 *p, u32 len)
 		if (p[off + 4] == KCP_CMD_PUSH) {
 			u32 i = e->nsent++ % 64;
 
-			e->sent_sn[i] = kcp_get_le32(p + off + 12);
-			e->sent_ts[i] = kcp_get_le32(p + off + 8);
+			e->sent_sn[i] = kt_g32(p + off + 12);
+			e->sent_ts[i] = kt_g32(p + off + 8);
 		}
 		off += KCP_OVERHEAD + l;
 	}
@@ -278,51 +279,6 @@ static void state_line(struct interp *it, struct ep *e)
 		  (unsigned long long)k->stats[KCP_STAT_IN_ERRORS]);
 }
 
-struct cbuf {
-	const u8 *src;
-	u8 *dst;
-	u32 off;
-};
-
-static int cp_from(void *arg, u8 *d, u32 len)
-{
-	struct cbuf *c = arg;
-
-	memcpy(d, c->src + c->off, len);
-	c->off += len;
-	return 0;
-}
-
-static int cp_to(void *arg, u8 *d, u32 len)
-{
-	struct cbuf *c = arg;
-
-	memcpy(c->dst + c->off, d, len);
-	c->off += len;
-	return 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static u32 unhex(const char *s, u8 *out, u32 max)
-{
-	u32 n = 0;
-
-	if (!strcmp(s, "-"))
-		return 0;
-	while (s[0] && s[1] && n < max) {
-		out[n++] = (u8)(hexval(s[0]) << 4 | hexval(s[1]));
-		s += 2;
-	}
-	return n;
-}
 
 /* Execute one script line on the C engine, printing what kcptrace prints. */
 static void interp_line(struct interp *it, const char *line)
@@ -417,17 +373,23 @@ static void interp_line(struct interp *it, const char *line)
 	} else if (!strcmp(op, "stream")) {
 		ep->kcp.stream = !!v[0];
 	} else if (!strcmp(op, "send") || !strcmp(op, "sendp")) {
-		struct cbuf c = { data, NULL, 0 };
+		struct ns_membuf c = { data, NULL, 0 };
 		u32 len;
 		int r;
 
 		if (hexs) {
-			len = unhex(hexs, data, sizeof(data));
+			int n = kt_unhex(hexs, data, sizeof(data));
+
+			if (n < 0) {
+				snprintf(it->err, sizeof(it->err), "bad hex");
+				return;
+			}
+			len = n;
 		} else {
 			len = (u32)v[0];
 			ns_prbytes(data, len, (u64)v[1]);
 		}
-		r = kcp_send(&ep->kcp, len, cp_from, &c, true);
+		r = kcp_send(&ep->kcp, len, ns_membuf_from, &c, true);
 		if (r >= 0)
 			strcpy(res, (u32)r == len ? "0" : "partial");
 		else if (r == -EINVAL)
@@ -441,7 +403,13 @@ static void interp_line(struct interp *it, const char *line)
 		int r;
 
 		if (!strcmp(op, "input")) {
-			len = unhex(hexs, data, sizeof(data));
+			int n = hexs ? kt_unhex(hexs, data, sizeof(data)) : -1;
+
+			if (n < 0) {
+				snprintf(it->err, sizeof(it->err), "bad hex");
+				return;
+			}
+			len = n;
 		} else {
 			if (!it->ep[1 - e]) {
 				snprintf(it->err, sizeof(it->err), "no peer");
@@ -482,9 +450,9 @@ static void interp_line(struct interp *it, const char *line)
 	} else if (!strcmp(op, "flushack")) {
 		snprintf(res, sizeof(res), "%u", kcp_flush(&ep->kcp, true));
 	} else if (!strcmp(op, "recv")) {
-		struct cbuf c = { NULL, it->rbuf, 0 };
+		struct ns_membuf c = { NULL, it->rbuf, 0 };
 		u32 ml = 0;
-		int r = kcp_recv(&ep->kcp, RBUF_SIZE, cp_to, &c, KCP_RECV_MSG, &ml);
+		int r = kcp_recv(&ep->kcp, RBUF_SIZE, ns_membuf_to, &c, KCP_RECV_MSG, &ml);
 
 		if (r == -EAGAIN)
 			strcpy(res, "-1");
@@ -499,14 +467,14 @@ static void interp_line(struct interp *it, const char *line)
 		u32 n = 0, guard;
 
 		for (guard = 0; guard < 100000; guard++) {
-			struct cbuf c = { NULL, it->rbuf, 0 };
+			struct ns_membuf c = { NULL, it->rbuf, 0 };
 			u32 ml = 0;
 			int r;
 
 			if (ep->kcp.stream) {
-				r = kcp_recv(&ep->kcp, RBUF_SIZE, cp_to, &c, 0, NULL);
+				r = kcp_recv(&ep->kcp, RBUF_SIZE, ns_membuf_to, &c, 0, NULL);
 			} else {
-				r = kcp_recv(&ep->kcp, RBUF_SIZE, cp_to, &c,
+				r = kcp_recv(&ep->kcp, RBUF_SIZE, ns_membuf_to, &c,
 					     KCP_RECV_MSG, &ml);
 			}
 			if (r < 0)
@@ -531,9 +499,9 @@ static void interp_line(struct interp *it, const char *line)
 	} else if (!strcmp(op, "peek")) {
 		snprintf(res, sizeof(res), "%d", kcp_peeksize(&ep->kcp));
 	} else if (!strcmp(op, "read")) {
-		struct cbuf c = { NULL, it->rbuf, 0 };
+		struct ns_membuf c = { NULL, it->rbuf, 0 };
 		int r = kcp_recv(&ep->kcp, (u32)min_t(long long, v[0], RBUF_SIZE),
-				 cp_to, &c, 0, NULL);
+				 ns_membuf_to, &c, 0, NULL);
 
 		if (r < 0)
 			strcpy(res, "-1");
@@ -613,7 +581,7 @@ static u32 put_seg(u8 *p, u32 conv, u8 cmd, u8 frg, u16 wnd, u32 ts, u32 sn,
 {
 	u32 i;
 
-	ns_seg_hdr(p, conv, cmd, frg, wnd, ts, sn, una, len);
+	kt_seg_hdr(p, conv, cmd, frg, wnd, ts, sn, una, len);
 	for (i = 0; i < len; i++)
 		p[KCP_OVERHEAD + i] = (u8)ns_next(r);
 	return KCP_OVERHEAD + len;
@@ -794,7 +762,7 @@ static void gen_input(struct gen *g)
 		}
 		n += put_seg(d + n, conv, cmd, frg, wnd, ts, sn, una, len, r);
 		if (ns_below(r, 80) == 0) {	/* len beyond the datagram */
-			kcp_put_le32(d + n - len - 4, len + ns_range(r, 1, 100));
+			kt_p32(d + n - len - 4, len + ns_range(r, 1, 100));
 			break;
 		}
 	}
@@ -1269,18 +1237,18 @@ static void run_directed(struct interp *ip)
 		end_script(&items[i], &script, &cout);
 	}
 	if (!run_batch(items, ARRAY_SIZE(directed), &script, &cout)) {
-		tap_result(0, "diff: kcptrace ran the directed scripts");
+		kt_result(0, "diff: kcptrace ran the directed scripts");
 	} else {
 		for (i = 0; i < ARRAY_SIZE(directed); i++) {
 			if (!items[i].known) {
-				tap_result(!items[i].differs, "diff: directed %s (%s)",
+				kt_result(!items[i].differs, "diff: directed %s (%s)",
 					   items[i].name, directed[i].what);
 			} else if (items[i].differs) {
 				/* visible, but not a failure: see the report */
 				printf("not ok %d - diff: %s # TODO known difference: %s\n",
-				       ++tap_n, items[i].name, directed[i].what);
+				       ++kt_n, items[i].name, directed[i].what);
 			} else {
-				tap_result(1, "diff: %s no longer differs (%s)",
+				kt_result(1, "diff: %s no longer differs (%s)",
 					   items[i].name, directed[i].what);
 			}
 		}
@@ -1346,7 +1314,7 @@ static void run_random(struct interp *ip)
 	       (unsigned long long)cov.zero_wnd,
 	       (unsigned long long)cov.probes_armed,
 	       (unsigned long long)cov.acks_hi, (unsigned long long)cov.dead);
-	tap_result(ok && !mismatches,
+	kt_result(ok && !mismatches,
 		   "diff: %ld random scripts (%llu operations) identical in kcp-go and the engine (%ld differ)",
 		   done, (unsigned long long)ops, mismatches);
 }
@@ -1364,15 +1332,15 @@ int main(void)
 		const char *why = KCPTRACE_SKIP[0] ? KCPTRACE_SKIP :
 				  "kcptrace not built";
 
-		tap_skip(why, "diff: directed scripts against kcp-go");
-		tap_skip(why, "diff: random scripts against kcp-go");
+		kt_skip(why, "diff: directed scripts against kcp-go");
+		kt_skip(why, "diff: random scripts against kcp-go");
 		interp_reset(&ip);
 		free(ip.rbuf);
-		return tap_done();
+		return kt_done();
 	}
 	run_directed(&ip);
 	run_random(&ip);
 	interp_reset(&ip);
 	free(ip.rbuf);
-	return tap_done();
+	return kt_done();
 }

@@ -11,7 +11,7 @@
 #include "kcp_env.h"
 #include "kcp_rs.h"
 #include "kcp_fec.h"
-#include "tap.h"
+#include "../lib/tap.h"
 
 #ifndef FEC_VECTORS
 #define FEC_VECTORS "."
@@ -167,14 +167,14 @@ static void test_tables(void)
 	unsigned int x, y, bad = 0;
 
 	kcp_rs_make_tables(0x187, a, ix);	/* primitive, but not klauspost's */
-	tap_result(kcp_rs_init_tables(a, ix) == -EINVAL && !kcp_rs_ready(),
+	kt_result(kcp_rs_init_tables(a, ix) == -EINVAL && !kcp_rs_ready(),
 		   "init_rs tables of another polynomial are refused");
 	kcp_rs_make_tables(KCP_RS_GF_POLY, a, ix);
 	ix[0] = 0;
-	tap_result(kcp_rs_init_tables(a, ix) == -EINVAL,
+	kt_result(kcp_rs_init_tables(a, ix) == -EINVAL,
 		   "index_of[0] must be nn (255) as init_rs makes it");
 	kcp_rs_make_tables(KCP_RS_GF_POLY, a, ix);
-	tap_result(kcp_rs_init_tables(a, ix) == 0 && kcp_rs_ready(),
+	kt_result(kcp_rs_init_tables(a, ix) == 0 && kcp_rs_ready(),
 		   "init_rs(8, 0x11d, 0, 1, 1) tables accepted");
 	for (x = 0; x < 256; x++) {
 		for (y = 0; y < 256; y++)
@@ -182,7 +182,7 @@ static void test_tables(void)
 		if (x)
 			bad += kcp_rs_mul(x, kcp_rs_inv(x)) != 1;
 	}
-	tap_result(!bad, "multiplication table and inverses match GF(2^8)/0x11d");
+	kt_result(!bad, "multiplication table and inverses match GF(2^8)/0x11d");
 }
 
 static void test_mul_helpers(void)
@@ -207,7 +207,7 @@ static void test_mul_helpers(void)
 			bad += memcmp(dst, ref, sizeof(dst)) != 0;
 		}
 	}
-	tap_result(!bad, "mul_add/mul_set for every coefficient, unaligned, odd lengths");
+	kt_result(!bad, "mul_add/mul_set for every coefficient, unaligned, odd lengths");
 }
 
 /* ---- klauspost vectors ---- */
@@ -219,7 +219,7 @@ static void test_rows(void)
 	struct rd r;
 
 	if (!rd_open(&r, "fec_rows.bin")) {
-		tap_skip("no fec_rows.bin", "parity rows vs klauspost");
+		kt_skip("no fec_rows.bin", "parity rows vs klauspost");
 		return;
 	}
 	while ((d = rd16(&r)) != 0 && !r.bad) {
@@ -238,10 +238,10 @@ static void test_rows(void)
 			bad++;
 		cfgs++;
 	}
-	tap_result(!bad && !r.bad && cfgs == 254,
+	kt_result(!bad && !r.bad && cfgs == 254,
 		   "parity rows equal klauspost's matrix for d = 1..254, p = 255 - d (%u configs)",
 		   cfgs);
-	tap_result(kcp_rs_parity_rows(0, 1, rows, scratch) == -EINVAL &&
+	kt_result(kcp_rs_parity_rows(0, 1, rows, scratch) == -EINVAL &&
 		   kcp_rs_parity_rows(1, 0, rows, scratch) == -EINVAL &&
 		   kcp_rs_parity_rows(200, 56, rows, scratch) == -EINVAL &&
 		   kcp_rs_parity_rows(254, 1, rows, scratch) == 0 &&
@@ -382,7 +382,7 @@ static void test_rs_vectors(void)
 	unsigned int k, j, npat, sets = 0;
 
 	if (!rd_open(&r, "fec_rs.bin")) {
-		tap_skip("no fec_rs.bin", "Reed-Solomon vectors");
+		kt_skip("no fec_rs.bin", "Reed-Solomon vectors");
 		return;
 	}
 	while ((v.d = rd16(&r)) != 0 && !r.bad) {
@@ -402,7 +402,7 @@ static void test_rs_vectors(void)
 		if (r.bad)
 			break;
 		rs_encode_check(&v, &enc_bad);
-		tap_result(!enc_bad, "RS(%u,%u) L=%u: parity of uneven zero-padded shards = klauspost's",
+		kt_result(!enc_bad, "RS(%u,%u) L=%u: parity of uneven zero-padded shards = klauspost's",
 			   v.d, v.p, v.L);
 
 		npat = rd16(&r);
@@ -416,7 +416,7 @@ static void test_rs_vectors(void)
 				lost[k] = !keep[k];
 			kp_bad += rs_check_erasure(&v, lost, expect);
 		}
-		tap_result(!kp_bad && !r.bad, "RS(%u,%u): %u erasure patterns rebuilt as klauspost's ReconstructData",
+		kt_result(!kp_bad && !r.bad, "RS(%u,%u): %u erasure patterns rebuilt as klauspost's ReconstructData",
 			   v.d, v.p, npat);
 
 		for (k = 0; k <= v.p; k++)
@@ -442,12 +442,12 @@ static void test_rs_vectors(void)
 			bad += kcp_rs_reconstruct(v.d, v.n, shards, v.lens, out,
 						  v.L, scratch) != -EINVAL;
 		}
-		tap_result(!bad, "RS(%u,%u): %s erasure patterns of up to %u losses recover (%u checked)",
+		kt_result(!bad, "RS(%u,%u): %s erasure patterns of up to %u losses recover (%u checked)",
 			   v.d, v.p, total <= 6000 ? "all" : "sampled", v.p,
 			   count);
 		sets++;
 	}
-	tap_result(!r.bad && sets >= 10, "fec_rs.bin parsed (%u configurations)", sets);
+	kt_result(!r.bad && sets >= 10, "fec_rs.bin parsed (%u configurations)", sets);
 	rd_close(&r);
 }
 
@@ -458,7 +458,7 @@ static void test_enc_vectors(void)
 	unsigned int d, streams = 0;
 
 	if (!rd_open(&r, "fec_enc.bin")) {
-		tap_skip("no fec_enc.bin", "encoder vs kcp-go");
+		kt_skip("no fec_enc.bin", "encoder vs kcp-go");
 		return;
 	}
 	while ((d = rd16(&r)) != 0 && !r.bad) {
@@ -517,7 +517,7 @@ static void test_enc_vectors(void)
 		if (bad)	/* skip the rest of this stream */
 			for (; j < nout && !r.bad; j++)
 				rd_n(&r, rd16(&r));
-		tap_result(!bad && !r.bad && j == nout,
+		kt_result(!bad && !r.bad && j == nout,
 			   "kcp-go encoder %u/%u (crypto room %u, first seqid %u%s): %u datagrams (%d parity) byte-identical",
 			   d, p, off, start, wrapped ? ", wraps at paws" : "",
 			   nout, nparity);
@@ -526,7 +526,7 @@ static void test_enc_vectors(void)
 		free(inlen);
 		streams++;
 	}
-	tap_result(!r.bad && streams >= 10, "fec_enc.bin parsed (%u streams)", streams);
+	kt_result(!r.bad && streams >= 10, "fec_enc.bin parsed (%u streams)", streams);
 	rd_close(&r);
 }
 
@@ -563,7 +563,7 @@ static void test_enc_api(void)
 	kcp_fec_enc_shrink(&a);		/* mid-group: keeps its parity */
 	ok &= a.par != NULL;
 	kcp_fec_enc_destroy(&a);
-	tap_result(ok, "encoder API: bounds, parity readiness, buffer sizes, seqids");
+	kt_result(ok, "encoder API: bounds, parity readiness, buffer sizes, seqids");
 
 	/* shrinking between groups changes nothing on the wire */
 	kcp_fec_enc_init(&a, 4, 2);
@@ -585,7 +585,7 @@ static void test_enc_api(void)
 		if (i % 7 == 0)
 			kcp_fec_enc_shrink(&a);
 	}
-	tap_result(same, "encoder shrink between groups does not change the output");
+	kt_result(same, "encoder shrink between groups does not change the output");
 	kcp_fec_enc_destroy(&a);
 	kcp_fec_enc_destroy(&b);
 }
@@ -766,7 +766,7 @@ static void test_parse(void)
 	ok &= kcp_fec_parse(b, 1500, &kcp, &klen) == KCP_FEC_DATA;
 	kcp_put_le16(b + 6, 1501 - 6);
 	ok &= kcp_fec_parse(b, 1501, &kcp, &klen) == KCP_FEC_BAD;
-	tap_result(ok, "parse: data shards need size == len - 6, 8 <= len <= 1500");
+	kt_result(ok, "parse: data shards need size == len - 6, 8 <= len <= 1500");
 
 	ok = 1;
 	kcp_put_le16(b + 4, KCP_FEC_TYPE_PARITY);
@@ -783,7 +783,7 @@ static void test_parse(void)
 	kcp_put_le16(b + 4, 0x00F3);	/* kcp-go >= 5.6.60 OOB */
 	ok &= kcp_fec_parse(b, 24, &kcp, &klen) == KCP_FEC_NONE;
 	ok &= kcp_fec_parse(b, 3, &kcp, &klen) == KCP_FEC_NONE && klen == 3;
-	tap_result(ok, "parse: FEC-off path delivers data KCP bytes, ignores parity, passes raw KCP");
+	kt_result(ok, "parse: FEC-off path delivers data KCP bytes, ignores parity, passes raw KCP");
 }
 
 static void test_dec_clean(unsigned int d, unsigned int p)
@@ -796,17 +796,17 @@ static void test_dec_clean(unsigned int d, unsigned int p)
 	st_make(&s, d, p, 0, 20, 0);
 	kcp_fec_dec_init(&dec, d, p);
 	feed_init(&f, &s);
-	tap_result(!dec.win && !dec.verify, "%u/%u decoder holds nothing before FEC traffic", d, p);
+	kt_result(!dec.win && !dec.verify, "%u/%u decoder holds nothing before FEC traffic", d, p);
 	for (i = 0; i < s.n; i++)
 		feed(&dec, &s, &f, &s.v[i], 1000);
-	tap_result(dec.state == KCP_FEC_CONFIRMED && !dec.verify &&
+	kt_result(dec.state == KCP_FEC_CONFIRMED && !dec.verify &&
 		   !dec.st.recovered && !f.garbage &&
 		   dec.st.parity_shards == 20 * p && dec.st.late == 20 * p &&
 		   !dec.st.short_shards && !dec.st.errs,
 		   "%u/%u lossless: confirmed, nothing rebuilt, late parity of finished groups dropped",
 		   d, p);
 	kcp_fec_dec_shrink(&dec, 1000);
-	tap_result(!dec.win, "%u/%u shrink frees the empty window", d, p);
+	kt_result(!dec.win, "%u/%u shrink frees the empty window", d, p);
 	kcp_fec_dec_destroy(&dec);
 	free(f.seen);
 	st_free(&s);
@@ -859,7 +859,7 @@ static void test_dec_loss(unsigned int d, unsigned int p, u32 start,
 			if (!arrive[g * n + k] && f.seen[s.v[g * n + k].id] != 1)
 				lost_ok = 0;
 	}
-	tap_result(dec.state == KCP_FEC_CONFIRMED && !f.garbage && !f.again &&
+	kt_result(dec.state == KCP_FEC_CONFIRMED && !f.garbage && !f.again &&
 		   lost_ok && f.recovered == expect &&
 		   dec.st.recovered == expect && !dec.st.errs,
 		   "%u/%u %s, %u%% loss%s: all %u recoverable data shards rebuilt exactly once",
@@ -911,7 +911,7 @@ static void test_dec_reorder(unsigned int d, unsigned int p)
 			if (!arrive[g * n + k] && !f.seen[s.v[g * n + k].id])
 				lost_ok = 0;
 	}
-	tap_result(!f.garbage && !f.again && lost_ok && dec.st.dups + dec.st.late > 0,
+	kt_result(!f.garbage && !f.again && lost_ok && dec.st.dups + dec.st.late > 0,
 		   "%u/%u out of order + duplicates: every lost shard of a recoverable group rebuilt once (%u rebuilt, %llu dups, %llu late)",
 		   d, p, f.recovered, (unsigned long long)dec.st.dups,
 		   (unsigned long long)dec.st.late);
@@ -946,13 +946,13 @@ static void test_dec_unverified(void)
 	for (i = 0; i < 13; i++)	/* group 0 without data shard 3 */
 		if (i != 3)
 			feed(&dec, &s, &f, &s.v[i], 0);
-	tap_result(dec.state == KCP_FEC_UNVERIFIED && dec.st.unverified == 3 &&
+	kt_result(dec.state == KCP_FEC_UNVERIFIED && dec.st.unverified == 3 &&
 		   !f.recovered,
 		   "unproven shard counts: a recoverable group is kept, not rebuilt (counted)");
 	for (i = 13; i < 39; i++)	/* group 1 whole, group 2 without 26 */
 		if (i != 26)
 			feed(&dec, &s, &f, &s.v[i], 0);
-	tap_result(dec.state == KCP_FEC_CONFIRMED && f.recovered == 1 &&
+	kt_result(dec.state == KCP_FEC_CONFIRMED && f.recovered == 1 &&
 		   f.seen[s.v[26].id] == 1 && !f.garbage,
 		   "once proven (one clean group later) groups are rebuilt");
 	kcp_fec_dec_destroy(&dec);
@@ -981,14 +981,14 @@ static void test_dec_expiry(void)
 		for (i = 36; i <= 38; i++)
 			feed(&dec, &s, &f, &s.v[i], later);
 		if (!pass)
-			tap_result(f.recovered == 1 && !f.garbage,
+			kt_result(f.recovered == 1 && !f.garbage,
 				   "expiry: shards 60000 ms old still rebuild their group");
 		else
-			tap_result(!f.recovered && !dec.st.recovered,
+			kt_result(!f.recovered && !dec.st.recovered,
 				   "expiry: shards older than 60000 ms are dropped (clock wrap)");
 		kcp_fec_dec_shrink(&dec, later + 60001);
 		if (pass)
-			tap_result(!dec.win, "expiry: shrink after 60 s idle frees the window");
+			kt_result(!dec.win, "expiry: shrink after 60 s idle frees the window");
 		kcp_fec_dec_destroy(&dec);
 		free(f.seen);
 	}
@@ -1009,16 +1009,16 @@ static void test_dec_overflow(void)
 	/* one data shard of each later group: 1 of 10, never recoverable */
 	for (g = 2; g < 62; g++)
 		feed(&dec, &s, &f, &s.v[g * n], 0);
-	tap_result(dec.st.short_shards == 60 - 39 && !f.recovered,
+	kt_result(dec.st.short_shards == 60 - 39 && !f.recovered,
 		   "window overflow: 3n shards kept, lowest seqids evicted as short shards (%llu)",
 		   (unsigned long long)dec.st.short_shards);
 	/* below the head of a full window: counted, not stored */
 	feed(&dec, &s, &f, &s.v[3 * n + 1], 0);
-	tap_result(dec.st.short_shards == 22,
+	kt_result(dec.st.short_shards == 22,
 		   "window overflow: a shard older than a full window is dropped as short");
 	/* parity below the head: not counted as short */
 	feed(&dec, &s, &f, &s.v[3 * n + 11], 0);
-	tap_result(dec.st.short_shards == 22, "window overflow: parity is never a short shard");
+	kt_result(dec.st.short_shards == 22, "window overflow: parity is never a short shard");
 	kcp_fec_dec_destroy(&dec);
 	free(f.seen);
 	st_free(&s);
@@ -1039,38 +1039,38 @@ static void test_dec_malformed(void)
 	confirm(&dec, &s, &f, 0);
 
 	memcpy(b, s.v[30].b, s.v[30].len);
-	tap_result(kcp_fec_decode(&dec, b, 7, 0, false) == -EBADMSG &&
+	kt_result(kcp_fec_decode(&dec, b, 7, 0, false) == -EBADMSG &&
 		   kcp_fec_decode(&dec, b, s.v[30].len - 1, 0, false) == -EBADMSG &&
 		   kcp_fec_decode(&dec, b, 1501, 0, false) == -EBADMSG &&
 		   dec.st.malformed == 3,
 		   "malformed: short, size field beyond the datagram, over 1500 bytes");
 	kcp_put_le16(b + 6, 1);
-	tap_result(kcp_fec_decode(&dec, b, s.v[30].len, 0, false) == -EBADMSG &&
+	kt_result(kcp_fec_decode(&dec, b, s.v[30].len, 0, false) == -EBADMSG &&
 		   dec.st.malformed == 4, "malformed: size field < 2");
 	memcpy(b, s.v[30].b, s.v[30].len);
 	kcp_put_le16(b + 4, 0x00F3);
-	tap_result(kcp_fec_decode(&dec, b, s.v[30].len, 0, false) == -EBADMSG &&
+	kt_result(kcp_fec_decode(&dec, b, s.v[30].len, 0, false) == -EBADMSG &&
 		   dec.st.malformed == 5, "malformed: unknown flag");
 
 	c = dec.st.out_of_window;
 	memcpy(b, s.v[30].b, s.v[30].len);
 	kcp_put_le32(b, dec.paws + 3);	/* a data position, beyond paws */
 	feed(&dec, &s, &f, &(struct dgram){ .b = b, .len = s.v[30].len }, 0);
-	tap_result(dec.st.out_of_window == c + 1, "seqid at or beyond paws is dropped");
+	kt_result(dec.st.out_of_window == c + 1, "seqid at or beyond paws is dropped");
 	kcp_put_le32(b, 26 + 13 * 100000);	/* far ahead, data position */
 	feed(&dec, &s, &f, &(struct dgram){ .b = b, .len = s.v[30].len }, 0);
 	kcp_put_le32(b, 0x80000000u / 13 * 13);
 	feed(&dec, &s, &f, &(struct dgram){ .b = b, .len = s.v[30].len }, 0);
-	tap_result(dec.st.out_of_window == c + 3 && !dec.st.resyncs,
+	kt_result(dec.st.out_of_window == c + 3 && !dec.st.resyncs,
 		   "seqid far from the window is dropped and counted");
 
 	c = dec.st.dups;
 	feed(&dec, &s, &f, &s.v[26], 0);
 	feed(&dec, &s, &f, &s.v[26], 0);
-	tap_result(dec.st.dups == c + 1, "duplicate seqid counted once, not stored twice");
+	kt_result(dec.st.dups == c + 1, "duplicate seqid counted once, not stored twice");
 	c = dec.st.late;
 	feed(&dec, &s, &f, &s.v[0], 0);
-	tap_result(dec.st.late == c + 1, "shard of a finished group counted late");
+	kt_result(dec.st.late == c + 1, "shard of a finished group counted late");
 
 	/* group 3 (39..51): data 39 lost; parity 49 a byte short */
 	for (i = 40; i <= 48; i++)
@@ -1078,7 +1078,7 @@ static void test_dec_malformed(void)
 	memcpy(b, s.v[49].b, s.v[49].len);
 	c = dec.st.errs;
 	feed(&dec, &s, &f, &(struct dgram){ .b = b, .len = s.v[49].len - 1 }, 0);
-	tap_result(dec.st.errs == c + 1 && !f.recovered,
+	kt_result(dec.st.errs == c + 1 && !f.recovered,
 		   "parity length unequal to the group's: refused, counted as FEC error");
 
 	/* group 4 (52..64): data 52 lost, padding byte of parity flipped */
@@ -1092,10 +1092,10 @@ static void test_dec_malformed(void)
 			b[6 + sz] ^= 0x40;
 			c = dec.st.errs;
 			feed(&dec, &s, &f, &(struct dgram){ .b = b, .len = s.v[62].len }, 0);
-			tap_result(dec.st.errs == c + 1 && !f.recovered && !f.garbage,
+			kt_result(dec.st.errs == c + 1 && !f.recovered && !f.garbage,
 				   "rebuilt shard with non-zero padding is refused (FEC error)");
 		} else {
-			tap_skip("shard 52 is the longest", "non-zero padding refused");
+			kt_skip("shard 52 is the longest", "non-zero padding refused");
 		}
 	}
 
@@ -1103,12 +1103,12 @@ static void test_dec_malformed(void)
 	memcpy(b, s.v[66].b, s.v[66].len);
 	kcp_put_le32(b, 5 * n + 11);
 	feed(&dec, &s, &f, &(struct dgram){ .b = b, .len = s.v[66].len }, 0);
-	tap_result(dec.state == KCP_FEC_MISMATCH && dec.st.mismatch == 1 && !dec.win,
+	kt_result(dec.state == KCP_FEC_MISMATCH && dec.st.mismatch == 1 && !dec.win,
 		   "data flag at a parity position: mismatch, window freed");
 	c = f.recovered;
 	feed(&dec, &s, &f, &s.v[66], 0);
 	feed(&dec, &s, &f, &s.v[67], 0);
-	tap_result(dec.state == KCP_FEC_MISMATCH && f.recovered == c,
+	kt_result(dec.state == KCP_FEC_MISMATCH && f.recovered == c,
 		   "after a mismatch nothing is rebuilt until the counts are proven again");
 	kcp_fec_dec_destroy(&dec);
 	free(f.seen);
@@ -1145,7 +1145,7 @@ static void test_dec_forged(void)
 		}
 		feed(&dec, &s, &f, &s.v[i], 0);
 	}
-	tap_result(dec.state == KCP_FEC_CONFIRMED && dec.st.mismatch == 1 &&
+	kt_result(dec.state == KCP_FEC_CONFIRMED && dec.st.mismatch == 1 &&
 		   f.recovered > c && !f.garbage,
 		   "a forged contradicting shard: counts proven again (group %u), rebuilding resumes (%llu rebuilt)",
 		   at, (unsigned long long)(f.recovered - c));
@@ -1181,7 +1181,7 @@ static void test_dec_resync(void)
 		feed(&dec, &t, &ft, &t.v[i], 0);
 	}
 	/* 3 far datagrams are dropped, the 4th restarts the window */
-	tap_result(dec.st.resyncs == 1 && dec.st.out_of_window == oow + 3 &&
+	kt_result(dec.st.resyncs == 1 && dec.st.out_of_window == oow + 3 &&
 		   !ft.garbage && !ft.again && ft.recovered >= lost,
 		   "seqid jump beyond the window (outage): window restarts, recovery resumes (%u rebuilt)",
 		   ft.recovered);
@@ -1226,7 +1226,7 @@ static void test_hazard(void)
 	for (i = 0; i < 10; i++)
 		any |= s.v[i].len - 6u <= L &&
 		       !memcmp(out[1], s.v[i].b + 6, s.v[i].len - 6);
-	tap_result(ret == 1 && !any,
+	kt_result(ret == 1 && !any,
 		   "hazard: regrouping 10/3 as 2/1 'rebuilds' a shard nobody sent (why shard counts are proven)");
 	free(out[1]);
 	st_free(&s);
@@ -1260,7 +1260,7 @@ static void test_dec_mismatch(unsigned int sd, unsigned int sp,
 			st_free(&s);
 		}
 	}
-	tap_result(!garbage && !confirmed,
+	kt_result(!garbage && !confirmed,
 		   "%u/%u stream into a %u/%u decoder, 0-50%% loss: never confirmed, no shard returned that was not sent (%u returned)",
 		   sd, sp, rd, rp, rebuilt);
 }
@@ -1289,7 +1289,7 @@ static void test_dec_shifted(void)
 		free(f.seen);
 		st_free(&s);
 	}
-	tap_result(!garbage && mism == 8,
+	kt_result(!garbage && mism == 8,
 		   "stream misaligned by skipped parity seqids (kcp-go 5.6.6-15): detected, nothing bogus returned (%u rebuilt before, %u garbage, %u/8 mismatch)",
 		   rebuilt, garbage, mism);
 }
@@ -1326,7 +1326,7 @@ static void test_dec_verify_speed(void)
 		}
 		st_free(&s);
 	}
-	tap_result(!fails && worst[0] <= 2,
+	kt_result(!fails && worst[0] <= 2,
 		   "matching shard counts proven within %u/%u/%u groups at 0/15/30%% loss",
 		   worst[0], worst[1], worst[2]);
 }
@@ -1358,7 +1358,7 @@ static void test_dec_large(void)
 		free(f.seen);
 		st_free(&s);
 	}
-	tap_result(ok, "128/127, 254/1, 1/254: up to 127 lost data shards of a group rebuilt");
+	kt_result(ok, "128/127, 254/1, 1/254: up to 127 lost data shards of a group rebuilt");
 }
 
 /* ---- kcp-go's decoder on the same datagrams ---- */
@@ -1434,7 +1434,7 @@ static void test_dec_vs_kcpgo(void)
 	unsigned int sd, sets = 0;
 
 	if (!rd_open(&r, "fec_dec.bin")) {
-		tap_skip("no fec_dec.bin", "decoder vs kcp-go's decoder");
+		kt_skip("no fec_dec.bin", "decoder vs kcp-go's decoder");
 		return;
 	}
 	while ((sd = rd16(&r)) != 0 && !r.bad) {
@@ -1485,12 +1485,12 @@ static void test_dec_vs_kcpgo(void)
 				godiff_one(&gd, &dec, &s, delivered, &s.v[i], &r);
 		}
 		if (sd == rdd && sp == rp)
-			tap_result(!r.bad && !gd.our_garbage && !gd.go_garbage &&
+			kt_result(!r.bad && !gd.our_garbage && !gd.go_garbage &&
 				   !gd.ours_only && !gd.go_only && gd.common,
 				   "%u/%u vs kcp-go's decoder, same datagrams: same %u new shards rebuilt at the same datagrams (kcp-go also re-rebuilt %u delivered ones)",
 				   sd, sp, gd.common, gd.go_redundant);
 		else
-			tap_result(!r.bad && !gd.our_total,
+			kt_result(!r.bad && !gd.our_total,
 				   "%u/%u stream into %u/%u decoders: kcp-go (auto-tuning) returned %u shards, %u of them garbage; ours none",
 				   sd, sp, rdd, rp, gd.go_total, gd.go_garbage);
 		kcp_fec_dec_destroy(&dec);
@@ -1498,7 +1498,7 @@ static void test_dec_vs_kcpgo(void)
 		st_free(&s);
 		sets++;
 	}
-	tap_result(!r.bad && sets >= 10, "fec_dec.bin parsed (%u streams)", sets);
+	kt_result(!r.bad && sets >= 10, "fec_dec.bin parsed (%u streams)", sets);
 	rd_close(&r);
 }
 
@@ -1594,7 +1594,7 @@ static void test_alloc_failure(unsigned int d, unsigned int p)
 				break;
 		}
 		/* the last run had no failure and must have rebuilt some */
-		tap_result(!bad && runs > 10 && rebuilt && nomem,
+		kt_result(!bad && runs > 10 && rebuilt && nomem,
 			   "%u/%u allocation failure at each of %u points%s: no crash, no leak, no wrong byte (%llu losses counted)",
 			   d, p, runs - 1, mode ? " (once)" : " (and after)",
 			   (unsigned long long)nomem);
@@ -1605,7 +1605,7 @@ int main(void)
 {
 	test_tables();
 	if (!kcp_rs_ready())
-		return tap_done();
+		return kt_done();
 	test_mul_helpers();
 	test_rows();
 	test_rs_vectors();
@@ -1652,5 +1652,5 @@ int main(void)
 
 	test_alloc_failure(10, 3);
 	test_alloc_failure(2, 1);
-	return tap_done();
+	return kt_done();
 }

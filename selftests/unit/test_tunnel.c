@@ -12,7 +12,7 @@
 
 #include "snappyframe.h"
 #include "smux.h"
-#include "tap.h"
+#include "../lib/tap.h"
 #include "tunnel.h"
 
 static unsigned char *unhex(const char *s, size_t len, size_t *out)
@@ -74,9 +74,9 @@ static int decode_all(const unsigned char *in, size_t len, size_t step,
 static void test_crc(void)
 {
 	/* CRC-32C check value; the framing format's mask of 0 */
-	tap_result(crc32c(0, "123456789", 9) == 0xe3069283,
+	kt_result(crc32c(0, "123456789", 9) == 0xe3069283,
 		   "crc32c(\"123456789\") = e3069283");
-	tap_result(snappy_frame_crc("", 0) == 0xa282ead8,
+	kt_result(snappy_frame_crc("", 0) == 0xa282ead8,
 		   "masked CRC of nothing = a282ead8");
 }
 
@@ -90,12 +90,12 @@ static void test_go_vectors(void)
 	ssize_t r;
 
 	if (!f) {
-		tap_result(0, "golang/snappy vectors: %s", SNAPPY_VECTORS);
+		kt_result(0, "golang/snappy vectors: %s", SNAPPY_VECTORS);
 		return;
 	}
 	while ((r = getline(&line, &cap, f)) > 0) {
 		if (line[0] == '#') {
-			tap_skip(line + 7, "golang/snappy vectors");
+			kt_skip(line + 7, "golang/snappy vectors");
 			fclose(f);
 			free(line);
 			return;
@@ -128,11 +128,11 @@ static void test_go_vectors(void)
 		    !memcmp(out, in, n))
 			ok_dec++;
 		else
-			tap_result(0, "vector %zu: golang/snappy's stream "
+			kt_result(0, "vector %zu: golang/snappy's stream "
 				   "decodes to its input", vec);
 		free(out);
 		/* byte-identical to golang/snappy's Writer, write by write */
-		tap_result(olen == slen && !memcmp(mine, stream, slen),
+		kt_result(olen == slen && !memcmp(mine, stream, slen),
 			   "vector %zu: encoding identical to golang/snappy "
 			   "(%zu bytes in %zu)", vec, ilen, slen);
 		free(in);
@@ -141,7 +141,7 @@ static void test_go_vectors(void)
 	}
 	free(line);
 	fclose(f);
-	tap_result(vec && ok_dec == vec,
+	kt_result(vec && ok_dec == vec,
 		   "%zu golang/snappy streams decode, fed 7 bytes at a time",
 		   vec);
 }
@@ -165,14 +165,14 @@ static void test_roundtrip_and_corrupt(void)
 			ok = 0;
 		free(out);
 	}
-	tap_result(ok, "round trip of %zu bytes (%zu framed), fed 1, 13, "
+	kt_result(ok, "round trip of %zu bytes (%zu framed), fed 1, 13, "
 		   "4096 and all bytes at a time", len, el);
 
 	enc[el / 2] ^= 0x40;
-	tap_result(decode_all(enc, el, 4096, &out, &n) < 0,
+	kt_result(decode_all(enc, el, 4096, &out, &n) < 0,
 		   "a flipped bit is refused (CRC or snappy)");
 	enc[el / 2] ^= 0x40;
-	tap_result(decode_all(enc + SNAPPY_FRAME_MAGIC_LEN,
+	kt_result(decode_all(enc + SNAPPY_FRAME_MAGIC_LEN,
 			      el - SNAPPY_FRAME_MAGIC_LEN, 4096, &out,
 			      &n) < 0,
 		   "a stream without the stream identifier is refused");
@@ -182,10 +182,10 @@ static void test_roundtrip_and_corrupt(void)
 		unsigned char bad[] = { 0xff, 6, 0, 0, 's', 'N', 'a', 'P',
 					'p', 'Y', 0x02, 0, 0, 0 };
 
-		tap_result(!decode_all(s, sizeof(s), 3, &out, &n) && !n,
+		kt_result(!decode_all(s, sizeof(s), 3, &out, &n) && !n,
 			   "padding and skippable chunks are skipped");
 		free(out);
-		tap_result(decode_all(bad, sizeof(bad), 3, &out, &n) < 0,
+		kt_result(decode_all(bad, sizeof(bad), 3, &out, &n) < 0,
 			   "a reserved unskippable chunk is refused");
 	}
 	free(enc);
@@ -199,25 +199,25 @@ static void test_smux(void)
 
 	smux_put_hdr(f, 2, SMUX_PSH, 0x1234, 0x89abcdef);
 	smux_get_hdr(f, &h);
-	tap_result(f[0] == 2 && f[1] == 2 && f[2] == 0x34 && f[3] == 0x12 &&
+	kt_result(f[0] == 2 && f[1] == 2 && f[2] == 0x34 && f[3] == 0x12 &&
 		   f[4] == 0xef && f[7] == 0x89 && h.len == 0x1234 &&
 		   h.sid == 0x89abcdef,
 		   "smux header: version, cmd, little-endian length and sid");
-	tap_result(smux_frame_len(f, SMUX_HDR + 0x1233, 2) == 0 &&
+	kt_result(smux_frame_len(f, SMUX_HDR + 0x1233, 2) == 0 &&
 		   smux_frame_len(f, SMUX_HDR + 0x1234, 2) ==
 		   SMUX_HDR + 0x1234 && smux_frame_len(f, 7, 2) == 0,
 		   "PSH: header plus length, or wait for more");
-	tap_result(smux_frame_len(f, 100000, 1) == -1,
+	kt_result(smux_frame_len(f, 100000, 1) == -1,
 		   "another version is a protocol error");
 	smux_put_hdr(f, 1, SMUX_NOP, 500, 0);
-	tap_result(smux_frame_len(f, SMUX_HDR, 1) == SMUX_HDR,
+	kt_result(smux_frame_len(f, SMUX_HDR, 1) == SMUX_HDR,
 		   "NOP: its length field is not followed by data");
 	smux_put_hdr(f, 2, SMUX_UPD, 0, 3);
-	tap_result(smux_frame_len(f, SMUX_HDR + 7, 2) == 0 &&
+	kt_result(smux_frame_len(f, SMUX_HDR + 7, 2) == 0 &&
 		   smux_frame_len(f, SMUX_HDR + 8, 2) == SMUX_HDR + 8,
 		   "UPD: 8 bytes of consumed and window");
 	smux_put_hdr(f, 1, 5, 0, 3);
-	tap_result(smux_frame_len(f, SMUX_HDR, 1) == -1,
+	kt_result(smux_frame_len(f, SMUX_HDR, 1) == -1,
 		   "an unknown command is a protocol error");
 }
 
@@ -245,7 +245,7 @@ static void test_flags(void)
 	FILE *f;
 
 	unsetenv("KCPTUN_KEY");
-	tap_result(!parse(&c, 1, "", err) && !strcmp(c.listen, ":29900") &&
+	kt_result(!parse(&c, 1, "", err) && !strcmp(c.listen, ":29900") &&
 		   !strcmp(c.target, "127.0.0.1:12948") &&
 		   !strcmp(c.key, "it's a secrect") &&
 		   !strcmp(c.crypt, "aes") &&
@@ -256,34 +256,34 @@ static void test_flags(void)
 		   c.streambuf == 2097152 && c.keepalive == 10 &&
 		   c.snmpperiod == 60 && c.interval == 50,
 		   "server: kcptun's defaults");
-	tap_result(!parse(&c, 0, "", err) && !strcmp(c.localaddr, ":12948") &&
+	kt_result(!parse(&c, 0, "", err) && !strcmp(c.localaddr, ":12948") &&
 		   !strcmp(c.remoteaddr, "vps:29900") && c.conn == 1 &&
 		   c.autoexpire == 0 && c.scavengettl == 600 &&
 		   c.sndwnd == 128 && c.rcvwnd == 512,
 		   "client: kcptun's defaults");
-	tap_result(!parse(&c, 0, "-l :1 -r=h:2 --ds 0 -ps=0 --nocomp "
+	kt_result(!parse(&c, 0, "-l :1 -r=h:2 --ds 0 -ps=0 --nocomp "
 			  "--acknodelay=false --conn 0x4 --smuxver=2", err) &&
 		   !strcmp(c.localaddr, ":1") && !strcmp(c.remoteaddr, "h:2") &&
 		   !c.datashard && !c.parityshard && c.nocomp &&
 		   !c.acknodelay && c.conn == 4 && c.smuxver == 2,
 		   "Go flag syntax: -x, --x, =value, aliases, bools, 0x");
 	setenv("KCPTUN_KEY", "from env", 1);
-	tap_result(!parse(&c, 1, "", err) && !strcmp(c.key, "from env") &&
+	kt_result(!parse(&c, 1, "", err) && !strcmp(c.key, "from env") &&
 		   !parse(&c, 1, "--key flag", err) && !strcmp(c.key, "flag"),
 		   "KCPTUN_KEY is the default, --key overrides it");
 	unsetenv("KCPTUN_KEY");
-	tap_result(parse(&c, 1, "--bogus", err) < 0 &&
+	kt_result(parse(&c, 1, "--bogus", err) < 0 &&
 		   strstr(err, "not defined: -bogus") &&
 		   parse(&c, 0, "-t x:1", err) < 0 &&
 		   parse(&c, 1, "--mtu", err) < 0 &&
 		   parse(&c, 1, "--mtu x", err) < 0 &&
 		   parse(&c, 1, "stray", err) < 0,
 		   "unknown, other role's, valueless, bad and stray arguments");
-	tap_result(parse(&c, 1, "--tcp", err) < 0 && strstr(err, "--tcp") &&
+	kt_result(parse(&c, 1, "--tcp", err) < 0 && strstr(err, "--tcp") &&
 		   parse(&c, 1, "--pprof", err) < 0 && strstr(err, "--pprof") &&
 		   !parse(&c, 1, "--tcp=false", err),
 		   "--tcp and --pprof refused (when set)");
-	tap_result(parse(&c, 1, "--smuxver 3", err) < 0 &&
+	kt_result(parse(&c, 1, "--smuxver 3", err) < 0 &&
 		   parse(&c, 1, "--keepalive 31", err) < 0 &&
 		   parse(&c, 1, "--streambuf 9 --smuxbuf 8", err) < 0 &&
 		   parse(&c, 1, "--mtu 1501", err) < 0,
@@ -297,7 +297,7 @@ static void test_flags(void)
 	      "\"key\": \"q\\\"\\u00e9\", \"log\": null}", f);
 	fclose(f);
 	snprintf(err, sizeof(err), "--sndwnd 5 --mtu 1000 %s", arg);
-	tap_result(!parse(&c, 1, err, err) &&
+	kt_result(!parse(&c, 1, err, err) &&
 		   !strcmp(c.listen, ":7") && !strcmp(c.crypt, "salsa20") &&
 		   c.sndwnd == 64 && c.mtu == 1000 && c.nocomp &&
 		   !strcmp(c.key, "q\"\xc3\xa9"),
@@ -306,12 +306,12 @@ static void test_flags(void)
 	f = fopen(path, "w");
 	fputs("{\"mtu\": \"1000\"}", f);
 	fclose(f);
-	tap_result(parse(&c, 1, arg, err) < 0,
+	kt_result(parse(&c, 1, arg, err) < 0,
 		   "-c JSON: a string for a number is an error");
 	f = fopen(path, "w");
 	fputs("{\"mtu\": 1000,}", f);
 	fclose(f);
-	tap_result(parse(&c, 1, arg, err) < 0,
+	kt_result(parse(&c, 1, arg, err) < 0,
 		   "-c JSON: malformed is an error");
 	remove(path);
 }
@@ -323,5 +323,5 @@ int main(void)
 	test_roundtrip_and_corrupt();
 	test_smux();
 	test_flags();
-	return tap_done();
+	return kt_done();
 }

@@ -17,7 +17,7 @@ TESTS += $(O)/test_tunnel
 
 $(O)/test_tunnel: test_tunnel.c $(TUN_SRC)/snappyframe.c $(TUN_SRC)/snappyframe.h \
 		$(TUN_SRC)/smux.h $(TUN_SRC)/tunnel_cfg.c $(TUN_SRC)/tunnel.h \
-		tap.h tunnel.mk | $(O) $(O)/snappyvectors.txt
+		../lib/tap.h tunnel.mk | $(O) $(O)/snappyvectors.txt
 	$(CC) $(CFLAGS) -I$(TUN_SRC) \
 		-DSNAPPY_VECTORS='"$(TUN_O)/snappyvectors.txt"' -o $@ \
 		test_tunnel.c $(TUN_SRC)/snappyframe.c $(TUN_SRC)/tunnel_cfg.c \

@@ -55,20 +55,15 @@ if [[ -z $kdir ]]; then
 	done
 fi
 
-n=0
-failed=0
+# shellcheck source=selftests/lib/tap.sh
+. "$TOP/selftests/lib/tap.sh"
+TAP_PREFIX="$KVER: "
 
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $KVER: $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $KVER: $1"
+# not_ok_log NAME [FILE]: not ok, with FILE (if there is one) quoted
+not_ok_log() {
+	not_ok "$1"
 	if [[ -n ${2:-} && -f $2 ]]; then
-		sed 's/^/# /' "$2"
+		tap_quote "$2"
 	fi
 }
 
@@ -90,14 +85,14 @@ if make -s -C "$HERE/warnmod" KVER="$KVER" KDIR="$kdir" OUTDIR="$WARNMOD" \
 	>"$OUT/build.out" 2>&1 && [[ -f $WARNMOD/kcp_warn_test.ko ]]; then
 	ok "build warnmod"
 else
-	not_ok "build warnmod" "$OUT/build.out"
+	not_ok_log "build warnmod" "$OUT/build.out"
 fi
 
 vm plain -- true
 if ((rc == 0)); then
 	ok "plain 'true' run passes"
 else
-	not_ok "plain 'true' run passes (exit $rc)" "$OUT/plain.out"
+	not_ok_log "plain 'true' run passes (exit $rc)" "$OUT/plain.out"
 fi
 
 # shellcheck disable=SC2016 # expanded in the guest
@@ -112,7 +107,7 @@ vm status -- sh -c '
 if ((rc == 3)) && [[ $(cat "$OUT/results/probe" 2>/dev/null) == ok ]]; then
 	ok "exit status 3, environment, deps, netns and results share"
 else
-	not_ok "exit status 3, environment, deps, netns and results share (exit $rc)" \
+	not_ok_log "exit status 3, environment, deps, netns and results share (exit $rc)" \
 		"$OUT/status.out"
 fi
 
@@ -123,7 +118,7 @@ if [[ -f $WARNMOD/kcp_warn_test.ko ]]; then
 		grep -q 'WARNING: .*kcp_warn_test' "$OUT/warn.out"; then
 		ok "WARN in a module fails the run, WARNING line quoted (exit $rc)"
 	else
-		not_ok "WARN in a module fails the run, WARNING line quoted (exit $rc)" \
+		not_ok_log "WARN in a module fails the run, WARNING line quoted (exit $rc)" \
 			"$OUT/warn.out"
 	fi
 else
@@ -134,8 +129,8 @@ vm timeout --timeout 5 -- sleep 600
 if ((rc == 124)); then
 	ok "--timeout kills the guest, exit 124"
 else
-	not_ok "--timeout kills the guest, exit 124 (exit $rc)" "$OUT/timeout.out"
+	not_ok_log "--timeout kills the guest, exit 124 (exit $rc)" "$OUT/timeout.out"
 fi
 
-echo "# $KVER: $((n - failed)) passed, $failed failed"
-((failed == 0))
+echo "# $KVER: $((tap_n - tap_fail)) passed, $tap_fail failed"
+((tap_fail == 0))

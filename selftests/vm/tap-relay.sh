@@ -6,8 +6,8 @@
 # through the caller's ok() and not_ok().
 
 # What the suites run from the host's build/ ('make userspace').
-readonly VM_SUITE_TOOLS=(build/net/kcpt build/net/kcp_sock build/net/kcp_opts
-	build/net/attack_flood build/net/races build/bench/kcpscale
+readonly VM_SUITE_TOOLS=(build/net/kcpt build/net/kcp_sock build/net/options
+	build/net/attack build/net/races build/net/lifecycle
 	build/peers/kcppeer)
 
 # Why run-vm.sh exited with RC (its RC_* codes), for a "not ok" line.

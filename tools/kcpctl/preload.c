@@ -825,7 +825,13 @@ int accept4(int lfd, struct sockaddr *sa, socklen_t *len, int flags)
 			   cap);
 }
 
-int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+/*
+ * getsockname()/getpeername() through @real (set by kp_early(), hence
+ * passed by address): an emulated IPv4 socket's name as the program
+ * expects it (kp_4to6()).
+ */
+static int kp_name(int (**real)(int, struct sockaddr *, socklen_t *), int fd,
+		   struct sockaddr *sa, socklen_t *len)
 {
 	socklen_t cap = len ? *len : 0;
 	struct sockaddr_in6 tmp;
@@ -834,8 +840,8 @@ int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 
 	kp_early();
 	if (!len || !kp_v4emul(fd))
-		return real_getsockname(fd, sa, len);
-	ret = real_getsockname(fd, (struct sockaddr *)&tmp, &tlen);
+		return (*real)(fd, sa, len);
+	ret = (*real)(fd, (struct sockaddr *)&tmp, &tlen);
 	if (ret)
 		return ret;
 	kp_4to6((struct sockaddr *)&tmp, &tlen, sizeof(tmp));
@@ -845,24 +851,14 @@ int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 	return 0;
 }
 
+int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	return kp_name(&real_getsockname, fd, sa, len);
+}
+
 int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 {
-	socklen_t cap = len ? *len : 0;
-	struct sockaddr_in6 tmp;
-	socklen_t tlen = sizeof(tmp);
-	int ret;
-
-	kp_early();
-	if (!len || !kp_v4emul(fd))
-		return real_getpeername(fd, sa, len);
-	ret = real_getpeername(fd, (struct sockaddr *)&tmp, &tlen);
-	if (ret)
-		return ret;
-	kp_4to6((struct sockaddr *)&tmp, &tlen, sizeof(tmp));
-	if (sa)
-		memcpy(sa, &tmp, cap < tlen ? cap : tlen);
-	*len = tlen;
-	return 0;
+	return kp_name(&real_getpeername, fd, sa, len);
 }
 
 static bool kp_is_kcp(int fd)

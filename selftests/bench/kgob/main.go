@@ -20,7 +20,6 @@
 package main
 
 import (
-	"crypto/sha1"
 	"encoding/binary"
 	"flag"
 	"fmt"
@@ -36,8 +35,9 @@ import (
 	"syscall"
 	"time"
 
+	"kcptest/kcpgo"
+
 	kcp "github.com/xtaci/kcp-go"
-	"golang.org/x/crypto/pbkdf2"
 )
 
 const (
@@ -47,95 +47,60 @@ const (
 )
 
 type config struct {
-	mode, addr, role, crypt, key, preset string
-	sndwnd, rcvwnd, mtu, ds, ps, sockbuf int
-	n, parallel, rr, rrsize              int
-	time, grace, timeout, idle           float64
-	rrgap, drain                         float64
+	kcpgo.Opts
+	mode, addr, role           string
+	n, parallel, rr, rrsize    int
+	time, grace, timeout, idle float64
+	rrgap, drain               float64
 }
 
-var presets = map[string][4]int{
-	"normal": {0, 40, 2, 1},
-	"fast":   {0, 30, 2, 1},
-	"fast2":  {1, 20, 2, 1},
-	"fast3":  {1, 10, 2, 1},
-}
-
-var outMu sync.Mutex
-
-func out(format string, a ...interface{}) {
-	outMu.Lock()
-	defer outMu.Unlock()
-	fmt.Fprintf(os.Stdout, format+"\n", a...)
-}
+var presets = kcpgo.Presets
 
 func fatal(format string, a ...interface{}) {
 	fmt.Fprintf(os.Stderr, "kgob: "+format+"\n", a...)
 	os.Exit(2)
 }
 
-func secs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
-
 // newBlock: kcptun's key derivation and cipher choice (see kcppeer).
 func newBlock(name, key string) (kcp.BlockCrypt, error) {
-	if name == "" || name == "nil" {
+	if name == "" {
 		return nil, nil
 	}
-	pass := pbkdf2.Key([]byte(key), []byte("kcp-go"), 4096, 32, sha1.New)
-	switch name {
-	case "aes":
-		return kcp.NewAESBlockCrypt(pass)
-	case "aes-128":
-		return kcp.NewAESBlockCrypt(pass[:16])
-	case "salsa20":
-		return kcp.NewSalsa20BlockCrypt(pass)
-	case "none":
-		return kcp.NewNoneBlockCrypt(pass)
-	case "xor":
-		return kcp.NewSimpleXORBlockCrypt(pass)
-	}
-	return nil, fmt.Errorf("unsupported -crypt %q", name)
+	return kcpgo.NewBlock(name, kcpgo.Pass(key))
 }
 
 // tune: kcptun server/main.go's order of settings.
 func (c *config) tune(s *kcp.UDPSession) {
 	s.SetStreamMode(true)
 	s.SetWriteDelay(false)
-	if p, ok := presets[c.preset]; ok {
+	if p, ok := presets[c.Preset]; ok {
 		s.SetNoDelay(p[0], p[1], p[2], p[3])
 	}
-	if c.sndwnd > 0 || c.rcvwnd > 0 {
-		s.SetWindowSize(c.sndwnd, c.rcvwnd)
+	if c.Sndwnd > 0 || c.Rcvwnd > 0 {
+		s.SetWindowSize(c.Sndwnd, c.Rcvwnd)
 	}
-	if c.mtu > 0 {
-		s.SetMtu(c.mtu)
+	if c.Mtu > 0 {
+		s.SetMtu(c.Mtu)
 	}
 	s.SetACKNoDelay(false)
 }
 
 func (c *config) listen(block kcp.BlockCrypt) *kcp.Listener {
-	l, err := kcp.ListenWithOptions(c.addr, block, c.ds, c.ps)
+	l, err := c.Listen(c.addr, block)
 	if err != nil {
 		fatal("listen %s: %v", c.addr, err)
 	}
-	if c.sockbuf > 0 {
-		l.SetReadBuffer(c.sockbuf)
-		l.SetWriteBuffer(c.sockbuf)
-	}
-	out("LISTEN %d", l.Addr().(*net.UDPAddr).Port)
+	kcpgo.Out("LISTEN %d", l.Addr().(*net.UDPAddr).Port)
 	return l
 }
 
 func (c *config) dial(block kcp.BlockCrypt) *kcp.UDPSession {
-	s, err := kcp.DialWithOptions(c.addr, block, c.ds, c.ps)
+	s, err := kcp.DialWithOptions(c.addr, block, c.DS, c.PS)
 	if err != nil {
 		fatal("dial %s: %v", c.addr, err)
 	}
 	c.tune(s)
-	if c.sockbuf > 0 {
-		s.SetReadBuffer(c.sockbuf)
-		s.SetWriteBuffer(c.sockbuf)
-	}
+	c.SetBuffers(s)
 	return s
 }
 
@@ -150,7 +115,7 @@ func accept(l *kcp.Listener, deadline time.Time) *kcp.UDPSession {
 }
 
 func info(side string, id int, s *kcp.UDPSession) {
-	out("KINFO side=%s id=%d proto=kcpgo rto=%d srtt=%d", side, id,
+	kcpgo.Out("KINFO side=%s id=%d proto=kcpgo rto=%d srtt=%d", side, id,
 		s.GetRTO(), s.GetSRTT())
 }
 
@@ -177,7 +142,7 @@ func runSink(c *config, block kcp.BlockCrypt) int {
 		if first.IsZero() {
 			return time.Time{}
 		}
-		return first.Add(secs(c.time))
+		return first.Add(kcpgo.Secs(c.time))
 	}
 	bytes := make([]int64, c.n)
 	var wg sync.WaitGroup
@@ -185,7 +150,7 @@ func runSink(c *config, block kcp.BlockCrypt) int {
 	for len(sess) < c.n {
 		dl := windowEnd()
 		if dl.IsZero() {
-			dl = start.Add(secs(c.timeout))
+			dl = start.Add(kcpgo.Secs(c.timeout))
 		}
 		s := accept(l, dl)
 		if s == nil {
@@ -215,13 +180,13 @@ func runSink(c *config, block kcp.BlockCrypt) int {
 				}
 				// past the window, read on (uncounted) while
 				// the client still sends, as kbench does
-				if !end.IsZero() && now.After(end.Add(secs(c.grace+0.5))) {
+				if !end.IsZero() && now.After(end.Add(kcpgo.Secs(c.grace+0.5))) {
 					return
 				}
 				if err != nil && !isTimeout(err) {
 					return
 				}
-				if end.IsZero() && now.After(start.Add(secs(c.timeout))) {
+				if end.IsZero() && now.After(start.Add(kcpgo.Secs(c.timeout))) {
 					return
 				}
 			}
@@ -236,7 +201,7 @@ func runSink(c *config, block kcp.BlockCrypt) int {
 		info("rx", i, sess[i])
 	}
 	ok := len(sess) == c.n && total > 0
-	out("RESULT ok=%d role=sink proto=kcpgo sessions=%d bytes=%d window_s=%.3f goodput_kbps=%.0f per_session=%s %s",
+	kcpgo.Out("RESULT ok=%d role=sink proto=kcpgo sessions=%d bytes=%d window_s=%.3f goodput_kbps=%.0f per_session=%s %s",
 		b2i(ok), len(sess), total, c.time, float64(total)*8/1000/c.time,
 		strings.Join(per, ","), snmp())
 	for _, s := range sess {
@@ -271,7 +236,7 @@ func runEcho(c *config, block kcp.BlockCrypt) int {
 	var wg sync.WaitGroup
 	n := 0
 	for n < c.n {
-		s := accept(l, start.Add(secs(c.timeout)))
+		s := accept(l, start.Add(kcpgo.Secs(c.timeout)))
 		if s == nil {
 			break
 		}
@@ -283,7 +248,7 @@ func runEcho(c *config, block kcp.BlockCrypt) int {
 			defer wg.Done()
 			buf := make([]byte, chunk)
 			for {
-				s.SetReadDeadline(time.Now().Add(secs(c.idle)))
+				s.SetReadDeadline(time.Now().Add(kcpgo.Secs(c.idle)))
 				k, err := s.Read(buf)
 				if k > 0 {
 					bye := k >= c.rrsize &&
@@ -303,7 +268,7 @@ func runEcho(c *config, block kcp.BlockCrypt) int {
 	}
 	wg.Wait()
 	l.Close()
-	out("RESULT ok=%d role=echo proto=kcpgo sessions=%d", b2i(n == c.n), n)
+	kcpgo.Out("RESULT ok=%d role=echo proto=kcpgo sessions=%d", b2i(n == c.n), n)
 	if n == c.n {
 		return 0
 	}
@@ -318,7 +283,7 @@ func runSend(c *config, block kcp.BlockCrypt) int {
 		sess[i] = c.dial(block)
 	}
 	t0 := time.Now()
-	end := t0.Add(secs(c.time + c.grace))
+	end := t0.Add(kcpgo.Secs(c.time + c.grace))
 	var total int64
 	var wg sync.WaitGroup
 	for i, s := range sess {
@@ -347,7 +312,7 @@ func runSend(c *config, block kcp.BlockCrypt) int {
 		s.Close()
 	}
 	el := time.Since(t0).Seconds()
-	out("RESULT ok=1 role=send proto=kcpgo sessions=%d sent=%d secs=%.3f offered_kbps=%.0f %s",
+	kcpgo.Out("RESULT ok=1 role=send proto=kcpgo sessions=%d sent=%d secs=%.3f offered_kbps=%.0f %s",
 		c.parallel, total, el, float64(total)*8/1000/el, snmp())
 	return 0
 }
@@ -403,19 +368,19 @@ func runRR(c *config, block kcp.BlockCrypt) int {
 	binary.LittleEndian.PutUint32(rec, rrMagic)
 	ok := true
 	for i := 0; i < c.rr; i++ {
-		due := t0.Add(secs(float64(i) * c.rrgap / 1000))
+		due := t0.Add(kcpgo.Secs(float64(i) * c.rrgap / 1000))
 		if d := time.Until(due); d > 0 {
 			time.Sleep(d)
 		}
 		binary.LittleEndian.PutUint32(rec[4:], uint32(i))
 		atomic.StoreInt64(&sent[i], time.Now().UnixNano())
-		s.SetWriteDeadline(time.Now().Add(secs(c.drain)))
+		s.SetWriteDeadline(time.Now().Add(kcpgo.Secs(c.drain)))
 		if _, err := s.Write(rec); err != nil {
 			ok = false
 			break
 		}
 	}
-	atomic.StoreInt64(&deadline, time.Now().Add(secs(c.drain)).UnixNano())
+	atomic.StoreInt64(&deadline, time.Now().Add(kcpgo.Secs(c.drain)).UnixNano())
 	<-done
 	binary.LittleEndian.PutUint32(rec[4:], rrBye)
 	s.Write(rec)
@@ -450,7 +415,7 @@ func runRR(c *config, block kcp.BlockCrypt) int {
 		mean = sum / float64(c.rr-lost)
 	}
 	ok = ok && c.rr > lost
-	out("RESULT ok=%d role=rr proto=kcpgo rr=%d answered=%d lost=%d p50_ms=%s p99_ms=%s p999_ms=%s max_ms=%s mean_ms=%.2f %s",
+	kcpgo.Out("RESULT ok=%d role=rr proto=kcpgo rr=%d answered=%d lost=%d p50_ms=%s p99_ms=%s p999_ms=%s max_ms=%s mean_ms=%.2f %s",
 		b2i(ok), c.rr, c.rr-lost, lost, pct(0.5), pct(0.99), pct(0.999),
 		pct(1), mean, snmp())
 	if ok {
@@ -495,13 +460,13 @@ func runScale(c *config, block kcp.BlockCrypt) int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	tick := time.NewTicker(time.Second)
-	end := time.After(secs(c.time))
+	end := time.After(kcpgo.Secs(c.time))
 	var ms runtime.MemStats
 	for {
 		select {
 		case <-tick.C:
 			runtime.ReadMemStats(&ms)
-			out("STAT accepted=%d reads=%d bytes=%d heap_inuse=%d sys=%d goroutines=%d",
+			kcpgo.Out("STAT accepted=%d reads=%d bytes=%d heap_inuse=%d sys=%d goroutines=%d",
 				atomic.LoadInt64(&accepted), atomic.LoadInt64(&reads),
 				atomic.LoadInt64(&bytes), ms.HeapInuse, ms.Sys,
 				runtime.NumGoroutine())
@@ -511,7 +476,7 @@ func runScale(c *config, block kcp.BlockCrypt) int {
 		}
 		break
 	}
-	out("RESULT ok=1 mode=scale accepted=%d reads=%d bytes=%d %s",
+	kcpgo.Out("RESULT ok=1 mode=scale accepted=%d reads=%d bytes=%d %s",
 		atomic.LoadInt64(&accepted), atomic.LoadInt64(&reads),
 		atomic.LoadInt64(&bytes), snmp())
 	return 0
@@ -524,17 +489,9 @@ func main() {
 	}
 	c.mode = os.Args[1]
 	fs := flag.NewFlagSet("kgob", flag.ExitOnError)
+	c.Opts.Flags(fs, 4194304)
 	fs.StringVar(&c.addr, "a", "", "address")
 	fs.StringVar(&c.role, "role", "", "sink|echo (server), send|rr (client)")
-	fs.StringVar(&c.crypt, "crypt", "nil", "kcptun cipher name, nil = no crypto header")
-	fs.StringVar(&c.key, "key", "it's a secrect", "kcptun passphrase")
-	fs.StringVar(&c.preset, "preset", "", "normal|fast|fast2|fast3")
-	fs.IntVar(&c.sndwnd, "sndwnd", 0, "send window")
-	fs.IntVar(&c.rcvwnd, "rcvwnd", 0, "receive window")
-	fs.IntVar(&c.mtu, "mtu", 0, "MTU")
-	fs.IntVar(&c.ds, "ds", 0, "FEC data shards")
-	fs.IntVar(&c.ps, "ps", 0, "FEC parity shards")
-	fs.IntVar(&c.sockbuf, "sockbuf", 4194304, "UDP socket buffers (kcptun --sockbuf)")
 	fs.IntVar(&c.n, "n", 1, "server: sessions")
 	fs.IntVar(&c.parallel, "parallel", 1, "client: sessions")
 	fs.IntVar(&c.rr, "rr", 1000, "rr: records")
@@ -555,7 +512,7 @@ func main() {
 	if c.parallel < 1 {
 		c.parallel = 1
 	}
-	block, err := newBlock(c.crypt, c.key)
+	block, err := newBlock(c.Crypt, c.Key)
 	if err != nil {
 		fatal("%v", err)
 	}

@@ -149,7 +149,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -170,27 +169,21 @@ import (
 	"time"
 	"unsafe"
 
-	kcp "github.com/xtaci/kcp-go"
-	"golang.org/x/crypto/pbkdf2"
-)
+	"kcptest/kcpgo"
 
-// kcptun's PBKDF2 salt.
-const kcptunSalt = "kcp-go"
+	kcp "github.com/xtaci/kcp-go"
+)
 
 // ---------------------------------------------------------------------------
 // Configuration
 
 type config struct {
+	kcpgo.Opts
 	mode, addr, role       string
-	crypt, key             string
-	ds, ps                 int
-	preset                 string
 	nodelay, interval      int
 	resend, nc             int
-	sndwnd, rcvwnd, mtu    int
 	stream                 bool
 	ackNoDelay, writeDelay bool
-	sockbuf                int
 	bytes                  int64
 	seed                   uint64
 	msgsize                int
@@ -202,35 +195,21 @@ type config struct {
 	explicit map[string]bool // flags given on the command line
 }
 
-// kcptun presets (spec §7): nodelay, interval, resend, nc.
-var presets = map[string][4]int{
-	"normal": {0, 40, 2, 1},
-	"fast":   {0, 30, 2, 1},
-	"fast2":  {1, 20, 2, 1},
-	"fast3":  {1, 10, 2, 1},
-}
+var presets = kcpgo.Presets
 
 func parseFlags() *config {
 	c := &config{}
+	c.Opts.Flags(flag.CommandLine, 0)
 	flag.StringVar(&c.mode, "mode", "", "server | client | gen")
 	flag.StringVar(&c.addr, "addr", "", "host:port to listen on (server) or dial (client); IPv6 as [::1]:port")
 	flag.StringVar(&c.role, "role", "echo", "server: echo|sink|source; client: echo|send|recv")
-	flag.StringVar(&c.crypt, "crypt", "nil", "kcptun cipher name, none (header, no encryption) or nil (no header)")
-	flag.StringVar(&c.key, "key", "it's a secrect", "kcptun passphrase")
-	flag.IntVar(&c.ds, "ds", 0, "FEC data shards")
-	flag.IntVar(&c.ps, "ps", 0, "FEC parity shards")
-	flag.StringVar(&c.preset, "preset", "", "kcptun mode: normal|fast|fast2|fast3")
 	flag.IntVar(&c.nodelay, "nodelay", 0, "SetNoDelay nodelay")
 	flag.IntVar(&c.interval, "interval", 100, "SetNoDelay interval (ms)")
 	flag.IntVar(&c.resend, "resend", 0, "SetNoDelay fast resend threshold")
 	flag.IntVar(&c.nc, "nc", 0, "SetNoDelay no-congestion-control")
-	flag.IntVar(&c.sndwnd, "sndwnd", 0, "send window in segments (0 = kcp-go default 32)")
-	flag.IntVar(&c.rcvwnd, "rcvwnd", 0, "receive window in segments (0 = kcp-go default 32)")
-	flag.IntVar(&c.mtu, "mtu", 0, "MTU (0 = kcp-go default 1400)")
 	flag.BoolVar(&c.stream, "stream", false, "stream mode (default: message mode)")
 	flag.BoolVar(&c.ackNoDelay, "acknodelay", false, "SetACKNoDelay(true)")
 	flag.BoolVar(&c.writeDelay, "writedelay", false, "SetWriteDelay(true)")
-	flag.IntVar(&c.sockbuf, "sockbuf", 0, "UDP socket buffer size in bytes (0 = OS default)")
 	flag.Int64Var(&c.bytes, "bytes", -1, "payload bytes (client/source default 1048576; sink: expected, 0 = any)")
 	flag.Uint64Var(&c.seed, "seed", 1, "seed of the deterministic test stream")
 	flag.IntVar(&c.msgsize, "msgsize", 0, "bytes per Write call (0 = 65536); message mode: check Read sizes")
@@ -276,10 +255,10 @@ func parseFlags() *config {
 	if c.msgsize < 0 {
 		usage("-msgsize must be >= 0")
 	}
-	if c.preset != "" {
-		p, ok := presets[c.preset]
+	if c.Preset != "" {
+		p, ok := presets[c.Preset]
 		if !ok {
-			usage("unknown -preset %q", c.preset)
+			usage("unknown -preset %q", c.Preset)
 		}
 		// Explicit single flags win over the preset.
 		if !c.explicit["nodelay"] {
@@ -333,39 +312,11 @@ func fatal(format string, a ...interface{}) {
 // 4096, 32), key material = a prefix of pass per cipher. "nil" means no
 // BlockCrypt, i.e. no 20-byte nonce+CRC header on the wire.
 func newBlock(name, key string) (kcp.BlockCrypt, error) {
-	if name == "nil" {
-		return nil, nil
+	b, err := kcpgo.NewBlock(name, kcpgo.Pass(key))
+	if err != nil {
+		return nil, fmt.Errorf("unknown -crypt %q", name)
 	}
-	pass := pbkdf2.Key([]byte(key), []byte(kcptunSalt), 4096, 32, sha1.New)
-	switch name {
-	case "aes":
-		return kcp.NewAESBlockCrypt(pass) // AES-256
-	case "aes-128":
-		return kcp.NewAESBlockCrypt(pass[:16])
-	case "aes-192":
-		return kcp.NewAESBlockCrypt(pass[:24])
-	case "salsa20":
-		return kcp.NewSalsa20BlockCrypt(pass)
-	case "blowfish":
-		return kcp.NewBlowfishBlockCrypt(pass)
-	case "twofish":
-		return kcp.NewTwofishBlockCrypt(pass)
-	case "cast5":
-		return kcp.NewCast5BlockCrypt(pass[:16])
-	case "3des":
-		return kcp.NewTripleDESBlockCrypt(pass[:24])
-	case "tea":
-		return kcp.NewTEABlockCrypt(pass[:16])
-	case "xtea":
-		return kcp.NewXTEABlockCrypt(pass[:16])
-	case "sm4":
-		return kcp.NewSM4BlockCrypt(pass[:16])
-	case "xor":
-		return kcp.NewSimpleXORBlockCrypt(pass)
-	case "none":
-		return kcp.NewNoneBlockCrypt(pass)
-	}
-	return nil, fmt.Errorf("unknown -crypt %q", name)
+	return b, nil
 }
 
 // tune applies the session options, mirroring kcptun's order. Options left
@@ -373,21 +324,18 @@ func newBlock(name, key string) (kcp.BlockCrypt, error) {
 func (c *config) tune(s *kcp.UDPSession) {
 	s.SetStreamMode(c.stream)
 	s.SetWriteDelay(c.writeDelay)
-	if c.preset != "" || c.explicit["nodelay"] || c.explicit["interval"] ||
+	if c.Preset != "" || c.explicit["nodelay"] || c.explicit["interval"] ||
 		c.explicit["resend"] || c.explicit["nc"] {
 		s.SetNoDelay(c.nodelay, c.interval, c.resend, c.nc)
 	}
-	if c.sndwnd > 0 || c.rcvwnd > 0 {
-		s.SetWindowSize(c.sndwnd, c.rcvwnd)
+	if c.Sndwnd > 0 || c.Rcvwnd > 0 {
+		s.SetWindowSize(c.Sndwnd, c.Rcvwnd)
 	}
-	if c.mtu > 0 && !s.SetMtu(c.mtu) {
-		fmt.Fprintf(os.Stderr, "kcppeer: SetMtu(%d) rejected\n", c.mtu)
+	if c.Mtu > 0 && !s.SetMtu(c.Mtu) {
+		fmt.Fprintf(os.Stderr, "kcppeer: SetMtu(%d) rejected\n", c.Mtu)
 	}
 	s.SetACKNoDelay(c.ackNoDelay)
-	if c.sockbuf > 0 {
-		s.SetReadBuffer(c.sockbuf)
-		s.SetWriteBuffer(c.sockbuf)
-	}
+	c.SetBuffers(s)
 }
 
 func (c *config) writeChunk() int {
@@ -396,8 +344,6 @@ func (c *config) writeChunk() int {
 	}
 	return 65536
 }
-
-func secs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
 // ---------------------------------------------------------------------------
 // Deterministic test stream (xorshift64*, documented at the top)
@@ -619,14 +565,14 @@ func (c *config) sessionMSS(s *kcp.UDPSession) int {
 		return kv.mss()
 	}
 	mtu := 1400
-	if c.mtu > 0 {
-		mtu = c.mtu
+	if c.Mtu > 0 {
+		mtu = c.Mtu
 	}
 	h := 0
-	if c.crypt != "nil" {
+	if c.Crypt != "nil" {
 		h += 20
 	}
-	if c.ds > 0 && c.ps > 0 {
+	if c.DS > 0 && c.PS > 0 {
 		h += 8
 	}
 	return mtu - 24 - h
@@ -667,14 +613,6 @@ type result struct {
 	err     string
 }
 
-var outMu sync.Mutex
-
-func out(format string, a ...interface{}) {
-	outMu.Lock()
-	defer outMu.Unlock()
-	fmt.Fprintf(os.Stdout, format+"\n", a...)
-}
-
 func b2i(b bool) int {
 	if b {
 		return 1
@@ -699,9 +637,9 @@ func (r *result) print(verbose bool) {
 	if r.err != "" {
 		fmt.Fprintf(&b, " err=%q", r.err)
 	}
-	out("%s", b.String())
+	kcpgo.Out("%s", b.String())
 	if verbose && r.sizes != "" {
-		out("MSGSIZES id=%d %s", r.id, r.sizes)
+		kcpgo.Out("MSGSIZES id=%d %s", r.id, r.sizes)
 	}
 }
 
@@ -758,7 +696,7 @@ func summarize(c *config, rs []*result, wantSessions int, extra string) bool {
 	for i := 0; i < snmp.NumField(); i++ {
 		fmt.Fprintf(&b, " %s=%d", snmp.Type().Field(i).Name, snmp.Field(i).Uint())
 	}
-	out("%s", b.String())
+	kcpgo.Out("%s", b.String())
 	return ok
 }
 
@@ -766,15 +704,11 @@ func summarize(c *config, rs []*result, wantSessions int, extra string) bool {
 // Server
 
 func runServer(c *config, block kcp.BlockCrypt) int {
-	l, err := kcp.ListenWithOptions(c.addr, block, c.ds, c.ps)
+	l, err := c.Listen(c.addr, block)
 	if err != nil {
 		fatal("listen %s: %v", c.addr, err)
 	}
-	if c.sockbuf > 0 {
-		l.SetReadBuffer(c.sockbuf)
-		l.SetWriteBuffer(c.sockbuf)
-	}
-	out("LISTEN %s", l.Addr().String())
+	kcpgo.Out("LISTEN %s", l.Addr().String())
 
 	var (
 		mu      sync.Mutex
@@ -817,7 +751,7 @@ func runServer(c *config, block kcp.BlockCrypt) int {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	var timeout <-chan time.Time
 	if c.timeout > 0 {
-		timeout = time.After(secs(c.timeout))
+		timeout = time.After(kcpgo.Secs(c.timeout))
 	}
 	extra := ""
 	select {
@@ -849,7 +783,7 @@ func serveSession(c *config, s *kcp.UDPSession, id int) *result {
 	r := &result{id: id, role: c.role, local: s.LocalAddr().String(),
 		remote: s.RemoteAddr().String(), conv: s.GetConv(), start: time.Now()}
 	r.last = r.start
-	idle, linger := secs(c.idle), secs(c.linger)
+	idle, linger := kcpgo.Secs(c.idle), kcpgo.Secs(c.linger)
 	v := newVerifier(c.seed)
 	mss := c.sessionMSS(s)
 	if !c.stream && c.msgsize > 0 && c.bytes > 0 && c.role == "sink" {
@@ -1001,7 +935,7 @@ func runClient(c *config, block kcp.BlockCrypt) int {
 // with a fixed conv on our own UDP socket (closed by the returned func).
 func dial(c *config, block kcp.BlockCrypt, i int) (*kcp.UDPSession, func(), error) {
 	if c.conv < 0 {
-		s, err := kcp.DialWithOptions(c.addr, block, c.ds, c.ps)
+		s, err := kcp.DialWithOptions(c.addr, block, c.DS, c.PS)
 		return s, func() {}, err
 	}
 	raddr, err := net.ResolveUDPAddr("udp", c.addr)
@@ -1016,7 +950,7 @@ func dial(c *config, block kcp.BlockCrypt, i int) (*kcp.UDPSession, func(), erro
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := kcp.NewConn3(uint32(c.conv+int64(i)), raddr, block, c.ds, c.ps, conn)
+	s, err := kcp.NewConn3(uint32(c.conv+int64(i)), raddr, block, c.DS, c.PS, conn)
 	if err != nil {
 		conn.Close()
 		return nil, nil, err
@@ -1035,7 +969,7 @@ func clientSession(c *config, block kcp.BlockCrypt, i int) *result {
 	defer cleanup()
 	c.tune(s)
 	r.local, r.remote, r.conv = s.LocalAddr().String(), s.RemoteAddr().String(), s.GetConv()
-	deadline := r.start.Add(secs(c.timeout))
+	deadline := r.start.Add(kcpgo.Secs(c.timeout))
 	s.SetDeadline(deadline)
 	v := newVerifier(c.seed)
 	if !c.stream && c.msgsize > 0 && c.role != "send" {
@@ -1064,7 +998,7 @@ func clientSession(c *config, block kcp.BlockCrypt, i int) *result {
 		r.payload = r.rx
 	case "send":
 		ioErr = writeStream(s, c, r, func() time.Time { return deadline })
-		if ioErr == nil && !waitAcked(s, secs(c.linger)) {
+		if ioErr == nil && !waitAcked(s, kcpgo.Secs(c.linger)) {
 			ioErr = errors.New("not all data acknowledged within -linger")
 		}
 		r.last = time.Now()
@@ -1126,7 +1060,7 @@ func main() {
 		}
 		return
 	}
-	block, err := newBlock(c.crypt, c.key)
+	block, err := newBlock(c.Crypt, c.Key)
 	if err != nil {
 		usage("%v", err)
 	}
@@ -1137,7 +1071,7 @@ func main() {
 		}
 		sort.Strings(keys)
 		fmt.Fprintf(os.Stderr, "kcppeer: %s role=%s crypt=%s ds=%d ps=%d nodelay=%d,%d,%d,%d stream=%v flags=%v\n",
-			c.mode, c.role, c.crypt, c.ds, c.ps, c.nodelay, c.interval, c.resend, c.nc, c.stream, keys)
+			c.mode, c.role, c.Crypt, c.DS, c.PS, c.nodelay, c.interval, c.resend, c.nc, c.stream, keys)
 	}
 	if c.mode == "server" {
 		os.Exit(runServer(c, block))

@@ -18,7 +18,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha1"
 	"encoding/binary"
 	"flag"
 	"fmt"
@@ -31,8 +30,9 @@ import (
 	"sync"
 	"time"
 
+	"kcptest/kcpgo"
+
 	kcp "github.com/xtaci/kcp-go"
-	"golang.org/x/crypto/pbkdf2"
 )
 
 // Cipher ids of uapi/linux/kcp.h (enum kcp_cipher).
@@ -63,42 +63,7 @@ type record struct {
 }
 
 func newBlock(name string) kcp.BlockCrypt {
-	if name == "nil" {
-		return nil
-	}
-	pass := pbkdf2.Key([]byte("it's a secrect"), []byte("kcp-go"), 4096, 32, sha1.New)
-	var b kcp.BlockCrypt
-	var err error
-	switch name {
-	case "aes":
-		b, err = kcp.NewAESBlockCrypt(pass)
-	case "aes-128":
-		b, err = kcp.NewAESBlockCrypt(pass[:16])
-	case "aes-192":
-		b, err = kcp.NewAESBlockCrypt(pass[:24])
-	case "salsa20":
-		b, err = kcp.NewSalsa20BlockCrypt(pass)
-	case "blowfish":
-		b, err = kcp.NewBlowfishBlockCrypt(pass)
-	case "twofish":
-		b, err = kcp.NewTwofishBlockCrypt(pass)
-	case "cast5":
-		b, err = kcp.NewCast5BlockCrypt(pass[:16])
-	case "3des":
-		b, err = kcp.NewTripleDESBlockCrypt(pass[:24])
-	case "tea":
-		b, err = kcp.NewTEABlockCrypt(pass[:16])
-	case "xtea":
-		b, err = kcp.NewXTEABlockCrypt(pass[:16])
-	case "sm4":
-		b, err = kcp.NewSM4BlockCrypt(pass[:16])
-	case "xor":
-		b, err = kcp.NewSimpleXORBlockCrypt(pass)
-	case "none":
-		b, err = kcp.NewNoneBlockCrypt(pass)
-	default:
-		err = fmt.Errorf("unknown cipher %q", name)
-	}
+	b, err := kcpgo.NewBlock(name, kcpgo.Pass(kcpgo.DefaultKey))
 	if err != nil {
 		fatal(err)
 	}

@@ -38,6 +38,8 @@ import (
 	"math/rand"
 	"os"
 
+	"kcptest/kcpgo"
+
 	kcp "github.com/xtaci/kcp-go"
 	"golang.org/x/crypto/pbkdf2"
 )
@@ -75,39 +77,7 @@ var sealSizesShort = []int{20, 27, 33, 100, 1350}
 var rawSizes = []int{0, 1, 7, 8, 9, 15, 16, 17, 19, 1501, 1600}
 
 func newBlock(crypt string, pass []byte) kcp.BlockCrypt {
-	var b kcp.BlockCrypt
-	var err error
-
-	switch crypt {
-	case "sm4":
-		b, err = kcp.NewSM4BlockCrypt(pass[:16])
-	case "tea":
-		b, err = kcp.NewTEABlockCrypt(pass[:16])
-	case "xor":
-		b, err = kcp.NewSimpleXORBlockCrypt(pass)
-	case "none":
-		b, err = kcp.NewNoneBlockCrypt(pass)
-	case "aes-128":
-		b, err = kcp.NewAESBlockCrypt(pass[:16])
-	case "aes-192":
-		b, err = kcp.NewAESBlockCrypt(pass[:24])
-	case "blowfish":
-		b, err = kcp.NewBlowfishBlockCrypt(pass)
-	case "twofish":
-		b, err = kcp.NewTwofishBlockCrypt(pass)
-	case "cast5":
-		b, err = kcp.NewCast5BlockCrypt(pass[:16])
-	case "3des":
-		b, err = kcp.NewTripleDESBlockCrypt(pass[:24])
-	case "xtea":
-		b, err = kcp.NewXTEABlockCrypt(pass[:16])
-	case "salsa20":
-		b, err = kcp.NewSalsa20BlockCrypt(pass)
-	case "aes":
-		b, err = kcp.NewAESBlockCrypt(pass)
-	default:
-		panic("unknown crypt " + crypt)
-	}
+	b, err := kcpgo.NewBlock(crypt, pass)
 	if err != nil {
 		panic(err)
 	}
@@ -148,7 +118,7 @@ func main() {
 
 	fmt.Fprintln(w, "# kcp-go 5.6.1 BlockCrypt vectors, kcptun 20210922 keying")
 	for pi, p := range passphrases {
-		pass := pbkdf2.Key([]byte(p), []byte(kcptunSalt), 4096, 32, sha1.New)
+		pass := kcpgo.Pass(p)
 		tbl := pbkdf2.Key(pass, []byte(xorSalt), 32, xorLen, sha1.New)
 		fmt.Fprintf(w, "P %d %s %s %s\n", pi, hx([]byte(p)), hx(pass), hx(tbl))
 

@@ -2,7 +2,7 @@
 /*
  * The packet attack of attack.sh, fast enough for a TCG guest.
  *
- *   attack_flood flood -src IP -aes IP:PORT -plain IP:PORT [-dev IFACE]
+ *   attack flood -src IP -aes IP:PORT -plain IP:PORT [-dev IFACE]
  *                [-n TOTAL] [-pps RATE] [-secs MAX] [-insession N]
  *     Captures datagrams of the live (encrypted) session to -aes on
  *     IFACE, makes a pool of datagrams encrypted with another key (an
@@ -15,22 +15,22 @@
  *     socket with source -src. Prints "SENT KIND TARGET N" lines, then
  *     "SENT total N" and "SPOOFED N" (datagrams from spoofed ports).
  *
- *   attack_flood sample
+ *   attack sample
  *     Samples /proc/meminfo and /proc/slabinfo every 100 ms until
  *     SIGTERM, then prints the baseline, the peak and the last sample.
  *
- *   attack_flood server -a IP:PORT [-backlog N]
+ *   attack server -a IP:PORT [-backlog N]
  *     The legitimate server: an aes-keyed fast3 listener that accepts
  *     one session and echoes it (its backlog then fills with what the
  *     flood makes). Prints "LISTEN PORT"; runs until killed.
  *
- *   attack_flood client -a IP:PORT -stop FILE [-min BYTES] [-timeout S]
+ *   attack client -a IP:PORT -stop FILE [-min BYTES] [-timeout S]
  *     The legitimate transfer: writes the test stream (kcptest.h) until
  *     FILE exists and at least BYTES went out, reads the echo back and
  *     compares it with what was sent, byte for byte.
  *     Prints "LEGIT ok=0|1 sent=N echoed=N ...".
  */
-#include "kcptest.h"
+#include "../lib/kcptest.h"
 #include <ctype.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -390,7 +390,7 @@ static int cmd_flood(int argc, char **argv)
 			insession = atol(argv[i + 1]);
 	}
 	if (!src || !aes.sin_port || !plain.sin_port) {
-		fprintf(stderr, "usage: attack_flood flood -src IP -aes IP:PORT -plain IP:PORT [-dev IF] [-n N] [-pps R] [-secs S] [-insession N]\n");
+		fprintf(stderr, "usage: attack flood -src IP -aes IP:PORT -plain IP:PORT [-dev IF] [-n N] [-pps R] [-secs S] [-insession N]\n");
 		return 2;
 	}
 	s = inet_addr(src);
@@ -754,6 +754,6 @@ int main(int argc, char **argv)
 		return cmd_server(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "client"))
 		return cmd_client(argc, argv);
-	fprintf(stderr, "usage: attack_flood sample | flood ... | server ... | client ...\n");
+	fprintf(stderr, "usage: attack sample | flood ... | server ... | client ...\n");
 	return 2;
 }

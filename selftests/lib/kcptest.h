@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers for the in-VM AF_KCP tests: TAP output, the family number in
- * use, address helpers, a deterministic data stream shared with the Go
- * peer (xorshift64*, see selftests/peers/kcppeer/main.go), KCP's wire format.
+ * Helpers for the in-VM AF_KCP tests: the family number in use, address
+ * and socket helpers, a deterministic data stream shared with the Go peer
+ * (xorshift64*, see selftests/peers/kcppeer/main.go); with TAP output
+ * (tap.h) and the test-side wire codec (kcpwire.h).
  */
 #ifndef _KCPTEST_H
 #define _KCPTEST_H
@@ -30,65 +31,14 @@
 #include <unistd.h>
 
 #include "../../uapi/linux/kcp.h"
-
-static int kt_n, kt_failed, kt_skipped;
+#include "kcpwire.h"
+#include "tap.h"
 
 /*
  * What the kernel charges a queued segment of mss 1376 (the default mtu
  * 1400): its kmalloc bucket, 48 bytes of header + 1376 -> 2048 (mem.c).
  */
 #define KT_SEG_TRUESIZE	2048
-
-static inline void kt_result(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++kt_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		kt_failed++;
-}
-
-static inline void kt_skip(const char *why, const char *name)
-{
-	printf("ok %d - %s # SKIP %s\n", ++kt_n, name, why);
-	fflush(stdout);
-	kt_skipped++;
-}
-
-static inline int kt_done(void)
-{
-	printf("1..%d\n", kt_n);
-	return kt_failed ? 1 : 0;
-}
-
-/*
- * The 28-byte IPv4 + UDP header of a raw (IPPROTO_RAW) datagram with @len
- * payload bytes from @saddr:@sport to @dst; ports in network order, UDP
- * checksum 0 (none), the IP checksum left to the kernel.
- */
-static inline void kt_udp4_hdr(uint8_t *b, in_addr_t saddr, in_port_t sport,
-			       const struct sockaddr_in *dst, int len)
-{
-	struct iphdr *ip = (struct iphdr *)b;
-	struct udphdr *uh = (struct udphdr *)(b + 20);
-
-	memset(b, 0, 28);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_UDP;
-	ip->tot_len = htons(28 + len);
-	ip->saddr = saddr;
-	ip->daddr = dst->sin_addr.s_addr;
-	uh->source = sport;
-	uh->dest = dst->sin_port;
-	uh->len = htons(8 + len);
-}
 
 /* The value after option NAME in argv[2..] (after a subcommand), or DEF. */
 static inline const char *kt_arg(int argc, char **argv, const char *name,
@@ -99,8 +49,6 @@ static inline const char *kt_arg(int argc, char **argv, const char *name,
 			return argv[i + 1];
 	return def;
 }
-
-#define kt_diag(...) do { printf("# " __VA_ARGS__); printf("\n"); fflush(stdout); } while (0)
 
 /* The family number the loaded module registered. */
 static inline int kt_family(void)
@@ -354,54 +302,6 @@ static inline long kt_recv_stream(int fd, uint64_t seed, size_t n, bool *same)
 		done += got;
 	}
 	return done;
-}
-
-/*
- * KCP's wire format, for tests that hand-craft datagrams: little-endian
- * integers and the 24-byte segment header (spec 2.1).
- */
-#define KCP_CMD_PUSH	81
-#define KCP_CMD_ACK	82
-#define KCP_CMD_WASK	83
-#define KCP_CMD_WINS	84
-
-static inline uint32_t kt_g32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline uint16_t kt_g16(const uint8_t *p)
-{
-	return p[0] | p[1] << 8;
-}
-
-static inline void kt_p32(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
-static inline void kt_p16(uint8_t *p, uint16_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-}
-
-/* A segment header; len is written as given, it may lie on purpose. */
-static inline void kt_seg_hdr(uint8_t *b, uint32_t conv, uint8_t cmd,
-			      uint8_t frg, uint16_t wnd, uint32_t ts,
-			      uint32_t sn, uint32_t una, uint32_t len)
-{
-	kt_p32(b, conv);
-	b[4] = cmd;
-	b[5] = frg;
-	kt_p16(b + 6, wnd);
-	kt_p32(b + 8, ts);
-	kt_p32(b + 12, sn);
-	kt_p32(b + 16, una);
-	kt_p32(b + 20, len);
 }
 
 #endif
