@@ -133,7 +133,7 @@ static void link_put(struct side *from, const u8 *buf, u32 len)
 			break;
 		}
 	}
-	if (getenv("FUZZ_DEBUG"))
+	if (fuzz_debug())
 		fprintf(stderr, "%u: %c sends %u bytes, %u copies at %u\n", now,
 			'A' + from->idx, len, copies, at);
 	for (i = 0; i < copies && npkts < MAX_PKTS; i++) {
@@ -192,11 +192,9 @@ struct cursor {
 static int copy_in(void *arg, u8 *seg_data, u32 len)
 {
 	struct cursor *c = arg;
-	u32 i;
 
 	FUZZ_CHECK(c->off + len <= c->cap, "send copy beyond the buffer");
-	for (i = 0; i < len; i++)
-		seg_data[i] = fuzz_pattern(c->seed, c->off + i);
+	fuzz_fill(seg_data, c->seed, c->off, len);
 	c->off += len;
 	return 0;
 }
@@ -267,10 +265,9 @@ static void app_read(struct side *s, const struct side *peer)
 		FUZZ_CHECK(s->rcvd + ret <= peer->total,
 			   "received %u + %d bytes of %u", s->rcvd, ret,
 			   peer->total);
-		for (i = 0; i < (u32)ret; i++)
-			FUZZ_CHECK(rdbuf[i] == fuzz_pattern(peer->seed,
-							    s->rcvd + i),
-				   "byte %u of the stream differs", s->rcvd + i);
+		i = fuzz_mismatch(rdbuf, peer->seed, s->rcvd, ret);
+		FUZZ_CHECK(i == (u32)ret, "byte %u of the stream differs",
+			   s->rcvd + i);
 		if (s->msg_reader && !peer->kcp.stream) {
 			/* message boundaries survive end to end */
 			u32 want = min(msg_len(peer, s->nmsg_rcvd),
@@ -303,7 +300,7 @@ static void deliver(struct pkt *p)
 	enum kcp_fec_kind kind = kcp_fec_parse(p->buf, p->len, &kcp, &kl);
 	int n, i;
 
-	if (getenv("FUZZ_DEBUG"))
+	if (fuzz_debug())
 		fprintf(stderr, "%u: to %c len %u kind %d\n", now, 'A' + p->to,
 			p->len, kind);
 	FUZZ_CHECK(kind != KCP_FEC_BAD, "peer sent a bad FEC datagram");
