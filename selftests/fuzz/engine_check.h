@@ -18,8 +18,11 @@ struct eng_limits {
 	size_t extra;		/* other kmod/ memory the harness holds (FEC) */
 };
 
-/* The checker is not under test: keep its loops out of the coverage map. */
-#define ENG_NOCOV	__attribute__((no_sanitize("coverage")))
+/*
+ * The checker is not under test: keep its loops out of the coverage map
+ * (noinline: inlined into the harness they would be instrumented).
+ */
+#define ENG_NOCOV	__attribute__((noinline, no_sanitize("coverage")))
 
 #define ENG_ACKLIST_MAX		1024	/* KCP_ACKLIST_MAX in kcp_engine.c */
 #define ENG_SEG_MAX		(sizeof(struct kcp_seg) + KCP_MTU_MAX)

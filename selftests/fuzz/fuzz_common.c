@@ -6,6 +6,7 @@
 #include "fuzz_common.h"
 
 struct fuzz_alloc_state fuzz_alloc;
+volatile u8 fuzz_sink;
 
 void *fuzz_malloc(size_t size)
 {
@@ -53,6 +54,15 @@ bool fuzz_tolerate(const char *id)
 		if ((p == list || p[-1] == ',') && (!p[n] || p[n] == ','))
 			return true;
 	return false;
+}
+
+bool fuzz_debug(void)
+{
+	static int on = -1;
+
+	if (on < 0)
+		on = !!getenv("FUZZ_DEBUG");
+	return on;
 }
 
 void fuzz_die(const char *file, int line, const char *cond, const char *fmt,

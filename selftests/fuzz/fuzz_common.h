@@ -103,6 +103,15 @@ void fuzz_die(const char *file, int line, const char *cond, const char *fmt,
  */
 bool fuzz_tolerate(const char *id);
 
+/*
+ * The harness's own byte loops (payload fill, compare, touch) are not
+ * under test: their loop compares, traced per byte, cost more than the
+ * code under test and tell the fuzzer nothing. ASan and UBSan still
+ * check every access in them. noinline: inlined into an instrumented
+ * caller, the loop would be instrumented as part of it.
+ */
+#define FUZZ_NOCOV	__attribute__((noinline, no_sanitize("coverage")))
+
 /* Deterministic filler for payloads: xorshift64* keyed by @seed. */
 static inline u8 fuzz_pattern(u64 seed, u64 i)
 {
@@ -113,5 +122,42 @@ static inline u8 fuzz_pattern(u64 seed, u64 i)
 	x ^= x >> 33;
 	return (u8)x;
 }
+
+/* p[i] = fuzz_pattern(seed, off + i) for i < len. */
+static inline FUZZ_NOCOV void fuzz_fill(u8 *p, u64 seed, u64 off, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = fuzz_pattern(seed, off + i);
+}
+
+/* The first i < len where p[i] != fuzz_pattern(seed, off + i), or len. */
+static inline FUZZ_NOCOV size_t fuzz_mismatch(const u8 *p, u64 seed, u64 off,
+					      size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != fuzz_pattern(seed, off + i))
+			break;
+	return i;
+}
+
+extern volatile u8 fuzz_sink;
+
+/* Reads every byte of p[0..len) (ASan checks each) into a sink. */
+static inline FUZZ_NOCOV void fuzz_touch(const u8 *p, size_t len)
+{
+	u8 x = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		x ^= p[i];
+	fuzz_sink = x;
+}
+
+/* FUZZ_DEBUG set in the environment (read once). */
+bool fuzz_debug(void);
 
 #endif /* _KCP_FUZZ_COMMON_H */

@@ -183,7 +183,6 @@ static int copy_out(void *arg, u8 *seg_data, u32 len)
 static int copy_in(void *arg, u8 *seg_data, u32 len)
 {
 	struct cursor *c = arg;
-	u32 i;
 
 	FUZZ_CHECK(c->off + len <= c->cap, "send copy of %u at %u beyond %u",
 		   len, c->off, c->cap);
@@ -191,8 +190,7 @@ static int copy_in(void *arg, u8 *seg_data, u32 len)
 		return -EFAULT;
 	if (c->fault_after > 0)
 		c->fault_after--;
-	for (i = 0; i < len; i++)
-		seg_data[i] = fuzz_pattern(c->seed, c->off + i);
+	fuzz_fill(seg_data, c->seed, c->off, len);
 	c->off += len;
 	return 0;
 }

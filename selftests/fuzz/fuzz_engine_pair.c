@@ -139,7 +139,7 @@ static void link_put(struct side *from, const u8 *buf, u32 len)
 			break;
 		}
 	}
-	if (getenv("FUZZ_DEBUG"))
+	if (fuzz_debug())
 		fprintf(stderr, "%u: %c sends %u bytes, %u copies at %u\n", now,
 			'A' + from->idx, len, copies, at);
 	for (i = 0; i < copies && npkts < MAX_PKTS; i++) {
@@ -198,11 +198,9 @@ struct cursor {
 static int copy_in(void *arg, u8 *seg_data, u32 len)
 {
 	struct cursor *c = arg;
-	u32 i;
 
 	FUZZ_CHECK(c->off + len <= c->cap, "send copy beyond the buffer");
-	for (i = 0; i < len; i++)
-		seg_data[i] = fuzz_pattern(c->seed, c->off + i);
+	fuzz_fill(seg_data, c->seed, c->off, len);
 	c->off += len;
 	return 0;
 }
@@ -273,10 +271,9 @@ static void app_read(struct side *s, const struct side *peer)
 		FUZZ_CHECK(s->rcvd + ret <= peer->total,
 			   "received %u + %d bytes of %u", s->rcvd, ret,
 			   peer->total);
-		for (i = 0; i < (u32)ret; i++)
-			FUZZ_CHECK(rdbuf[i] == fuzz_pattern(peer->seed,
-							    s->rcvd + i),
-				   "byte %u of the stream differs", s->rcvd + i);
+		i = fuzz_mismatch(rdbuf, peer->seed, s->rcvd, ret);
+		FUZZ_CHECK(i == (u32)ret, "byte %u of the stream differs",
+			   s->rcvd + i);
 		if (s->msg_reader && !peer->kcp.stream) {
 			/* message boundaries survive end to end */
 			u32 want = min(msg_len(peer, s->nmsg_rcvd),
@@ -309,7 +306,7 @@ static void deliver(struct pkt *p)
 	enum kcp_fec_kind kind = kcp_fec_parse(p->buf, p->len, &kcp, &kl);
 	int n, i;
 
-	if (getenv("FUZZ_DEBUG"))
+	if (fuzz_debug())
 		fprintf(stderr, "%u: to %c len %u kind %d\n", now, 'A' + p->to,
 			p->len, kind);
 	FUZZ_CHECK(kind != KCP_FEC_BAD, "peer sent a bad FEC datagram");
@@ -368,6 +365,47 @@ static bool side_done(const struct side *s, const struct side *peer)
 {
 	return s->sent == s->total && !kcp_waitsnd(&s->kcp) &&
 	       peer->rcvd == s->total;
+}
+
+/*
+ * The simulator's scheduling scans (harness bookkeeping, not under test,
+ * kept out of the coverage map like engine_check.h's walks).
+ * next_event(): the earliest armed timer or arrival; false if none.
+ */
+static FUZZ_NOCOV bool next_event(u32 *t)
+{
+	bool have = false;
+	u32 i;
+
+	for (i = 0; i < 2; i++) {
+		if (!sides[i].armed)
+			continue;
+		if (!have || kcp_timediff(sides[i].expires, *t) < 0) {
+			*t = sides[i].expires;
+			have = true;
+		}
+	}
+	for (i = 0; i < npkts; i++)
+		if (!have || kcp_timediff(wire[i].at, *t) < 0) {
+			*t = wire[i].at;
+			have = true;
+		}
+	return have;
+}
+
+/* The datagram due first by now (time, then send order), or npkts. */
+static FUZZ_NOCOV u32 next_due(void)
+{
+	u32 best = npkts, i;
+
+	for (i = 0; i < npkts; i++)
+		if (kcp_timediff(wire[i].at, now) <= 0 &&
+		    (best == npkts ||
+		     kcp_timediff(wire[i].at, wire[best].at) < 0 ||
+		     (wire[i].at == wire[best].at &&
+		      wire[i].order < wire[best].order)))
+			best = i;
+	return best;
 }
 
 static void setup_side(struct side *s, int idx, u8 mtu_b, u8 sndw_b,
@@ -471,19 +509,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			timer_kick(s);
 		}
 		/* the next event: a timer or a datagram arriving */
-		for (i = 0; i < 2; i++) {
-			if (!sides[i].armed)
-				continue;
-			if (!have || kcp_timediff(sides[i].expires, t) < 0) {
-				t = sides[i].expires;
-				have = true;
-			}
-		}
-		for (i = 0; i < npkts; i++)
-			if (!have || kcp_timediff(wire[i].at, t) < 0) {
-				t = wire[i].at;
-				have = true;
-			}
+		have = next_event(&t);
 		if (!have && !perfect) {
 			/* e.g. a write failed for memory: the app tries again */
 			perfect = true;
@@ -503,16 +529,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			now = t;
 		/* deliver what is due, in (time, send order) order */
 		for (;;) {
-			u32 best = npkts;
+			u32 best = next_due();
 			struct pkt pk;
 
-			for (i = 0; i < npkts; i++)
-				if (kcp_timediff(wire[i].at, now) <= 0 &&
-				    (best == npkts ||
-				     kcp_timediff(wire[i].at, wire[best].at) < 0 ||
-				     (wire[i].at == wire[best].at &&
-				      wire[i].order < wire[best].order)))
-					best = i;
 			if (best == npkts)
 				break;
 			pk = wire[best];

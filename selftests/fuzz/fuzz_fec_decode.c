@@ -76,7 +76,6 @@ static int feed(const u8 *pkt, size_t len, bool may_sleep,
 	enum kcp_fec_kind kind = kcp_fec_parse(pkt, len, &kcp, &kcp_len);
 	u8 *copy = malloc(len ? len : 1);
 	int ret, i;
-	u64 sum = 0;
 	size_t held0;
 	s64 live0;
 
@@ -111,8 +110,7 @@ static int feed(const u8 *pkt, size_t len, bool may_sleep,
 			   max_shard);
 		FUZZ_CHECK(kcp_get_le16(r - 2) == l + 2,
 			   "size field %u for %zu bytes", kcp_get_le16(r - 2), l);
-		for (size_t j = 0; j < l; j++)	/* ASan checks every byte */
-			sum += r[j];
+		fuzz_touch(r, l);	/* ASan checks every byte */
 		if (rec) {
 			rec[i] = r;
 			rec_len[i] = l;
@@ -123,7 +121,6 @@ static int feed(const u8 *pkt, size_t len, bool may_sleep,
 	FUZZ_CHECK(fuzz_alloc.live <= dec_mem_bound(),
 		   "decoder holds %zu bytes, bound %zu (d %u p %u)",
 		   fuzz_alloc.live, dec_mem_bound(), dec.d, dec.p);
-	(void)sum;
 	free(copy);
 	return ret;
 }
@@ -244,7 +241,7 @@ static void rt_deliver(struct shard *s, bool may_sleep, u32 base_seq)
 
 	now++;
 	n = feed(s->buf, s->len, may_sleep, rec, rec_len);
-	if (getenv("FUZZ_DEBUG"))
+	if (fuzz_debug())
 		fprintf(stderr, "deliver seq %u len %u -> %d state %u\n",
 			s->seq, s->len, n, dec.state);
 	FUZZ_CHECK(idx <= MAX_DGRAMS || n <= 0, "rebuilt a group never sent");
@@ -322,9 +319,10 @@ static void run_roundtrip(struct fin *f, u8 flags, u32 d, u32 p,
 		origs[i].kcp = malloc(klen ? klen : 1);
 		origs[i].delivered = false;
 		origs[i].recovered = false;
-		for (k = 0; k < klen; k++)	/* unique from 4 bytes on */
-			origs[i].kcp[k] = k < 4 ? (u8)(i >> (8 * k)) :
-				fuzz_pattern(i * 7919 + klen, k);
+		/* unique from 4 bytes on */
+		fuzz_fill(origs[i].kcp, i * 7919 + klen, 0, klen);
+		for (k = 0; k < klen && k < 4; k++)
+			origs[i].kcp[k] = (u8)(i >> (8 * k));
 		memcpy(buf + KCP_FEC_HDR, origs[i].kcp, klen);
 		nskip = enc.nomem;
 		ret = kcp_fec_encode(&enc, buf, KCP_FEC_HDR + klen, may_sleep);
@@ -403,7 +401,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	else
 		run_decode(&f, may_sleep);
 	fuzz_alloc.fail_mask = 0;
-	if (getenv("FUZZ_DEBUG"))
+	if (fuzz_debug())
 		fprintf(stderr,
 			"d %u p %u state %u: recovered %llu errs %llu unverified %llu mismatch %llu\n",
 			d, p, dec.state,
