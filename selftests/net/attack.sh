@@ -214,7 +214,7 @@ HOLD_PID=''
 AES_PID=''
 for _ in $(seq 1 60); do
 	[ "$(in_a awk '$1 == "Sessions" { print $2 }' /proc/net/kcp_snmp)" = 0 ] &&
-		[ "$(refcnt)" = "$ref0" ] && break
+		[ "$(refcnt)" -le "$ref0" ] && break
 	sleep 0.25
 done
 kill "$SAMPLER_PID"
@@ -258,8 +258,10 @@ diag "last: ${last#LAST }"
 sess_left=$(in_a awk '$1 == "Sessions" { print $2 }' /proc/net/kcp_snmp)
 lines=$(in_a tail -n +2 /proc/net/kcp | wc -l)
 ref1=$(refcnt)
-[ "$sess_left" = 0 ] && [ "$lines" = 0 ] && [ "$ref1" = "$ref0" ] &&
-	ok "every session freed afterwards (Sessions 0, /proc/net/kcp empty, module refcnt $ref1 as before)" ||
+# (<=: a socket of an earlier suite may have been waiting for its last
+# datagram to leave a queue when ref0 was read)
+[ "$sess_left" = 0 ] && [ "$lines" = 0 ] && [ "$ref1" -le "$ref0" ] &&
+	ok "every session freed afterwards (Sessions 0, /proc/net/kcp empty, module refcnt $ref1, was $ref0)" ||
 	not_ok "after everything closed: Sessions $sess_left, $lines lines in /proc/net/kcp, module refcnt $ref1 (was $ref0)"
 
 diag "attack.sh took $(($(date +%s) - t0)) s"
