@@ -15,9 +15,14 @@ BIG=$((8 << 20))
 [ "${1:-}" = quick ] && BIG=$((1 << 20))
 # A KASAN guest under TCG runs an order of magnitude slower while its
 # clock does not: 200 sessions whose server app gets to them late would
-# expire unconfirmed (10 s of a silent peer). debug.sh allows for that.
+# expire unconfirmed (10 s of a silent peer), and a starved end stays
+# silent through 20 retransmissions (dead link). debug.sh allows for both.
 [ -n "${KCP_UNCONFIRMED_MS:-}" ] &&
 	in_a sysctl -qw net.kcp.unconfirmed_timeout_ms="$KCP_UNCONFIRMED_MS"
+if [ -n "${KCP_DEAD_LINK:-}" ]; then
+	in_a sysctl -qw net.kcp.dead_link="$KCP_DEAD_LINK"
+	in_b sysctl -qw net.kcp.dead_link="$KCP_DEAD_LINK"
+fi
 
 # pair NAME NETEM SERVER-ADDR CLIENT-FLAGS...: kcpt echo server in a, client in b
 pair() {
