@@ -595,6 +595,15 @@ if want f3c; then
 		not_ok "net.kcp.mem missing (global sysctl \"min pressure max\" in pages)"
 	n=$((1 << 20))
 	[ -n "$quick" ] && n=$((512 << 10))
+	# f3b's writers that the cgroup's OOM killer ended leave orphans
+	# lingering (up to linger_ms) with their memory, and net.kcp.mem is
+	# global: start once they are gone, or they starve these transfers
+	for _ in $(seq 1 120); do
+		read -r so pg < <(awk '$1 == "KCP" { print $3, $4 }' /proc/net/protocols)
+		[ "${pg:-0}" -le 16 ] && break
+		sleep 0.5
+	done
+	diag "f3c starts with KCP memory ${pg:-?} pages, ${so:-?} sockets"
 	in_a "$H" memxfer -pairs 8 -n $n -wnd 1024,1024 -preset 4 -secs 120 > "$WORK/f3c.out" 2>&1
 	grep '^#' "$WORK/f3c.out" | tail -n 6
 	r=$(grep ^RESULT "$WORK/f3c.out")
