@@ -35,9 +35,7 @@ static void kcp_fec_charge(struct kcp_sock *ks)
 	struct sock *sk = &ks->sk;
 	int delta = (int)kcp_fec_dec_held(&f->dec) - f->charged;
 
-	if (delta > sk->sk_forward_alloc &&
-	    !__sk_mem_schedule(sk, delta - sk->sk_forward_alloc, SK_MEM_RECV)) {
-		KCP_INC_STATS(sock_net(sk), KCP_MIB_MEM_LIMIT);
+	if (delta > 0 && !kcp_mem_schedule(sk, delta, SK_MEM_RECV)) {
 		kcp_fec_dec_destroy(&f->dec);
 		delta = (int)kcp_fec_dec_held(&f->dec) - f->charged;
 	}
@@ -47,18 +45,6 @@ static void kcp_fec_charge(struct kcp_sock *ks)
 		sk_mem_charge(sk, delta);
 	else
 		sk_mem_uncharge(sk, -delta);
-}
-
-/* Room in SO_RCVBUF for one more shard of @len bytes, or count a drop. */
-static bool kcp_fec_room(struct kcp_sock *ks, u32 len)
-{
-	struct sock *sk = &ks->sk;
-
-	if (atomic_read(&sk->sk_rmem_alloc) + len <=
-	    (unsigned int)READ_ONCE(sk->sk_rcvbuf))
-		return true;
-	KCP_INC_STATS(sock_net(sk), KCP_MIB_RCVBUF_DROP);
-	return false;
 }
 
 /* KCP_INFO: the decoder's verdict on the peer's counts, and its drops. */
@@ -220,7 +206,7 @@ void kcp_fec_input(struct kcp_sock *ks, const u8 *data, u32 len)
 		return;
 	}
 	before = ks->fec->dec.st;
-	n = kcp_fec_room(ks, len) ?
+	n = kcp_mem_rcv_room(&ks->sk, len) ?
 	    kcp_fec_decode(&ks->fec->dec, data, len, kcp_clock_ms(), false) : 0;
 	if (kind == KCP_FEC_DATA)
 		kcp_fec_feed(ks, kcp, klen, true);

@@ -376,6 +376,8 @@ void kcp_mem_exit(void);
 u32 kcp_seg_truesize(const struct kcp_sock *ks);
 void kcp_mem_sock_init(struct sock *sk, const struct sock *parent);
 void kcp_mem_sock_destroy(struct sock *sk);
+bool kcp_mem_rcv_room(struct sock *sk, u32 size);
+bool kcp_mem_schedule(struct sock *sk, int size, int kind);
 bool kcp_mem_charge(struct kcp_cb *kcp, bool rcv, u32 size);
 void kcp_mem_uncharge(struct kcp_cb *kcp, bool rcv, u32 size);
 u32 kcp_mem_fit_windows(struct kcp_sock *ks, u32 snd_wnd, u32 rcv_wnd);

@@ -114,6 +114,27 @@ void kcp_mem_sock_destroy(struct sock *sk)
 	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 }
 
+/* Room in SO_RCVBUF for @size more bytes of receive memory, or a drop. */
+bool kcp_mem_rcv_room(struct sock *sk, u32 size)
+{
+	if (atomic_read(&sk->sk_rmem_alloc) + size <=
+	    (unsigned int)READ_ONCE(sk->sk_rcvbuf))
+		return true;
+	KCP_INC_STATS(sock_net(sk), KCP_MIB_RCVBUF_DROP);
+	return false;
+}
+
+/* Forward-allocate so that @size more bytes may be charged, or a refusal. */
+bool kcp_mem_schedule(struct sock *sk, int size, int kind)
+{
+	int delta = size - sk->sk_forward_alloc;
+
+	if (delta <= 0 || __sk_mem_schedule(sk, delta, kind))
+		return true;
+	KCP_INC_STATS(sock_net(sk), KCP_MIB_MEM_LIMIT);
+	return false;
+}
+
 /*
  * Engine callback, socket locked: keep a segment of @size bytes. A
  * received one must fit SO_RCVBUF (a peer may send out of order up to
@@ -124,21 +145,12 @@ bool kcp_mem_charge(struct kcp_cb *kcp, bool rcv, u32 size)
 {
 	struct kcp_sock *ks = kcp_from_cb(kcp);
 	struct sock *sk = &ks->sk;
-	int delta;
 
 	kcp_sk_assert_locked(ks);
 	size = kcp_truesize(size);
-	if (rcv && atomic_read(&sk->sk_rmem_alloc) + size >
-	    (unsigned int)READ_ONCE(sk->sk_rcvbuf)) {
-		KCP_INC_STATS(sock_net(sk), KCP_MIB_RCVBUF_DROP);
+	if ((rcv && !kcp_mem_rcv_room(sk, size)) ||
+	    !kcp_mem_schedule(sk, size, rcv ? SK_MEM_RECV : SK_MEM_SEND))
 		return false;
-	}
-	delta = size - sk->sk_forward_alloc;
-	if (delta > 0 &&
-	    !__sk_mem_schedule(sk, delta, rcv ? SK_MEM_RECV : SK_MEM_SEND)) {
-		KCP_INC_STATS(sock_net(sk), KCP_MIB_MEM_LIMIT);
-		return false;
-	}
 	if (rcv)
 		atomic_add(size, &sk->sk_rmem_alloc);
 	else
