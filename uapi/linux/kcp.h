@@ -38,6 +38,21 @@
 #define KCP_REUSEPORT	16	/* as SO_REUSEPORT, which kernels >= 6.9
 				 * refuse for non-inet families; before bind()
 				 */
+/*
+ * Session semantics between AF_KCP endpoints (kcp.rst, "Session
+ * extension"): end-of-file, reset, connect that waits for an answer.
+ */
+#define KCP_CONNECT_TIMEOUT 17	/* ms connect() waits for the peer's answer
+				 * (ETIMEDOUT after); 0: returns at once,
+				 * as kcp-go's Dial
+				 */
+#define KCP_SESSION_EXT	18	/* 1: offer the extension (FIN, RST) to the
+				 * peer; 0: kcp-go's wire behaviour only;
+				 * before connect()/listen()
+				 */
+#define KCP_KEEPIDLE	19	/* s idle before SO_KEEPALIVE probes (WASK) */
+#define KCP_KEEPINTVL	20	/* s between unanswered probes */
+#define KCP_KEEPCNT	21	/* unanswered probes before ETIMEDOUT */
 
 struct kcp_nodelay {
 	__s32 nodelay;		/* 0, 1 (min rto 30 ms), -1 keeps */
@@ -93,6 +108,7 @@ enum kcp_preset {
 /* kcpi_state values (TCP's numbering, so tools can print them alike) */
 enum {
 	KCP_ESTABLISHED = 1,
+	KCP_SYN_SENT = 2,	/* connect() waits for the peer's first answer */
 	KCP_LINGER = 4,		/* closed by the app, sending what is left */
 	KCP_CLOSE = 7,
 	KCP_LISTEN = 10,
@@ -152,6 +168,9 @@ struct kcp_info {
 	__u64 kcpi_fec_errors;
 	__u32 kcpi_fec_state;	/* enum kcp_fec_verdict */
 	__u32 kcpi_pad2;
+	/* session extension version both ends speak; 0: none (kcp-go peer) */
+	__u32 kcpi_ext;
+	__u32 kcpi_pad3;
 };
 
 /* kcpi_fec_state: whether the peer's FEC shard counts match ours */
