@@ -258,6 +258,8 @@ static int kcp_send_topup(struct kcp_cb *kcp, u32 len, kcp_copy_t copy,
 	if (!kcp->nsnd_que)
 		return 0;
 	seg = kcp_last(&kcp->snd_queue);
+	if (seg->fin)
+		return 0;
 	room = min_t(u32, seg->cap, kcp->mss);
 	if (seg->len >= room)
 		return 0;
@@ -354,9 +356,28 @@ int kcp_send(struct kcp_cb *kcp, u32 len, kcp_copy_t copy, void *arg,
 	/* kcp-go rejects empty sends: an empty PUSH would wedge its reader */
 	if (!len)
 		return -EINVAL;
+	if (kcp->fin_sent)
+		return -EPIPE;
 	if (kcp->stream)
 		return kcp_send_stream(kcp, len, copy, arg, may_sleep);
 	return kcp_send_msg(kcp, len, copy, arg, may_sleep);
+}
+
+int kcp_send_fin(struct kcp_cb *kcp, bool may_sleep)
+{
+	struct kcp_seg *seg;
+
+	if (!kcp->ext)
+		return -EPROTO;
+	if (kcp->fin_sent)
+		return 0;
+	seg = kcp_seg_new(kcp, 0, false, may_sleep);
+	if (!seg)
+		return -ENOMEM;
+	seg->fin = 1;
+	kcp_queue_send(kcp, seg);
+	kcp->fin_sent = 1;
+	return 0;
 }
 
 int kcp_peeksize(const struct kcp_cb *kcp)
@@ -407,17 +428,28 @@ static bool kcp_rcv_drop(struct kcp_cb *kcp, const struct kcp_seg *seg)
 	return false;
 }
 
-/* Move the in-order run at rcv_nxt from rcv_buf to rcv_queue. */
+/*
+ * Move the in-order run at rcv_nxt from rcv_buf to rcv_queue. The peer's
+ * FIN ends it: it takes its sn but no place in rcv_queue (the reader sees
+ * end-of-file once the queue is empty), and nothing after it is the
+ * stream's.
+ */
 static void kcp_move_rcv(struct kcp_cb *kcp)
 {
-	while (!kcp_list_empty(&kcp->rcv_buf)) {
+	while (!kcp_list_empty(&kcp->rcv_buf) && !kcp->fin_rcvd) {
 		struct kcp_seg *seg = kcp_first(&kcp->rcv_buf);
 
-		if (seg->sn != kcp->rcv_nxt || kcp->nrcv_que >= kcp->rcv_wnd)
+		if (seg->sn != kcp->rcv_nxt ||
+		    (!seg->fin && kcp->nrcv_que >= kcp->rcv_wnd))
 			break;
 		kcp_list_del(&seg->node);
 		kcp->nrcv_buf--;
 		kcp->rcv_nxt++;
+		if (seg->fin) {
+			kcp->fin_rcvd = 1;
+			kcp_seg_free(kcp, seg);
+			break;
+		}
 		if (kcp_rcv_drop(kcp, seg)) {
 			kcp_seg_free(kcp, seg);
 			continue;
@@ -682,7 +714,7 @@ static struct kcp_list *kcp_rcv_slot(struct kcp_cb *kcp, u32 sn)
  * acknowledged either: the peer will simply send it again.
  */
 static void kcp_input_push(struct kcp_cb *kcp, u32 sn, u32 ts, u8 frg,
-			   const u8 *data, u32 len, bool regular)
+			   const u8 *data, u32 len, bool regular, bool fin)
 {
 	struct kcp_list *slot = NULL;
 	struct kcp_seg *seg = NULL;
@@ -701,6 +733,7 @@ static void kcp_input_push(struct kcp_cb *kcp, u32 sn, u32 ts, u8 frg,
 			seg->sn = sn;
 			seg->ts = ts;
 			seg->frg = frg;
+			seg->fin = fin;
 		}
 	}
 	if (!kcp_ack_push(kcp, sn, ts)) {
@@ -742,6 +775,44 @@ static void kcp_grow_cwnd(struct kcp_cb *kcp)
 	}
 }
 
+/*
+ * A WASK or WINS whose ts is the marker comes from a peer that speaks
+ * the extension (version in frg). kcp-go copies into a WASK/WINS the ts
+ * of an ACK it wrote in the same flush, that is one of our own PUSH
+ * timestamps, and those are never the marker (kcp_push_ts()).
+ */
+static void kcp_ext_marker(struct kcp_cb *kcp, u32 ts, u8 frg)
+{
+	if (kcp->ext_offer && ts == KCP_EXT_MAGIC && frg && !kcp->ext)
+		kcp->ext = min_t(u8, frg, KCP_EXT_VERSION);
+}
+
+/* An extension command, from a peer that showed the marker only. */
+static bool kcp_ext_cmd(const struct kcp_cb *kcp, u8 cmd, u8 frg, u32 len)
+{
+	if (!kcp->ext || len)
+		return false;
+	return cmd == KCP_CMD_RST || (cmd == KCP_CMD_FIN && !frg);
+}
+
+/*
+ * A RST counts only if it could come from the peer: its sn (the peer's
+ * snd_nxt) within our receive window and its una (the peer's rcv_nxt)
+ * within what we have in flight, as TCP checks a RST's sequence number
+ * (RFC 5961). A blind spoofer must guess conv and both.
+ */
+static void kcp_input_rst(struct kcp_cb *kcp, u32 sn, u32 una)
+{
+	if (kcp_timediff(sn, kcp->rcv_nxt) < 0 ||
+	    kcp_timediff(sn, kcp->rcv_nxt + kcp->rcv_wnd) > 0 ||
+	    kcp_timediff(una, kcp->snd_una) < 0 ||
+	    kcp_timediff(una, kcp->snd_nxt) > 0) {
+		kcp_stat(kcp, KCP_STAT_IN_ERRORS, 1);
+		return;
+	}
+	kcp->rst_rcvd = 1;
+}
+
 static int kcp_input_segs(struct kcp_cb *kcp, const u8 *data, u32 len,
 			  bool regular, bool ack_nodelay)
 {
@@ -771,9 +842,15 @@ static int kcp_input_segs(struct kcp_cb *kcp, const u8 *data, u32 len,
 			kcp_stat(kcp, KCP_STAT_IN_ERRORS, 1);
 			return KCP_IN_ELEN;
 		}
-		if (cmd < KCP_CMD_PUSH || cmd > KCP_CMD_WINS) {
+		if ((cmd < KCP_CMD_PUSH || cmd > KCP_CMD_WINS) &&
+		    !kcp_ext_cmd(kcp, cmd, frg, length)) {
 			kcp_stat(kcp, KCP_STAT_IN_ERRORS, 1);
 			return KCP_IN_ECMD;
+		}
+		if (cmd == KCP_CMD_RST) {
+			/* the rest of the datagram is moot */
+			kcp_input_rst(kcp, sn, una);
+			break;
 		}
 
 		/*
@@ -797,16 +874,19 @@ static int kcp_input_segs(struct kcp_cb *kcp, const u8 *data, u32 len,
 			kcp_parse_fastack(kcp, sn, ts);
 			acked = true;
 			latest = ts;
-		} else if (cmd == KCP_CMD_PUSH) {
+		} else if (cmd == KCP_CMD_PUSH || cmd == KCP_CMD_FIN) {
 			if (kcp_timediff(sn, kcp->rcv_nxt + kcp->rcv_wnd) < 0)
 				kcp_input_push(kcp, sn, ts, frg, data, length,
-					       regular);
+					       regular, cmd == KCP_CMD_FIN);
 			else if (regular)
 				kcp_stat(kcp, KCP_STAT_REPEAT, 1);
 		} else if (cmd == KCP_CMD_WASK) {
+			kcp_ext_marker(kcp, ts, frg);
 			kcp->probe |= KCP_ASK_TELL;
-		} else if (kcp->wins_in != 0xFFFFFFFFu) {
-			kcp->wins_in++;		/* KCP_CMD_WINS */
+		} else {
+			kcp_ext_marker(kcp, ts, frg);	/* KCP_CMD_WINS */
+			if (kcp->wins_in != 0xFFFFFFFFu)
+				kcp->wins_in++;
 		}
 		in_segs++;
 		data += length;
@@ -908,10 +988,17 @@ static void kcp_out_ctl(struct kcp_cb *kcp, struct kcp_out *out, u8 cmd,
 			u16 wnd, u32 ts, u32 sn)
 {
 	u8 *p = kcp_out_space(kcp, out, KCP_OVERHEAD);
+	u8 frg = 0;
 
 	if (!p)
 		return;
-	kcp_encode(p, kcp->conv, cmd, 0, wnd, ts, sn, kcp->rcv_nxt, 0);
+	/* offering the extension: the marker instead of the template */
+	if (kcp->ext_offer && (cmd == KCP_CMD_WASK || cmd == KCP_CMD_WINS)) {
+		ts = KCP_EXT_MAGIC;
+		sn = 0;
+		frg = KCP_EXT_VERSION;
+	}
+	kcp_encode(p, kcp->conv, cmd, frg, wnd, ts, sn, kcp->rcv_nxt, 0);
 	out->used += KCP_OVERHEAD;
 	kcp_stat(kcp, KCP_STAT_OUT_SEGS, 1);
 }
@@ -928,11 +1015,76 @@ static void kcp_out_push(struct kcp_cb *kcp, struct kcp_out *out,
 	p = kcp_out_space(kcp, out, need);
 	if (!p)
 		return;
-	kcp_encode(p, kcp->conv, KCP_CMD_PUSH, seg->frg, wnd, seg->ts,
-		   seg->sn, una, seg->len);
+	kcp_encode(p, kcp->conv, seg->fin ? KCP_CMD_FIN : KCP_CMD_PUSH,
+		   seg->frg, wnd, seg->ts, seg->sn, una, seg->len);
 	memcpy(p + KCP_OVERHEAD, seg->data, seg->len);
 	out->used += need;
 	kcp_stat(kcp, KCP_STAT_OUT_SEGS, 1);
+}
+
+/*
+ * The ts of a PUSH: the clock, but never the extension marker, which the
+ * peer would echo in an ACK and so in kcp-go's WASK/WINS template (off by
+ * one ms once every 49.7 days).
+ */
+static u32 kcp_push_ts(const struct kcp_cb *kcp, u32 now)
+{
+	return kcp->ext_offer && now == KCP_EXT_MAGIC ? now - 1 : now;
+}
+
+/* One datagram of one header-only segment, outside a flush. */
+static void kcp_send_one(struct kcp_cb *kcp, u8 cmd, u8 frg, u32 ts, u32 sn)
+{
+	struct kcp_out out = { NULL, 0 };
+	u8 *p = kcp_out_space(kcp, &out, KCP_OVERHEAD);
+
+	if (!p)
+		return;
+	kcp_encode(p, kcp->conv, cmd, frg, (u16)kcp_wnd_unused(kcp), ts, sn,
+		   kcp->rcv_nxt, 0);
+	out.used += KCP_OVERHEAD;
+	kcp_stat(kcp, KCP_STAT_OUT_SEGS, 1);
+	kcp_out_emit(kcp, &out);
+}
+
+void kcp_send_rst(struct kcp_cb *kcp)
+{
+	if (kcp->ext)
+		kcp_send_one(kcp, KCP_CMD_RST, KCP_EXT_VERSION, 0,
+			     kcp->snd_nxt);
+}
+
+int kcp_timewait_input(struct kcp_cb *kcp, const u8 *data, u32 len)
+{
+	u32 ack_sn = 0, ack_ts = 0;
+	bool ack = false;
+
+	if (!kcp->ext)
+		return 0;
+	while (len >= KCP_OVERHEAD) {
+		u32 length = kcp_get_le32(data + 20);
+		u32 sn = kcp_get_le32(data + 12);
+		u8 cmd = data[4];
+
+		if (kcp_get_le32(data) != kcp->conv ||
+		    len - KCP_OVERHEAD < length || cmd == KCP_CMD_RST)
+			return 0;
+		if (cmd == KCP_CMD_PUSH || cmd == KCP_CMD_FIN) {
+			if (kcp_timediff(sn, kcp->rcv_nxt) >= 0) {
+				kcp_send_rst(kcp);
+				return KCP_CMD_RST;
+			}
+			ack = true;
+			ack_sn = sn;
+			ack_ts = kcp_get_le32(data + 8);
+		}
+		data += KCP_OVERHEAD + length;
+		len -= KCP_OVERHEAD + length;
+	}
+	if (!ack)
+		return 0;
+	kcp_send_one(kcp, KCP_CMD_ACK, 0, ack_ts, ack_sn);
+	return KCP_CMD_ACK;
 }
 
 /* Flush step 1: queued ACKs, skipping stale ones except the last. */
@@ -1122,7 +1274,7 @@ u32 kcp_flush(struct kcp_cb *kcp, bool ack_only)
 			kcp_trace(kcp, ev, seg->sn, seg->len);
 			now = kcp_now(kcp);
 			seg->xmit++;
-			seg->ts = now;
+			seg->ts = kcp_push_ts(kcp, now);
 			kcp_out_push(kcp, &out, seg, wnd, una);
 			if (seg->xmit >= kcp->dead_link)
 				kcp->state = KCP_STATE_DEAD;

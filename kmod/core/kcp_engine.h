@@ -20,6 +20,15 @@
 #define KCP_CMD_ACK		82
 #define KCP_CMD_WASK		83
 #define KCP_CMD_WINS		84
+/*
+ * Session extension (kcp.rst, "Session extension"), spoken only with a
+ * peer whose WASK or WINS carried the marker below: kcp-go ignores the
+ * ts, sn and frg of those two, and never sends these commands.
+ */
+#define KCP_CMD_FIN		85	/* end of stream: a PUSH without data */
+#define KCP_CMD_RST		86	/* the session is gone */
+#define KCP_EXT_MAGIC		0x4b435845u	/* ts of a marked WASK/WINS */
+#define KCP_EXT_VERSION		1		/* its frg */
 
 #define KCP_ASK_SEND		1	/* send WASK on the next flush */
 #define KCP_ASK_TELL		2	/* send WINS on the next flush */
@@ -73,6 +82,7 @@ struct kcp_seg {
 	u8 frg;
 	u8 acked;		/* acked out of order; freed when una passes */
 	u8 rcv;			/* charged as received (else as sent) memory */
+	u8 fin;			/* KCP_CMD_FIN: end of stream, no data */
 	u8 data[];
 };
 
@@ -183,6 +193,13 @@ struct kcp_cb {
 
 	u32 wins_in;		/* WINS segments received: answers to WASK */
 
+	/* session extension: see KCP_CMD_FIN */
+	u8 ext_offer;		/* mark our WASK/WINS */
+	u8 ext;			/* version both speak (0: none): FIN, RST */
+	u8 fin_sent;		/* FIN queued: nothing more to send */
+	u8 fin_rcvd;		/* the peer's FIN arrived in order */
+	u8 rst_rcvd;		/* the peer reset the session */
+
 	u64 stats[KCP_STAT_MAX];
 };
 
@@ -207,6 +224,28 @@ void kcp_set_wndsize(struct kcp_cb *kcp, u32 sndwnd, u32 rcvwnd);
  */
 int kcp_send(struct kcp_cb *kcp, u32 len, kcp_copy_t copy, void *arg,
 	     bool may_sleep);
+
+/*
+ * Queue the end of the stream (session extension only): a FIN segment
+ * after everything queued, retransmitted like data until acknowledged.
+ * 0, -EPROTO without the extension, or -ENOMEM.
+ */
+int kcp_send_fin(struct kcp_cb *kcp, bool may_sleep);
+
+/*
+ * Send one datagram holding a RST (session extension only), at once.
+ * Works on a released engine (time-wait): it only needs conv, snd_nxt
+ * and rcv_nxt.
+ */
+void kcp_send_rst(struct kcp_cb *kcp);
+
+/*
+ * A datagram for a session that ended (kept in time-wait): retransmitted
+ * data it already received is acknowledged (the peer's last FIN may be
+ * waiting for that), data it never will receive is answered with a RST.
+ * Returns what it sent: 0, KCP_CMD_ACK or KCP_CMD_RST.
+ */
+int kcp_timewait_input(struct kcp_cb *kcp, const u8 *data, u32 len);
 
 /*
  * Feed one datagram of KCP segments. @regular is false for segments

@@ -62,3 +62,9 @@ endif
 $(O)/test_engine_diff: test_engine_diff.c $(ENGINE_DEPS) $(KCPTRACE_DEP) | $(O)
 	$(CC) $(CFLAGS) -DKCPTRACE_BIN='"$(KCPTRACE_BIN)"' -DKCPTRACE_SKIP='"$(KCPTRACE_SKIP)"' \
 		-DENGINE_WORKDIR='"$(ENGINE_O)"' -o $@ test_engine_diff.c netsim.c $(ENGINE_SRCS) $(LDFLAGS)
+
+# The session extension (FIN, RST, marker, time-wait) between two engines.
+TESTS += $(O)/test_session
+
+$(O)/test_session: test_session.c $(ENGINE_DEPS) | $(O)
+	$(CC) $(CFLAGS) -o $@ test_session.c netsim.c $(ENGINE_SRCS) $(LDFLAGS)
