@@ -169,7 +169,8 @@ static inline ENG_NOCOV void eng_check(const struct kcp_cb *kcp,
 /*
  * An emitted datagram: non-empty, at most mtu - reserved bytes, and a
  * whole number of well-formed segments of our conv that a kcp-go peer
- * parses without error. Returns the number of PUSH segments.
+ * parses without error (FIN and RST only once the peer showed that it
+ * speaks the session extension). Returns the number of PUSH segments.
  */
 static inline ENG_NOCOV u32 eng_check_dgram(const struct kcp_cb *kcp, const u8 *p,
 				  u32 len)
@@ -188,8 +189,15 @@ static inline ENG_NOCOV u32 eng_check_dgram(const struct kcp_cb *kcp, const u8 *
 			   kt_g32(p));
 		cmd = p[4];
 		slen = kt_g32(p + 20);
-		FUZZ_CHECK(cmd >= KCP_CMD_PUSH && cmd <= KCP_CMD_WINS, "cmd %u",
-			   cmd);
+		/* FIN and RST only to a peer that showed the marker */
+		FUZZ_CHECK((cmd >= KCP_CMD_PUSH && cmd <= KCP_CMD_WINS) ||
+			   (kcp->ext && (cmd == KCP_CMD_FIN ||
+					 cmd == KCP_CMD_RST)),
+			   "cmd %u (extension %u)", cmd, kcp->ext);
+		/* the marker only from an engine that offers the extension */
+		FUZZ_CHECK(kcp->ext_offer || kt_g32(p + 8) != KCP_EXT_MAGIC ||
+			   (cmd != KCP_CMD_WASK && cmd != KCP_CMD_WINS),
+			   "marker in a WASK/WINS without the offer");
 		FUZZ_CHECK(slen <= len - KCP_OVERHEAD, "segment len %u of %u",
 			   slen, len - KCP_OVERHEAD);
 		if (cmd == KCP_CMD_PUSH) {

@@ -44,6 +44,8 @@ enum {
 
 struct eng {
 	struct kcp_cb kcp;	/* first: ops callbacks cast back */
+	bool fin_seen;		/* the peer's FIN arrived at fin_nxt */
+	u32 fin_nxt;
 	u32 now;
 	u8 *pending;		/* begun, not yet ended datagram */
 	u64 begin_mask;
@@ -218,7 +220,7 @@ static void do_input(struct eng *e, const u8 *data, u32 len, bool regular,
 		FUZZ_CHECK(ret != KCP_IN_ESHORT && ret != KCP_IN_ELEN &&
 			   ret != KCP_IN_ECMD,
 			   "kcp_input_valid said yes, kcp_input %d", ret);
-	else if (valid == 0)
+	else if (valid == 0 && !e->kcp.ext)
 		FUZZ_CHECK(ret == KCP_IN_ESHORT || ret == KCP_IN_ELEN ||
 			   ret == KCP_IN_ECMD || ret < KCP_IN_ECMD,
 			   "kcp_input_valid said no, kcp_input %d", ret);
@@ -372,6 +374,57 @@ static void op_read(struct eng *e, struct fin *f, u8 fl, bool msg)
 			   kcp->nrcv_que, kcp->rcv_wnd);
 }
 
+/*
+ * The session extension: fl & 3 = 0 offer it (the next byte's bit 0:
+ * and pretend the peer showed the marker), 1 queue a FIN, 2 send a RST,
+ * 3 a FIN or RST segment near the engine's state (sn byte, una byte) or
+ * with fl & 4 answer input bytes as a session in time-wait would.
+ */
+static void op_ext(struct eng *e, struct fin *f, u8 fl)
+{
+	struct kcp_cb *kcp = &e->kcp;
+	u8 seg[KCP_OVERHEAD], t;
+	const u8 *p;
+	size_t len;
+	int ret;
+
+	switch (fl & 3) {
+	case 0:
+		/* as the engine: offered for good, spoken once seen */
+		kcp->ext_offer = 1;
+		if (fin_u8(f) & 1)
+			kcp->ext = 1;
+		break;
+	case 1:
+		ret = kcp_send_fin(kcp, true);
+		FUZZ_CHECK(ret == 0 || (ret == -EPROTO && !kcp->ext) ||
+			   ret == -ENOMEM, "kcp_send_fin: %d", ret);
+		break;
+	case 2:
+		kcp_send_rst(kcp);
+		break;
+	default:
+		if (fl & 4) {
+			p = fin_bytes(f, fin_u16(f) % (KCP_MTU_MAX + 1), &len);
+			ret = kcp_timewait_input(kcp, p, (u32)len);
+			FUZZ_CHECK(ret == 0 || (kcp->ext && (ret == KCP_CMD_ACK ||
+				   ret == KCP_CMD_RST)), "time-wait: %d", ret);
+			break;
+		}
+		t = fin_u8(f);
+		kcp_put_le32(seg, kcp->conv);
+		seg[4] = t & 1 ? KCP_CMD_RST : KCP_CMD_FIN;
+		seg[5] = t & 2 ? 1 : 0;
+		kcp_put_le16(seg + 6, 32);
+		kcp_put_le32(seg + 8, e->now);
+		kcp_put_le32(seg + 12, kcp->rcv_nxt + (s8)fin_u8(f));
+		kcp_put_le32(seg + 16, kcp->snd_una + (s8)fin_u8(f));
+		kcp_put_le32(seg + 20, 0);
+		do_input(e, seg, sizeof(seg), true, false);
+		break;
+	}
+}
+
 static void op_send(struct eng *e, struct fin *f, u8 fl)
 {
 	struct kcp_cb *kcp = &e->kcp;
@@ -384,6 +437,12 @@ static void op_send(struct eng *e, struct fin *f, u8 fl)
 
 	if (fl & 2)
 		c.fault_after = (fl >> 2) & 3;
+	/* after the FIN, sendmsg refuses before the engine (SEND_SHUTDOWN) */
+	if (kcp->fin_sent) {
+		ret = kcp_send(kcp, 1, copy_in, &c, true);
+		FUZZ_CHECK(ret == -EPIPE, "send after FIN: %d", ret);
+		return;
+	}
 	/* what af_kcp.c's sendmsg lets through (kcp_send_room) */
 	if (room <= 0)
 		return;
@@ -545,6 +604,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 				   "kcp_set_reserved: %d", ret);
 			break;
 		}
+		case 14:
+			op_ext(&e, &f, fl);
+			break;
 		case 15:
 			op_flood(&e, &f, fl);
 			break;
@@ -558,6 +620,13 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 				   k, (unsigned long long)e.stats[k],
 				   (unsigned long long)kcp->stats[k]);
 		FUZZ_CHECK(!e.pending, "datagram begun but never ended");
+		/* nothing after the peer's FIN belongs to the stream */
+		if (kcp->fin_rcvd && !e.fin_seen) {
+			e.fin_seen = true;
+			e.fin_nxt = kcp->rcv_nxt;
+		}
+		FUZZ_CHECK(!e.fin_seen || kcp->rcv_nxt == e.fin_nxt,
+			   "rcv_nxt moved past the FIN");
 		eng_check(kcp, &e.lim);
 		check_charges(&e);
 	}
