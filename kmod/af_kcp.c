@@ -4,7 +4,9 @@
  * calls own the socket with lock_sock(); softirq receive and the flush
  * timer take bh_lock_sock() and defer to the backlog / release_cb when the
  * user owns it. Nothing here sends anything on the wire by itself except
- * through the engine (kcp-go has no handshake, FIN or RST).
+ * through the engine. kcp-go has no handshake, FIN or RST; between two
+ * AF_KCP endpoints the session extension (kcp.rst) adds end-of-file and
+ * reset, and connect() waits for the peer's first answer.
  */
 #include <linux/module.h>
 #include <linux/net.h>
@@ -122,8 +124,12 @@ static void __kcp_sk_done(struct kcp_sock *ks, int err, bool timewait)
 	kcp_timer_stop(ks);
 	if (!timewait || !kcp_sk_timewait(ks))
 		kcp_demux_unhash(ks);
-	kcp_release(&ks->kcp);
-	if ((old == KCP_ESTABLISHED || old == KCP_LINGER) && ks->tun)
+	/* what arrived in order stays readable, then the error (TCP) */
+	if (sock_flag(sk, SOCK_DEAD))
+		kcp_release(&ks->kcp);
+	else
+		kcp_end(&ks->kcp);
+	if (kcp_sk_running(old) && ks->tun)
 		atomic_dec(&kcp_pernet(sock_net(sk))->curr_estab);
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk->sk_state_change(sk);
@@ -140,6 +146,65 @@ void kcp_sk_reset(struct kcp_sock *ks)
 	__kcp_sk_done(ks, ECONNRESET, false);
 	kcp_timer_stop(ks);
 	kcp_demux_unhash(ks);
+}
+
+/* Softirq or owner: the peer answered connect()'s WASK. */
+void kcp_sk_syn_done(struct kcp_sock *ks)
+{
+	struct sock *sk = &ks->sk;
+
+	kcp_sk_assert_locked(ks);
+	set_bit(KCP_F_SYN_DONE, &ks->flags);
+	kcp_set_state(sk, KCP_ESTABLISHED);
+	sk->sk_state_change(sk);
+	kcp_sk_wake(ks);
+}
+
+/* The peer's FIN came in order: reads end once the data before it is read. */
+void kcp_sk_fin_rcvd(struct kcp_sock *ks)
+{
+	struct sock *sk = &ks->sk;
+
+	kcp_sk_assert_locked(ks);
+	if (sk->sk_shutdown & RCV_SHUTDOWN)
+		return;
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
+	sk->sk_state_change(sk);
+	sk->sk_data_ready(sk);
+}
+
+/* End now with a RST to the peer (only sent if it speaks the extension). */
+void kcp_sk_abort(struct kcp_sock *ks)
+{
+	if (ks->kcp.ext) {
+		kcp_send_rst(&ks->kcp);
+		KCP_INC_STATS(sock_net(&ks->sk), KCP_MIB_OUT_RST);
+	}
+	kcp_sk_done(ks, 0);
+}
+
+/*
+ * A datagram for a session in time-wait (softirq): acknowledge the
+ * peer's retransmitted FIN, answer new data with a RST, at most one
+ * answer per 100 ms. Only to a peer that speaks the extension.
+ */
+void kcp_sk_timewait_rcv(struct kcp_sock *ks, struct sk_buff *skb, u32 off)
+{
+	struct sock *sk = &ks->sk;
+	u32 now = kcp_clock_ms();
+
+	bh_lock_sock(sk);
+	if (sk->sk_state == KCP_CLOSE && ks->kcp.ext &&
+	    !sock_owned_by_user(sk) && (s32)(now - ks->rst_at) >= 100) {
+		int sent = kcp_timewait_input(&ks->kcp, skb->data + off,
+					      skb->len - off);
+
+		if (sent)
+			ks->rst_at = now;
+		if (sent == KCP_CMD_RST)
+			KCP_INC_STATS(sock_net(sk), KCP_MIB_OUT_RST);
+	}
+	bh_unlock_sock(sk);
 }
 
 static void kcp_sk_destruct(struct sock *sk)
@@ -177,6 +242,8 @@ static void kcp_sk_setup(struct sock *sk, int type, const struct sock *parent)
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
 	ks->flags = 0;
 	ks->asks = KCP_REASK_MAX;	/* only a listener's child asks again */
+	ks->ka_sent = 0;
+	ks->rst_at = kcp_clock_ms() - 1000;
 	ks->tun = NULL;
 	ks->tx_skb = NULL;
 	ks->fec = NULL;
@@ -301,59 +368,157 @@ out:
 	return err;
 }
 
-static int kcp_connect(struct socket *sock, struct sockaddr_unsized *uaddr,
-		       int len, int flags)
+/* connect() up to the first WASK on the wire. Socket locked. */
+static int kcp_connect_start(struct socket *sock, union kcp_sockaddr *sa)
 {
 	struct sock *sk = sock->sk;
 	struct kcp_sock *ks = kcp_sk(sk);
-	struct kcp_tunnel *tun = NULL;
-	union kcp_sockaddr sa, local;
+	union kcp_sockaddr local;
+	struct kcp_tunnel *tun;
+	u32 delay;
 	int err;
 
-	lock_sock(sk);
-	err = kcp_sockaddr_check(ks, uaddr, len, &sa);
-	if (err)
-		goto out;
-	err = -EISCONN;
-	if (sk->sk_state != KCP_CLOSE || sock->state != SS_UNCONNECTED)
-		goto out;
-	err = -ECONNREFUSED;
-	if ((sa.family == AF_INET && !sa.v4.sin_port) ||
-	    (sa.family == AF_INET6 && !sa.v6.sin6_port))
-		goto out;
+	if (sk->sk_state != KCP_CLOSE)
+		return -EISCONN;
+	if ((sa->family == AF_INET && !sa->v4.sin_port) ||
+	    (sa->family == AF_INET6 && !sa->v6.sin6_port))
+		return -ECONNREFUSED;
 	if (!ks->tun) {
 		memset(&local, 0, sizeof(local));
-		local.family = sa.family;
+		local.family = sa->family;
 		err = kcp_tunnel_create(sock_net(sk), sk, &local, &ks->tun);
 		if (err)
-			goto out;
+			return err;
 	}
 	tun = ks->tun;
 	err = kcp_sk_crypto(ks);
 	if (err)
-		goto out;
+		return err;
 	/* a connected UDP socket: only the peer's datagrams and ICMP */
-	err = kcp_tunnel_connect(tun, &sa);
+	err = kcp_tunnel_connect(tun, sa);
 	if (err)
-		goto out;
-	ks->af = sa.family;
+		return err;
+	ks->af = sa->family;
 	kcp_tunnel_local(tun, &ks->local);
-	ks->peer = sa;
-	kcp_key_from_sockaddr(&ks->key, &sa);
+	ks->peer = *sa;
+	kcp_key_from_sockaddr(&ks->key, sa);
 	if (!test_bit(KCP_F_CONV_SET, &ks->flags))
 		ks->kcp.conv = get_random_u32();
 	/* the user chose this peer: never expired as unconfirmed */
 	set_bit(KCP_F_CONFIRMED, &ks->flags);
 	err = kcp_sk_init_session(ks, ks->kcp.conv, GFP_KERNEL);
 	if (err)
-		goto out;
+		return err;
 	err = kcp_demux_hash(tun, ks);
 	if (err) {
 		kcp_sk_done(ks, 0);
+		return err;
+	}
+	KCP_INC_STATS(sock_net(sk), KCP_MIB_ACTIVE_OPENS);
+	/*
+	 * A WASK now: its answer completes connect(), and it shows the
+	 * peer our extension marker. Its sn is 0, so a kcp-go listener that
+	 * still knows our address under an older conv starts over. Without
+	 * the wait, nothing goes out before the first write, as kcp-go's
+	 * Dial: the listener's first WASK and our WINS show the markers.
+	 */
+	if (ks->opts.connect_ms) {
+		kcp_set_state(sk, KCP_SYN_SENT);
+		kcp_syn_init(ks);
+	}
+	delay = kcp_flush(&ks->kcp, false);
+	if (kcp_busy(&ks->kcp))
+		kcp_timer_after(ks, delay);
+	else
+		kcp_timer_idle(ks);
+	return 0;
+}
+
+/* Until the peer answered, or connect() failed: 0, or why we stopped. */
+static int kcp_wait_connect(struct sock *sk, long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int err = 0;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (sk->sk_state == KCP_SYN_SENT) {
+		if (!*timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(*timeo);
+			break;
+		}
+		sk_wait_event(sk, timeo, sk->sk_state != KCP_SYN_SENT, &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
+/* The socket layer's view after a non-blocking connect() completed. */
+static void kcp_sync_connected(struct socket *sock)
+{
+	if (sock->state == SS_CONNECTING &&
+	    test_bit(KCP_F_SYN_DONE, &kcp_sk(sock->sk)->flags))
+		sock->state = SS_CONNECTED;
+}
+
+/*
+ * As TCP's __inet_stream_connect(): EINPROGRESS for a non-blocking
+ * socket (POLLOUT or POLLERR and SO_ERROR tell the outcome), EALREADY
+ * while one is pending, the error once it failed.
+ */
+static int kcp_connect(struct socket *sock, struct sockaddr_unsized *uaddr,
+		       int len, int flags)
+{
+	struct sock *sk = sock->sk;
+	struct kcp_sock *ks = kcp_sk(sk);
+	union kcp_sockaddr sa;
+	long timeo;
+	int err;
+
+	lock_sock(sk);
+	kcp_sync_connected(sock);
+	switch (sock->state) {
+	case SS_CONNECTED:
+		err = -EISCONN;
+		goto out;
+	case SS_CONNECTING:
+		err = -EALREADY;
+		break;
+	case SS_UNCONNECTED:
+		err = kcp_sockaddr_check(ks, uaddr, len, &sa);
+		if (err)
+			goto out;
+		err = kcp_connect_start(sock, &sa);
+		if (err)
+			goto out;
+		sock->state = SS_CONNECTING;
+		err = -EINPROGRESS;
+		break;
+	default:
+		err = -EINVAL;
+		goto out;
+	}
+	if (sk->sk_state == KCP_SYN_SENT) {
+		timeo = sock_sndtimeo(sk, flags & O_NONBLOCK);
+		if (!timeo)
+			goto out;
+		err = kcp_wait_connect(sk, &timeo);
+		/* SO_SNDTIMEO passed: still connecting, as TCP says */
+		if (err == -EAGAIN)
+			err = -EINPROGRESS;
+		if (err)
+			goto out;
+	}
+	if (sk->sk_state == KCP_CLOSE) {
+		err = sock_error(sk) ?: -ECONNABORTED;
+		sock->state = SS_DISCONNECTING;
 		goto out;
 	}
 	sock->state = SS_CONNECTED;
-	KCP_INC_STATS(sock_net(sk), KCP_MIB_ACTIVE_OPENS);
+	err = 0;
 out:
 	release_sock(sk);
 	return err;
@@ -472,6 +637,7 @@ static int kcp_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 	int len;
 
 	lock_sock(&ks->sk);
+	kcp_sync_connected(sock);
 	if (peer) {
 		if (!ks->tun || ks->sk.sk_state == KCP_LISTEN ||
 		    sock->state != SS_CONNECTED) {
@@ -510,7 +676,7 @@ static __poll_t kcp_poll(struct file *file, struct socket *sock,
 		mask |= EPOLLHUP;
 	if (shutdown & RCV_SHUTDOWN)
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
-	if (kcp_session_state(sk) && kcp_readable_now(ks))
+	if (state != KCP_SYN_SENT && kcp_readable_now(ks))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (kcp_session_state(sk) && !(shutdown & SEND_SHUTDOWN)) {
 		if (kcp_send_room(ks) > 0) {
@@ -547,9 +713,12 @@ static int kcp_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
 	return put_user(val, (int __user *)arg);
 }
 
+static void kcp_sk_push(struct kcp_sock *ks);
+
 static int kcp_shutdown(struct socket *sock, int how)
 {
 	struct sock *sk = sock->sk;
+	struct kcp_sock *ks = kcp_sk(sk);
 	int err = 0;
 
 	/* SHUT_RD=0 .. SHUT_RDWR=2 map to RCV_SHUTDOWN=1 .. SHUTDOWN_MASK=3 */
@@ -564,11 +733,23 @@ static int kcp_shutdown(struct socket *sock, int how)
 		sk->sk_state_change(sk);
 		goto out;
 	}
+	kcp_sync_connected(sock);
 	if (sock->state != SS_CONNECTED) {
 		err = -ENOTCONN;
 		goto out;
 	}
-	/* nothing goes on the wire: kcp-go has no FIN */
+	/*
+	 * The end of our stream: a FIN after the data queued, to a peer that
+	 * speaks the extension. kcp-go has no FIN: then nothing goes on the
+	 * wire.
+	 */
+	if ((how & SEND_SHUTDOWN) && !(sk->sk_shutdown & SEND_SHUTDOWN) &&
+	    kcp_session_state(sk) && ks->kcp.ext) {
+		err = kcp_send_fin(&ks->kcp, true);
+		if (err)
+			goto out;
+		kcp_sk_push(ks);
+	}
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | how);
 	sk->sk_state_change(sk);
 out:
@@ -710,6 +891,12 @@ static int kcp_sendmsg_stream(struct sock *sk, struct msghdr *msg, size_t len)
 		size_t chunk;
 		int room, n;
 
+		if (sk->sk_state == KCP_SYN_SENT) {
+			err = kcp_wait_connect(sk, &timeo);
+			if (err)
+				break;
+			continue;
+		}
 		err = kcp_send_check(sk);
 		if (err)
 			break;
@@ -764,6 +951,12 @@ static int kcp_sendmsg_seq(struct sock *sk, struct msghdr *msg, size_t len)
 	if (len > INT_MAX || segs > KCP_FRG_MAX || segs > ks->kcp.snd_wnd)
 		return -EMSGSIZE;
 	for (;;) {
+		if (sk->sk_state == KCP_SYN_SENT) {
+			err = kcp_wait_connect(sk, &timeo);
+			if (err)
+				return err;
+			continue;
+		}
 		err = kcp_send_check(sk);
 		if (err)
 			return err;
@@ -804,6 +997,7 @@ static int kcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	if (msg->msg_name && msg->msg_namelen)
 		return sock->state == SS_CONNECTED ? -EISCONN : -ENOTCONN;
 	lock_sock(sk);
+	kcp_sync_connected(sock);
 	if (sk->sk_type == SOCK_SEQPACKET)
 		err = kcp_sendmsg_seq(sk, msg, len);
 	else
@@ -820,7 +1014,8 @@ static int kcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 /* After the app read: a reopened window must be told (WINS) soon. */
 static void kcp_sk_read_done(struct kcp_sock *ks)
 {
-	if (kcp_busy(&ks->kcp))
+	/* an ended session's leftover data has no peer to tell */
+	if (kcp_sk_running(ks->sk.sk_state) && kcp_busy(&ks->kcp))
 		kcp_timer_kick(ks);
 }
 
@@ -833,7 +1028,7 @@ static int kcp_wait_data(struct sock *sk, long *timeo)
 	sk_set_bit(SOCKWQ_ASYNC_WAITDATA, sk);
 	sk_wait_event(sk, timeo, kcp_readable_now(ks) || sk->sk_err ||
 		      (sk->sk_shutdown & RCV_SHUTDOWN) ||
-		      !kcp_session_state(sk), &wait);
+		      !kcp_sk_running(sk->sk_state), &wait);
 	sk_clear_bit(SOCKWQ_ASYNC_WAITDATA, sk);
 	remove_wait_queue(sk_sleep(sk), &wait);
 	return 0;
@@ -846,7 +1041,7 @@ static int kcp_recv_blocked(struct sock *sk, long timeo)
 		return sock_error(sk);
 	if (sk->sk_shutdown & RCV_SHUTDOWN)
 		return 1;
-	if (!kcp_session_state(sk))
+	if (!kcp_sk_running(sk->sk_state))
 		return sk->sk_socket && sk->sk_socket->state == SS_CONNECTED ?
 		       1 : -ENOTCONN;
 	if (!timeo)
@@ -936,6 +1131,7 @@ static int kcp_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	if (flags & MSG_ERRQUEUE)
 		return -EAGAIN;
 	lock_sock(sk);
+	kcp_sync_connected(sock);
 	if (sk->sk_state == KCP_LISTEN)
 		ret = -ENOTCONN;
 	else
@@ -958,25 +1154,55 @@ static void kcp_close_wait(struct sock *sk, long timeo)
 	remove_wait_queue(sk_sleep(sk), &wait);
 }
 
+/* Data that arrived and that nobody read: close() then resets, as TCP. */
+static bool kcp_sk_unread(const struct kcp_sock *ks)
+{
+	return ks->kcp.nrcv_que;
+}
+
 /*
  * close(): written data is not lost. With unacknowledged data the socket
  * is orphaned and keeps sending from its timer until the peer has it all,
- * the link dies, or linger_ms passes (nothing extra goes on the wire).
- * SO_LINGER {1, 0} discards at once; {1, t} makes close() wait up to t.
+ * the link dies, or linger_ms passes. SO_LINGER {1, 0} discards at once;
+ * {1, t} makes close() wait up to t. With the session extension a FIN
+ * follows the data (the peer reads end-of-file), and the cases that lose
+ * data (unread data, SO_LINGER {1, 0}, too many orphans) reset the peer.
+ * Towards kcp-go nothing extra goes on the wire.
  */
 static void kcp_close_session(struct sock *sk)
 {
 	struct kcp_net *kn = kcp_pernet(sock_net(sk));
 	struct kcp_sock *ks = kcp_sk(sk);
+	bool ext = ks->kcp.ext;
 
-	if (!kcp_session_state(sk))
+	if (sk->sk_state == KCP_SYN_SENT) {
+		kcp_sk_done(ks, 0);
 		return;
+	}
+	/* an ended session may still hold data nobody read */
+	if (!kcp_session_state(sk)) {
+		kcp_release(&ks->kcp);
+		return;
+	}
+	if (ext && (kcp_sk_unread(ks) ||
+		    (sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime))) {
+		kcp_sk_abort(ks);
+		return;
+	}
+	/* no memory for the FIN: the peer learns of the end by a RST */
+	if (ext && kcp_send_fin(&ks->kcp, true)) {
+		kcp_sk_abort(ks);
+		return;
+	}
 	/* kcp-go's Close flushes once: pending ACKs still go out */
 	kcp_flush(&ks->kcp, false);
 	if (sock_flag(sk, SOCK_LINGER)) {
 		if (sk->sk_lingertime)
 			kcp_close_wait(sk, sk->sk_lingertime);
-		kcp_sk_done(ks, 0);
+		if (ext && kcp_waitsnd(&ks->kcp))
+			kcp_sk_abort(ks);
+		else
+			kcp_sk_done(ks, 0);
 		return;
 	}
 	if (!kcp_waitsnd(&ks->kcp)) {
@@ -990,7 +1216,7 @@ static void kcp_close_session(struct sock *sk)
 	if (atomic_read(&kn->orphans) >= READ_ONCE(kn->sysctl.max_orphans) ||
 	    sk_memory_allocated(sk) > sk_prot_mem_limits(sk, 2)) {
 		KCP_INC_STATS(sock_net(sk), KCP_MIB_ORPHAN_OVERFLOW);
-		kcp_sk_done(ks, 0);
+		kcp_sk_abort(ks);
 		return;
 	}
 	atomic_inc(&kn->orphans);
@@ -1058,6 +1284,7 @@ struct proto kcp_proto = {
 	.obj_size = sizeof(struct kcp_sock),
 	.backlog_rcv = kcp_backlog_rcv,
 	.release_cb = kcp_release_cb,
+	.keepalive = kcp_keepalive,
 };
 
 static int kcp_create(struct net *net, struct socket *sock, int protocol,

@@ -184,30 +184,52 @@ static int kcp_copy_discard(void *arg, u8 *data, u32 len)
 
 /*
  * Nobody will read what reaches a closed socket: consume it so the
- * window stays open and the peer's own close can finish (TCP would
- * answer with a RST; KCP has none).
+ * window stays open and the peer's own close can finish. Returns whether
+ * there was any (with the session extension, TCP's answer: a RST).
  */
-void kcp_sk_discard_rx(struct kcp_sock *ks)
+bool kcp_sk_discard_rx(struct kcp_sock *ks)
 {
+	bool any = false;
+
 	kcp_sk_assert_locked(ks);
 	while (kcp_recv(&ks->kcp, U32_MAX, kcp_copy_discard, NULL,
 			ks->sk.sk_type == SOCK_SEQPACKET ? KCP_RECV_MSG : 0,
 			NULL) >= 0)
-		;
+		any = true;
+	return any;
 }
 
 /* After input or a read: wake waiters, arm the timer, notice death. */
 static void kcp_sk_after_rx(struct kcp_sock *ks)
 {
-	if (sock_flag(&ks->sk, SOCK_DEAD))
-		kcp_sk_discard_rx(ks);
+	struct sock *sk = &ks->sk;
+
+	if (unlikely(ks->kcp.rst_rcvd)) {
+		KCP_INC_STATS(sock_net(sk), KCP_MIB_IN_RST);
+		kcp_sk_done(ks, sk->sk_state == KCP_SYN_SENT ? ECONNREFUSED :
+			    ECONNRESET);
+		return;
+	}
+	if (sock_flag(sk, SOCK_DEAD) && kcp_sk_discard_rx(ks) &&
+	    ks->kcp.ext) {
+		kcp_sk_abort(ks);
+		return;
+	}
+	if (ks->kcp.fin_rcvd)
+		kcp_sk_fin_rcvd(ks);
 	if (ks->kcp.state == KCP_STATE_DEAD) {
 		KCP_INC_STATS(sock_net(&ks->sk), KCP_MIB_DEAD_LINK);
 		kcp_sk_done(ks, ETIMEDOUT);
 		return;
 	}
 	kcp_sk_wake(ks);
-	if (kcp_busy(&ks->kcp))
+	/*
+	 * A WASK of a peer that speaks the extension is connect() or a
+	 * keepalive waiting: answer now, not on the interval's grid.
+	 */
+	if ((ks->kcp.probe & KCP_ASK_TELL) && ks->kcp.ext)
+		kcp_sk_flush_now(ks);
+	else if (kcp_busy(&ks->kcp))
 		kcp_timer_kick(ks);
 }
 
@@ -217,11 +239,11 @@ int kcp_sk_rcv(struct kcp_sock *ks, struct sk_buff *skb)
 	struct net *net = sock_net(&ks->sk);
 	const u8 *data = skb->data;
 	u32 len = skb->len;
+	u64 in_segs;
 	u16 flag;
 
 	kcp_sk_assert_locked(ks);
-	if (ks->sk.sk_state != KCP_ESTABLISHED &&
-	    ks->sk.sk_state != KCP_LINGER) {
+	if (!kcp_sk_running(ks->sk.sk_state)) {
 		kfree_skb(skb);
 		return 0;
 	}
@@ -229,13 +251,19 @@ int kcp_sk_rcv(struct kcp_sock *ks, struct sk_buff *skb)
 	KCP_INC_STATS(net, KCP_MIB_IN_PKTS);
 	KCP_ADD_STATS(net, KCP_MIB_IN_BYTES, len);
 	ks->last_rx = kcp_clock_ms();
+	ks->ka_sent = 0;
 	kcp_opts_sync_rcvbuf(ks);
+	in_segs = ks->kcp.stats[KCP_STAT_IN_SEGS];
 	flag = kcp_get_le16(data + 4);
 	if (flag == KCP_FEC_TYPE_DATA || flag == KCP_FEC_TYPE_PARITY)
 		kcp_fec_input(ks, data, len);
 	else
 		kcp_input(&ks->kcp, data, len, true, ks->opts.ack_nodelay);
 	consume_skb(skb);
+	/* any segment the engine took answers connect() */
+	if (unlikely(ks->sk.sk_state == KCP_SYN_SENT) && !ks->kcp.rst_rcvd &&
+	    ks->kcp.stats[KCP_STAT_IN_SEGS] != in_segs)
+		kcp_sk_syn_done(ks);
 	/* an answer to our WASK, or an ACK of our data: a peer that hears us */
 	if (unlikely(!test_bit(KCP_F_CONFIRMED, &ks->flags)) &&
 	    (ks->kcp.wins_in || ks->kcp.snd_una))

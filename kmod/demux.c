@@ -157,7 +157,8 @@ void kcp_listen_stop(struct kcp_sock *lks)
 		 */
 		lock_sock_nested(sk, SINGLE_DEPTH_NESTING);
 		sock_set_flag(sk, SOCK_DEAD);
-		kcp_sk_done(child, 0);
+		/* never accepted: the peer is reset, as TCP's would be */
+		kcp_sk_abort(child);
 		release_sock(sk);
 		sock_put(sk);
 	}
@@ -353,6 +354,8 @@ void kcp_demux_rcv(struct kcp_tunnel *tun, struct sk_buff *skb,
 
 		if (tomb && (!known || conv == ks->kcp.conv)) {
 			KCP_INC_STATS(tun->net, KCP_MIB_TIME_WAIT_DROP);
+			if (known)
+				kcp_sk_timewait_rcv(ks, skb, off);
 			kfree_skb(skb);
 		} else if (!known || conv == ks->kcp.conv || tun->connected) {
 			kcp_deliver(ks, skb);

@@ -49,7 +49,10 @@ struct kcp_opts {
 	u32 minrto;		/* 0: as nodelay implies */
 	u32 idle_ms;		/* 0: no idle timeout */
 	u32 linger_ms;		/* background sending after close */
+	u32 connect_ms;		/* connect() waits this long; 0: not at all */
+	u32 keepidle, keepintvl, keepcnt;	/* s, s, probes */
 	u8 stream;
+	u8 session_ext;		/* offer the session extension */
 	u8 ack_nodelay;
 	u8 write_delay;
 	u8 fec_data, fec_parity;
@@ -57,6 +60,10 @@ struct kcp_opts {
 	u8 key_len;
 	u8 key[KCP_KEY_MAX];
 };
+
+/* keepalive bounds, as TCP's (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPCNT) */
+#define KCP_KEEP_MAX		32767
+#define KCP_KEEPCNT_MAX		127
 
 /* WASKs an unconfirmed child sends after its first (timer.c) */
 #define KCP_REASK_MAX	3
@@ -69,6 +76,8 @@ enum {
 	KCP_F_ORPHAN_LINGER,	/* closed by the app, still sending */
 	KCP_F_LISTEN_CLOSED,	/* listener: accepts no more children */
 	KCP_F_CONFIRMED,	/* made by connect(), or the peer acked our data */
+	KCP_F_SYN_DONE,		/* connect(): the peer answered */
+	KCP_F_SYN_ERR,		/* connect(): refused (ICMP) while user-owned */
 };
 
 /* Per-socket datagram counters kept beside the engine's segment ones. */
@@ -136,8 +145,13 @@ struct kcp_sock {
 	u32 last_rx;			/* ms, for the idle timeout */
 	int rcvbuf_seen;		/* sk_rcvbuf the window was sized for */
 	u32 close_deadline;		/* ms, end of background linger */
-	u32 ask_at;			/* ms, next WASK of an unconfirmed child */
+	u32 ask_at;			/* ms, next WASK of an unconfirmed child,
+					 * or of connect() (KCP_SYN_SENT)
+					 */
 	u8 asks;			/* WASKs sent again (KCP_REASK_MAX) */
+	u8 ka_sent;			/* keepalive probes since last_rx */
+	u32 connect_deadline;		/* ms, KCP_SYN_SENT gives up */
+	u32 rst_at;			/* ms, last RST from time-wait */
 	struct kcp_sock_stats st;
 	u8 tos;				/* IP_TOS / IPV6_TCLASS */
 	struct kcp_fec_state *fec;	/* lazily allocated */
@@ -244,6 +258,11 @@ enum {
 	KCP_MIB_MEM_LIMIT,		/* refused by net.kcp.mem or the cgroup */
 	KCP_MIB_ORPHAN_OVERFLOW,	/* closed at once: too many orphans */
 	KCP_MIB_FILTER_DROP,		/* dropped by the socket's filter */
+	KCP_MIB_CONNECT_TIMEOUT,	/* connect() got no answer in time */
+	KCP_MIB_CONNECT_REFUSED,	/* connect() met ICMP unreachable */
+	KCP_MIB_IN_RST,			/* sessions the peer reset */
+	KCP_MIB_OUT_RST,		/* resets sent */
+	KCP_MIB_KEEPALIVE_TIMEOUT,	/* sessions ended by keepalive */
 	__KCP_MIB_MAX
 };
 
@@ -258,6 +277,9 @@ struct kcp_sysctl {
 	int mtu, stream, ack_nodelay, dead_link, min_rto;
 	int idle_timeout_ms, linger_ms, timewait_ms;
 	int unconfirmed_ms;		/* silence ending an unconfirmed child */
+	int connect_timeout_ms;		/* 0: connect() does not wait */
+	int session_ext;		/* offer FIN/RST to AF_KCP peers */
+	int keepalive_time, keepalive_intvl, keepalive_probes;
 	int max_orphans;		/* closed sockets still sending */
 	int fec_data, fec_parity;
 	int max_sessions;		/* per namespace */
@@ -293,6 +315,13 @@ static inline struct kcp_net *kcp_pernet(const struct net *net)
 #define KCP_ADD_STATS(net, field, val)	\
 	SNMP_ADD_STATS(kcp_pernet(net)->mib, field, val)
 
+/* A session whose engine runs: it sends, receives and has a timer. */
+static inline bool kcp_sk_running(int state)
+{
+	return state == KCP_ESTABLISHED || state == KCP_LINGER ||
+	       state == KCP_SYN_SENT;
+}
+
 /* sk_state of an AF_KCP socket is not an inet socket's: no inet tracing */
 static inline void kcp_set_state(struct sock *sk, int state)
 {
@@ -312,6 +341,10 @@ int kcp_sk_init_session(struct kcp_sock *ks, u32 conv, gfp_t gfp);
 void kcp_sk_wake(struct kcp_sock *ks);
 void kcp_sk_done(struct kcp_sock *ks, int err);
 void kcp_sk_reset(struct kcp_sock *ks);
+void kcp_sk_abort(struct kcp_sock *ks);
+void kcp_sk_syn_done(struct kcp_sock *ks);
+void kcp_sk_fin_rcvd(struct kcp_sock *ks);
+void kcp_sk_timewait_rcv(struct kcp_sock *ks, struct sk_buff *skb, u32 off);
 struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp);
 
 /* options.c */
@@ -329,6 +362,9 @@ void kcp_timer_idle(struct kcp_sock *ks);
 void kcp_reask_init(struct kcp_sock *ks);
 void kcp_timer_after(struct kcp_sock *ks, u32 delay_ms);
 void kcp_timer_stop(struct kcp_sock *ks);
+void kcp_syn_init(struct kcp_sock *ks);
+void kcp_sk_flush_now(struct kcp_sock *ks);
+void kcp_keepalive(struct sock *sk, int valbool);
 void kcp_release_cb(struct sock *sk);
 void kcp_sk_tick(struct kcp_sock *ks);
 
@@ -387,7 +423,7 @@ int kcp_mem_snd_room(const struct kcp_sock *ks);
 extern const struct kcp_ops kcp_engine_ops;
 bool kcp_rx_prepare(struct kcp_tunnel *tun, struct sk_buff *skb,
 		    const struct kcp_key *from);
-void kcp_sk_discard_rx(struct kcp_sock *ks);
+bool kcp_sk_discard_rx(struct kcp_sock *ks);
 int kcp_sk_rcv(struct kcp_sock *ks, struct sk_buff *skb);
 int kcp_backlog_rcv(struct sock *sk, struct sk_buff *skb);
 void kcp_deliver(struct kcp_sock *ks, struct sk_buff *skb);

@@ -63,6 +63,9 @@ int kcp_opts_apply(struct kcp_sock *ks)
 	kcp->stream = o->stream;
 	kcp->rcv_stream = ks->sk.sk_type == SOCK_STREAM;
 	kcp->dead_link = o->dead_link;
+	/* fixed once the session talks: the peer may have seen our marker */
+	if (!kcp_sk_running(ks->sk.sk_state))
+		kcp->ext_offer = o->session_ext;
 	return 0;
 }
 
@@ -148,6 +151,33 @@ static int kcp_set_int(struct kcp_sock *ks, int optname, int val)
 		if (val < 0 || val > KCP_TIMEOUT_MAX)
 			return -EINVAL;
 		o->linger_ms = val;
+		return 0;
+	case KCP_CONNECT_TIMEOUT:
+		if (val < 0 || val > KCP_TIMEOUT_MAX)
+			return -EINVAL;
+		o->connect_ms = val;
+		return 0;
+	case KCP_SESSION_EXT:
+		if (val != 0 && val != 1)
+			return -EINVAL;
+		if (!kcp_before_connect(&ks->sk))
+			return -EISCONN;
+		o->session_ext = val;
+		return 0;
+	case KCP_KEEPIDLE:
+		if (val < 1 || val > KCP_KEEP_MAX)
+			return -EINVAL;
+		o->keepidle = val;
+		return 0;
+	case KCP_KEEPINTVL:
+		if (val < 1 || val > KCP_KEEP_MAX)
+			return -EINVAL;
+		o->keepintvl = val;
+		return 0;
+	case KCP_KEEPCNT:
+		if (val < 1 || val > KCP_KEEPCNT_MAX)
+			return -EINVAL;
+		o->keepcnt = val;
 		return 0;
 	case KCP_REUSEPORT:
 		/* the UDP socket made at bind() joins the reuseport group */
@@ -325,7 +355,10 @@ int kcp_setsockopt(struct socket *sock, int level, int optname,
 			kcp_opts_apply(ks);
 		}
 	}
-	/* new intervals or an idle timeout take effect on a quiet session too */
+	/*
+	 * New intervals, an idle timeout or keepalive times take effect on
+	 * a quiet session too.
+	 */
 	if (!err && ks->sk.sk_state == KCP_ESTABLISHED) {
 		if (kcp_busy(&ks->kcp))
 			kcp_timer_kick(ks);
@@ -390,6 +423,7 @@ static void kcp_fill_info(struct kcp_sock *ks, struct kcp_info *info)
 	info->kcpi_fec_parity_in = ks->st.fec_parity_in;
 	info->kcpi_crypto_errors = ks->st.crypto_errors;
 	kcp_fec_info(ks, &info->kcpi_fec_state, &info->kcpi_fec_errors);
+	info->kcpi_ext = kcp->ext;
 }
 
 /* Fill @buf (at most @size bytes) with the option; returns its length. */
@@ -453,6 +487,21 @@ static int kcp_get_value(struct kcp_sock *ks, int optname, void *buf)
 		break;
 	case KCP_REUSEPORT:
 		*val = ks->sk.sk_reuseport;
+		break;
+	case KCP_CONNECT_TIMEOUT:
+		*val = o->connect_ms;
+		break;
+	case KCP_SESSION_EXT:
+		*val = o->session_ext;
+		break;
+	case KCP_KEEPIDLE:
+		*val = o->keepidle;
+		break;
+	case KCP_KEEPINTVL:
+		*val = o->keepintvl;
+		break;
+	case KCP_KEEPCNT:
+		*val = o->keepcnt;
 		break;
 	case KCP_INFO:
 		kcp_fill_info(ks, buf);

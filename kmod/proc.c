@@ -61,6 +61,11 @@ static const char *const kcp_mib_names[__KCP_MIB_MAX] = {
 	[KCP_MIB_MEM_LIMIT] = "MemLimit",
 	[KCP_MIB_ORPHAN_OVERFLOW] = "OrphanOverflow",
 	[KCP_MIB_FILTER_DROP] = "FilterDrop",
+	[KCP_MIB_CONNECT_TIMEOUT] = "ConnectTimeout",
+	[KCP_MIB_CONNECT_REFUSED] = "ConnectRefused",
+	[KCP_MIB_IN_RST] = "InRsts",
+	[KCP_MIB_OUT_RST] = "OutRsts",
+	[KCP_MIB_KEEPALIVE_TIMEOUT] = "KeepaliveTimeout",
 };
 
 int kcp_sock_register(struct kcp_sock *ks, gfp_t gfp)

@@ -22,6 +22,8 @@ static int deadlink_max = 1000;
 static int ms_max = 24 * 3600 * 1000;
 static int sessions_max = 1 << 24;
 static int resend_max = 1 << 16;
+static int ka_max = KCP_KEEP_MAX;
+static int probes_max = KCP_KEEPCNT_MAX;
 
 #define KCP_SYSCTL(name, field, lo, hi) {				\
 	.procname = name,						\
@@ -53,6 +55,11 @@ static const struct ctl_table kcp_sysctl_tmpl[] = {
 	KCP_SYSCTL("linger_ms", linger_ms, &zero, &ms_max),
 	KCP_SYSCTL("timewait_ms", timewait_ms, &zero, &ms_max),
 	KCP_SYSCTL("unconfirmed_timeout_ms", unconfirmed_ms, &zero, &ms_max),
+	KCP_SYSCTL("connect_timeout_ms", connect_timeout_ms, &zero, &ms_max),
+	KCP_SYSCTL("session_ext", session_ext, &zero, &one),
+	KCP_SYSCTL("keepalive_time", keepalive_time, &one, &ka_max),
+	KCP_SYSCTL("keepalive_intvl", keepalive_intvl, &one, &ka_max),
+	KCP_SYSCTL("keepalive_probes", keepalive_probes, &one, &probes_max),
 	KCP_SYSCTL("max_orphans", max_orphans, &zero, &sessions_max),
 	KCP_SYSCTL("fec_data", fec_data, &zero, &shards_max),
 	KCP_SYSCTL("fec_parity", fec_parity, &zero, &shards_max),
@@ -77,6 +84,16 @@ void kcp_sysctl_defaults(struct kcp_sysctl *s)
 	s->linger_ms = 30000;
 	s->timewait_ms = 3000;
 	s->unconfirmed_ms = 10000;
+	/*
+	 * Beyond kcp-go, between AF_KCP endpoints only: connect() waits
+	 * for an answer, end-of-file and reset (kcp.rst); TCP's keepalive
+	 * times.
+	 */
+	s->connect_timeout_ms = 15000;
+	s->session_ext = 1;
+	s->keepalive_time = 7200;
+	s->keepalive_intvl = 75;
+	s->keepalive_probes = 9;
 	s->max_orphans = 4096;
 	s->max_sessions = 1 << 20;
 	s->max_listener_sessions = 1 << 20;
@@ -102,6 +119,11 @@ void kcp_opts_from_sysctl(struct kcp_opts *o, const struct kcp_sysctl *s)
 	o->minrto = READ_ONCE(s->min_rto);
 	o->idle_ms = READ_ONCE(s->idle_timeout_ms);
 	o->linger_ms = READ_ONCE(s->linger_ms);
+	o->connect_ms = READ_ONCE(s->connect_timeout_ms);
+	o->session_ext = READ_ONCE(s->session_ext);
+	o->keepidle = READ_ONCE(s->keepalive_time);
+	o->keepintvl = READ_ONCE(s->keepalive_intvl);
+	o->keepcnt = READ_ONCE(s->keepalive_probes);
 	o->fec_data = READ_ONCE(s->fec_data);
 	o->fec_parity = READ_ONCE(s->fec_parity);
 	/* both or neither, and what klauspost accepts; else FEC stays off */

@@ -156,6 +156,51 @@ static void kcp_reask(struct kcp_sock *ks, u32 now)
 	ks->ask_at = now + (kcp_unconfirmed_ms(ks) >> (KCP_REASK_MAX - ks->asks));
 }
 
+/*
+ * connect(): a WASK at once, again after 250 ms, then backed off to at
+ * most every 2 s (TCP's SYN retries, with KCP's shorter initial RTO),
+ * until the peer answers or connect_ms passes.
+ */
+#define KCP_SYN_RTO	250
+#define KCP_SYN_RTO_MAX	2000
+
+void kcp_syn_init(struct kcp_sock *ks)
+{
+	u32 now = kcp_clock_ms();
+
+	ks->asks = 0;
+	ks->ask_at = now + KCP_SYN_RTO;
+	ks->connect_deadline = now + ks->opts.connect_ms;
+	ks->kcp.probe |= KCP_ASK_SEND;
+}
+
+static void kcp_syn_retry(struct kcp_sock *ks, u32 now)
+{
+	if ((s32)(now - ks->ask_at) < 0)
+		return;
+	ks->kcp.probe |= KCP_ASK_SEND;
+	if (ks->asks < 8)
+		ks->asks++;
+	ks->ask_at = now + min(KCP_SYN_RTO << ks->asks, KCP_SYN_RTO_MAX);
+}
+
+/*
+ * SO_KEEPALIVE: after keepidle seconds without a datagram from the peer,
+ * a WASK (which kcp-go answers too) every keepintvl seconds; keepcnt of
+ * them unanswered end the session. Returns ms until the next step.
+ */
+static bool kcp_keepalive_on(const struct kcp_sock *ks)
+{
+	return sock_flag(&ks->sk, SOCK_KEEPOPEN) &&
+	       ks->sk.sk_state == KCP_ESTABLISHED;
+}
+
+static u32 kcp_keepalive_due(const struct kcp_sock *ks)
+{
+	return ks->last_rx + ks->opts.keepidle * MSEC_PER_SEC +
+	       ks->ka_sent * ks->opts.keepintvl * MSEC_PER_SEC;
+}
+
 /* Nothing to send, but an idle timeout or a WASK still needs a wake-up. */
 void kcp_timer_idle(struct kcp_sock *ks)
 {
@@ -166,6 +211,12 @@ void kcp_timer_idle(struct kcp_sock *ks)
 		wait = (s32)(ks->last_rx + limit - now);
 	if (kcp_reask_pending(ks))
 		wait = min_t(s32, wait, (s32)(ks->ask_at - now));
+	if (ks->sk.sk_state == KCP_SYN_SENT) {
+		wait = min_t(s32, wait, (s32)(ks->ask_at - now));
+		wait = min_t(s32, wait, (s32)(ks->connect_deadline - now));
+	}
+	if (kcp_keepalive_on(ks))
+		wait = min_t(s32, wait, (s32)(kcp_keepalive_due(ks) - now));
 	if (wait != S32_MAX)
 		kcp_timer_after(ks, wait > 0 ? wait : 1);
 }
@@ -182,12 +233,56 @@ static void kcp_timer_rearm(struct kcp_sock *ks, u32 delay)
 	kcp_timer_idle(ks);
 }
 
+/* SO_KEEPALIVE turned on or off (sock_setsockopt()): socket owned. */
+void kcp_keepalive(struct sock *sk, int valbool)
+{
+	struct kcp_sock *ks = kcp_sk(sk);
+
+	kcp_sk_assert_locked(ks);
+	if (valbool && sk->sk_state == KCP_ESTABLISHED &&
+	    !kcp_busy(&ks->kcp))
+		kcp_timer_idle(ks);
+}
+
+/* Before the flush: a keepalive probe due now. */
+static void kcp_keepalive_probe(struct kcp_sock *ks, u32 now)
+{
+	if (!kcp_keepalive_on(ks) || (s32)(now - kcp_keepalive_due(ks)) < 0)
+		return;
+	if (ks->ka_sent < ks->opts.keepcnt)
+		ks->kcp.probe |= KCP_ASK_SEND;
+	if (ks->ka_sent <= ks->opts.keepcnt)
+		ks->ka_sent++;
+}
+
+/* Flush off the interval's grid (an answer someone waits for). Locked. */
+void kcp_sk_flush_now(struct kcp_sock *ks)
+{
+	kcp_sk_assert_locked(ks);
+	kcp_timer_rearm(ks, kcp_flush(&ks->kcp, false));
+}
+
 /* Why a session must end now, if it must: 0 keeps it. */
 static int kcp_tick_verdict(struct kcp_sock *ks, u32 now)
 {
 	struct net *net = sock_net(&ks->sk);
 	u32 limit;
 
+	if (ks->sk.sk_state == KCP_SYN_SENT) {
+		if (test_bit(KCP_F_SYN_ERR, &ks->flags)) {
+			KCP_INC_STATS(net, KCP_MIB_CONNECT_REFUSED);
+			return -(READ_ONCE(ks->sk.sk_err_soft) ?: ECONNREFUSED);
+		}
+		if ((s32)(now - ks->connect_deadline) >= 0) {
+			KCP_INC_STATS(net, KCP_MIB_CONNECT_TIMEOUT);
+			return -ETIMEDOUT;
+		}
+	}
+	/* keepcnt probes sent and another interval passed unanswered */
+	if (kcp_keepalive_on(ks) && ks->ka_sent > ks->opts.keepcnt) {
+		KCP_INC_STATS(net, KCP_MIB_KEEPALIVE_TIMEOUT);
+		return -ETIMEDOUT;
+	}
 	if (ks->kcp.state == KCP_STATE_DEAD) {
 		KCP_INC_STATS(net, KCP_MIB_DEAD_LINK);
 		/* as TCP: a remembered ICMP error says more than a timeout */
@@ -223,12 +318,20 @@ void kcp_sk_tick(struct kcp_sock *ks)
 		kcp_demux_unhash(ks);
 		return;
 	}
-	if (state != KCP_ESTABLISHED && state != KCP_LINGER)
+	if (!kcp_sk_running(state))
 		return;
 	kcp_opts_sync_rcvbuf(ks);
 	kcp_reask(ks, kcp_clock_ms());
+	if (state == KCP_SYN_SENT)
+		kcp_syn_retry(ks, kcp_clock_ms());
+	kcp_keepalive_probe(ks, kcp_clock_ms());
 	delay = kcp_flush(&ks->kcp, false);
 	verdict = kcp_tick_verdict(ks, kcp_clock_ms());
+	if (verdict > 0 && kcp_waitsnd(&ks->kcp)) {
+		/* linger expired with data unacked: the peer must not wait */
+		kcp_sk_abort(ks);
+		return;
+	}
 	if (verdict) {
 		kcp_sk_done(ks, verdict < 0 ? -verdict : 0);
 		return;

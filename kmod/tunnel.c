@@ -143,7 +143,27 @@ static void kcp_icmp_deliver(struct kcp_tunnel *tun, const struct kcp_key *peer,
 	 * Only an error that quotes the session's own datagram is more than
 	 * a soft error.
 	 */
-	if (sk->sk_state == KCP_ESTABLISHED && !ks->st.in_pkts && ours) {
+	if (sk->sk_state == KCP_SYN_SENT && ours) {
+		/* connect() fails, as TCP's does in SYN-SENT */
+		WRITE_ONCE(sk->sk_err_soft, err);
+		set_bit(KCP_F_SYN_ERR, &ks->flags);
+		if (!sock_owned_by_user(sk))
+			kcp_sk_tick(ks);
+		else if (!test_and_set_bit(KCP_F_TIMER_DEFERRED, &ks->flags))
+			sock_hold(sk);
+	} else if (sk->sk_state == KCP_ESTABLISHED && ks->kcp.ext && ours &&
+		   err == ECONNREFUSED && !sock_owned_by_user(sk)) {
+		/*
+		 * A peer that speaks the extension ends with FIN or RST: its
+		 * port gone means a lost RST, or a lost ACK of its FIN after
+		 * all was said both ways.
+		 */
+		bool clean = ks->kcp.fin_rcvd && !kcp_waitsnd(&ks->kcp);
+
+		if (!clean)
+			KCP_INC_STATS(tun->net, KCP_MIB_IN_RST);
+		kcp_sk_done(ks, clean ? 0 : ECONNRESET);
+	} else if (sk->sk_state == KCP_ESTABLISHED && !ks->st.in_pkts && ours) {
 		WRITE_ONCE(sk->sk_err, err);
 		sk_error_report(sk);
 	} else if (sk->sk_state == KCP_ESTABLISHED) {

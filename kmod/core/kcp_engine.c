@@ -178,6 +178,22 @@ void kcp_release(struct kcp_cb *kcp)
 	kcp_publish_peek(kcp);
 }
 
+void kcp_end(struct kcp_cb *kcp)
+{
+	kcp_free_list(kcp, &kcp->snd_queue);
+	kcp_free_list(kcp, &kcp->snd_buf);
+	kcp_free_list(kcp, &kcp->rcv_buf);
+	kcp->nsnd_que = 0;
+	kcp->nsnd_buf = 0;
+	kcp->nrcv_buf = 0;
+	kcp->snd_bytes = 0;
+	kcp->probe = 0;
+	kcp_env_free(kcp->acklist);
+	kcp->acklist = NULL;
+	kcp->ackcount = 0;
+	kcp->ackcap = 0;
+}
+
 void kcp_shrink(struct kcp_cb *kcp)
 {
 	if (kcp->ackcount)

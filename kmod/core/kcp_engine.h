@@ -206,6 +206,12 @@ struct kcp_cb {
 void kcp_init(struct kcp_cb *kcp, u32 conv, const struct kcp_ops *ops);
 /* Free every queued segment and the ACK list; the cb may be re-inited. */
 void kcp_release(struct kcp_cb *kcp);
+/*
+ * The session ended: free all but what the reader may still take (the
+ * in-order rcv_queue; kcp_release() frees that), as TCP lets a program
+ * read what arrived before a reset or a timeout.
+ */
+void kcp_end(struct kcp_cb *kcp);
 /* Free spare memory of an idle session (the ACK list). */
 void kcp_shrink(struct kcp_cb *kcp);
 

@@ -100,6 +100,13 @@ int peer_open(struct peer *p, int type, prep_t prep, void *arg)
 	p->k = kt_socket(type);
 	if (p->k < 0)
 		return -1;
+	/*
+	 * The hand-made peer speaks kcp-go's protocol only: no session
+	 * extension, and connect() must not wait for an answer it never
+	 * sends (a prep may turn either back on).
+	 */
+	kt_setint(p->k, KCP_SESSION_EXT, 0);
+	kt_setint(p->k, KCP_CONNECT_TIMEOUT, 0);
 	if (prep)
 		prep(p->k, arg);
 	a = kt_addr4(LO, p->uport);

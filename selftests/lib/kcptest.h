@@ -170,12 +170,23 @@ static inline int kt_listen(int type, const char *ip, int *port)
 	return fd;
 }
 
-static inline int kt_connect(int type, const char *ip, int port)
+/*
+ * connect(); @wait_ms >= 0 sets KCP_CONNECT_TIMEOUT first (0: return at
+ * once, for a peer of the test that never answers, such as a plain UDP
+ * socket).
+ */
+static inline int kt_connect_wait(int type, const char *ip, int port,
+				  int wait_ms)
 {
 	int fd = kt_socket(type), err;
 
 	if (fd < 0)
 		return -1;
+	if (wait_ms >= 0 && setsockopt(fd, SOL_KCP, KCP_CONNECT_TIMEOUT,
+				       &wait_ms, sizeof(wait_ms))) {
+		close(fd);
+		return -1;
+	}
 	if (strchr(ip, ':')) {
 		struct sockaddr_in6 a = kt_addr6(ip, port);
 
@@ -185,6 +196,32 @@ static inline int kt_connect(int type, const char *ip, int port)
 
 		err = connect(fd, (struct sockaddr *)&a, sizeof(a));
 	}
+	if (err) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static inline int kt_connect(int type, const char *ip, int port)
+{
+	return kt_connect_wait(type, ip, port, -1);
+}
+
+/*
+ * As kcp-go's Dial on the wire too: no session extension, so nothing is
+ * sent before the first write.
+ */
+static inline int kt_connect_plain(int type, const char *ip, int port)
+{
+	int fd = kt_socket(type), zero = 0, err;
+	struct sockaddr_in a = kt_addr4(ip, port);
+
+	if (fd < 0)
+		return -1;
+	err = setsockopt(fd, SOL_KCP, KCP_SESSION_EXT, &zero, sizeof(zero)) ||
+	      setsockopt(fd, SOL_KCP, KCP_CONNECT_TIMEOUT, &zero, sizeof(zero)) ||
+	      connect(fd, (struct sockaddr *)&a, sizeof(a));
 	if (err) {
 		close(fd);
 		return -1;

@@ -256,8 +256,10 @@ static void make_wrongkey(void)
 	setsockopt(u, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	getsockname(u, (struct sockaddr *)&a, &len);
 	k = kt_socket(SOCK_STREAM);
+	/* the plain UDP socket never answers: kcp-go's Dial, no waiting */
 	if (k < 0 || kt_setopt(k, KCP_CRYPTO, &kc, sizeof(kc)) ||
 	    kt_nodelay(k, 1, 10, 2, 1) || kt_wnd(k, 512, 512) ||
+	    kt_setint(k, KCP_CONNECT_TIMEOUT, 0) ||
 	    connect(k, (struct sockaddr *)&a, sizeof(a))) {
 		fprintf(stderr, "wrong-key socket: %s\n", strerror(errno));
 		if (k >= 0)

@@ -343,6 +343,9 @@ static void sendopt(const char *ip, int port, int nsb, int home, int mark,
 	if (strcmp(dev, "-") &&
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, strlen(dev) + 1))
 		e2 = errno;
+	/* the one byte alone: no WASK at connect(), no wait for an answer */
+	kt_setint(fd, KCP_SESSION_EXT, 0);
+	kt_setint(fd, KCP_CONNECT_TIMEOUT, 0);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
 		ec = errno;
 	if (mark2 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark2, sizeof(mark2)))

@@ -123,6 +123,11 @@ idle_timeout_ms 0 86400000 0
 linger_ms 0 86400000 30000
 timewait_ms 0 86400000 3000
 unconfirmed_timeout_ms 0 86400000 10000
+connect_timeout_ms 0 86400000 15000
+session_ext 0 1 1
+keepalive_time 1 32767 7200
+keepalive_intvl 1 32767 75
+keepalive_probes 1 127 9
 max_orphans 0 16777216 4096
 fec_data 0 254 0
 fec_parity 0 254 0

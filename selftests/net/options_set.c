@@ -264,6 +264,9 @@ void test_conv_opt(void)
 
 		u = udp_bind(&uport);
 		kt_setopt(k, KCP_CONV, &conv, sizeof(conv));
+		/* kcp-go's Dial: the data segment is the first datagram */
+		kt_setint(k, KCP_SESSION_EXT, 0);
+		kt_setint(k, KCP_CONNECT_TIMEOUT, 0);
 		a = kt_addr4(LO, uport);
 		connect(k, (struct sockaddr *)&a, sizeof(a));
 		send(k, "conv", 4, 0);

@@ -234,6 +234,8 @@ static const char *state_name(long st)
 	switch (st) {
 	case KCP_ESTABLISHED:
 		return "ESTAB";
+	case KCP_SYN_SENT:
+		return "SYN-SENT";
 	case KCP_LINGER:
 		return "LINGER";
 	case KCP_CLOSE:
@@ -748,7 +750,8 @@ static void diagnose(struct ksock *socks, int n)
 		k->crypto_errors = -1;
 		k->fec_state = -1;
 		k->warn[0] = 0;
-		if (st != KCP_ESTABLISHED && st != KCP_LINGER)
+		if (st != KCP_ESTABLISHED && st != KCP_LINGER &&
+		    st != KCP_SYN_SENT)
 			continue;
 		owner_info(k);
 		if (k->crypto_errors > 0)
@@ -762,7 +765,14 @@ static void diagnose(struct ksock *socks, int n)
 				      "shard counts: --ds/--ps differ on the "
 				      "two ends (nothing is rebuilt)",
 				      l ? "; " : "");
-		if (in == 0 && out > 0 && re > 0)
+		/* connect() resends its WASK: no data retransmissions */
+		if (st == KCP_SYN_SENT && in == 0 && out > 1)
+			snprintf(k->warn + l, sizeof(k->warn) - l,
+				 "%sno reply from the peer (connect() waiting, "
+				 "%ld probes sent): port blocked, no listener, "
+				 "or the peer drops ours (key, cipher, FEC)",
+				 l ? "; " : "", out);
+		else if (in == 0 && out > 0 && re > 0)
 			snprintf(k->warn + l, sizeof(k->warn) - l,
 				 "%sno reply from the peer (%ld segments sent, "
 				 "%ld resent): port blocked, no listener, or the "
@@ -1393,6 +1403,9 @@ static const struct {
 } int_opts_shown[] = {
 	{ "ack_nodelay", KCP_ACK_NODELAY }, { "write_delay", KCP_WRITE_DELAY },
 	{ "idle_timeout", KCP_IDLE_TIMEOUT }, { "linger", KCP_LINGER_TIMEOUT },
+	{ "connect_timeout", KCP_CONNECT_TIMEOUT },
+	{ "keepidle", KCP_KEEPIDLE }, { "keepintvl", KCP_KEEPINTVL },
+	{ "keepcnt", KCP_KEEPCNT },
 };
 
 static int remote_get(long pid, long fd, bool json)
@@ -1517,6 +1530,14 @@ static const struct {
 	  "ms, 0 (off)..86400000" },
 	{ "linger", KCP_LINGER_TIMEOUT, O_INT, 0, 0, 86400000,
 	  "ms, 0..86400000" },
+	{ "connect_timeout", KCP_CONNECT_TIMEOUT, O_INT, 0, 0, 86400000,
+	  "ms connect() waits for the peer, 0 (not at all)..86400000" },
+	{ "keepidle", KCP_KEEPIDLE, O_INT, 0, 1, 32767,
+	  "s idle before SO_KEEPALIVE probes, 1..32767" },
+	{ "keepintvl", KCP_KEEPINTVL, O_INT, 0, 1, 32767,
+	  "s between keepalive probes, 1..32767" },
+	{ "keepcnt", KCP_KEEPCNT, O_INT, 0, 1, 127,
+	  "unanswered keepalive probes before ETIMEDOUT, 1..127" },
 };
 
 struct sockset {

@@ -904,7 +904,13 @@ static int kcp_configure(int fd, int v6)
 	    kset(fd, KCP_MTU, &c->mtu, sizeof(int), "KCP_MTU") ||
 	    kset(fd, KCP_WNDSIZE, &w, sizeof(w), "KCP_WNDSIZE") ||
 	    kset(fd, KCP_ACK_NODELAY, &c->acknodelay, sizeof(int),
-		 "KCP_ACK_NODELAY"))
+		 "KCP_ACK_NODELAY") ||
+	    /*
+	     * kcptun's Dial returns at once and smux frames queue behind
+	     * it; a dead server is smux keepalive's to find, as in kcptun
+	     */
+	    kset(fd, KCP_CONNECT_TIMEOUT, &zero, sizeof(zero),
+		 "KCP_CONNECT_TIMEOUT"))
 		return -1;
 	if (tos && (v6 ? setsockopt(fd, SOL_IPV6, IPV6_TCLASS, &tos,
 				    sizeof(tos)) :
