@@ -434,6 +434,16 @@ static int kcp_connect_start(struct socket *sock, union kcp_sockaddr *sa)
 	return 0;
 }
 
+/* A wait may go on: 0, or why not (non-blocking, a signal). */
+static int kcp_may_wait(long timeo)
+{
+	if (!timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(timeo);
+	return 0;
+}
+
 /* Until the peer answered, or connect() failed: 0, or why we stopped. */
 static int kcp_wait_connect(struct sock *sk, long *timeo)
 {
@@ -442,14 +452,9 @@ static int kcp_wait_connect(struct sock *sk, long *timeo)
 
 	add_wait_queue(sk_sleep(sk), &wait);
 	while (sk->sk_state == KCP_SYN_SENT) {
-		if (!*timeo) {
-			err = -EAGAIN;
+		err = kcp_may_wait(*timeo);
+		if (err)
 			break;
-		}
-		if (signal_pending(current)) {
-			err = sock_intr_errno(*timeo);
-			break;
-		}
 		sk_wait_event(sk, timeo, sk->sk_state != KCP_SYN_SENT, &wait);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);
@@ -580,14 +585,9 @@ static int kcp_wait_accept(struct sock *sk, long *timeo)
 			err = -EINVAL;
 			break;
 		}
-		if (!*timeo) {
-			err = -EAGAIN;
+		err = kcp_may_wait(*timeo);
+		if (err)
 			break;
-		}
-		if (signal_pending(current)) {
-			err = sock_intr_errno(*timeo);
-			break;
-		}
 		sk_wait_event(sk, timeo, !list_empty_careful(&ks->accept_q) ||
 			      sk->sk_state != KCP_LISTEN, &wait);
 	}
@@ -769,14 +769,9 @@ static int kcp_wait_room(struct sock *sk, long *timeo)
 		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN) ||
 		    !kcp_session_state(sk) || kcp_send_room(ks) > 0)
 			break;
-		if (!*timeo) {
-			err = -EAGAIN;
+		err = kcp_may_wait(*timeo);
+		if (err)
 			break;
-		}
-		if (signal_pending(current)) {
-			err = sock_intr_errno(*timeo);
-			break;
-		}
 		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
 		sk_wait_event(sk, timeo, sk->sk_err ||

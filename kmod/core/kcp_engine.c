@@ -158,26 +158,6 @@ static void kcp_publish_peek(struct kcp_cb *kcp)
 	kcp_env_publish(kcp->peek_size, kcp_peeksize(kcp));
 }
 
-void kcp_release(struct kcp_cb *kcp)
-{
-	kcp_free_list(kcp, &kcp->snd_queue);
-	kcp_free_list(kcp, &kcp->snd_buf);
-	kcp_free_list(kcp, &kcp->rcv_queue);
-	kcp_free_list(kcp, &kcp->rcv_buf);
-	kcp->nsnd_que = 0;
-	kcp->nsnd_buf = 0;
-	kcp->nrcv_que = 0;
-	kcp->nrcv_buf = 0;
-	kcp->rcv_off = 0;
-	kcp->rcv_bytes = 0;
-	kcp->snd_bytes = 0;
-	kcp_env_free(kcp->acklist);
-	kcp->acklist = NULL;
-	kcp->ackcount = 0;
-	kcp->ackcap = 0;
-	kcp_publish_peek(kcp);
-}
-
 void kcp_end(struct kcp_cb *kcp)
 {
 	kcp_free_list(kcp, &kcp->snd_queue);
@@ -192,6 +172,16 @@ void kcp_end(struct kcp_cb *kcp)
 	kcp->acklist = NULL;
 	kcp->ackcount = 0;
 	kcp->ackcap = 0;
+}
+
+void kcp_release(struct kcp_cb *kcp)
+{
+	kcp_end(kcp);
+	kcp_free_list(kcp, &kcp->rcv_queue);
+	kcp->nrcv_que = 0;
+	kcp->rcv_off = 0;
+	kcp->rcv_bytes = 0;
+	kcp_publish_peek(kcp);
 }
 
 void kcp_shrink(struct kcp_cb *kcp)
