@@ -27,6 +27,10 @@
  *   KCPCTL_KEY        the derived key bytes, hex (kcpctl key)
  *   KCPCTL_DUALSTACK  v4 (default) or v6: what a dual-stack [::] bind
  *                     becomes while AF_KCP has no dual-stack sockets
+ *   KCPCTL_PORT_OFFSET N (1..65534): the UDP port of an AF_KCP socket is
+ *                     the program's port + N (wrapping past 65535 to 1),
+ *                     in both directions, so a program's own UDP socket
+ *                     on its TCP port number does not collide
  *   KCPCTL_VERBOSE    1: log each decision to stderr
  *
  * The wrappers are async-signal-safe as far as the calls they wrap are:
@@ -118,6 +122,7 @@ static struct {
 	int mtu;			/* 0 = none */
 	bool dualstack_v6;
 	bool bindv6only;
+	int port_offset;		/* 0 = none, else 1..65534 */
 	int ip_ttl;			/* net.ipv4.ip_default_ttl */
 	int ip_pmtudisc;		/* IP_MTU_DISCOVER of a new TCP socket */
 	int ip6_hops;			/* net.ipv6.conf.all.hop_limit */
@@ -345,6 +350,10 @@ static void kp_config(void)
 	}
 	s = getenv("KCPCTL_DUALSTACK");
 	cfg.dualstack_v6 = s && !strcmp(s, "v6");
+	s = getenv("KCPCTL_PORT_OFFSET");
+	if (s && *s && (!kp_parse_ints(s, &cfg.port_offset, 1) ||
+			cfg.port_offset < 0 || cfg.port_offset > 65534))
+		cfg.bad_env = "bad KCPCTL_PORT_OFFSET";
 	s = getenv("KCPCTL_VERBOSE");
 	cfg.verbose = s && *s && strcmp(s, "0");
 	cfg.bindv6only = kp_read_int_file("/proc/sys/net/ipv6/bindv6only", 0);
@@ -581,6 +590,67 @@ static void kp_4to6(struct sockaddr *sa, socklen_t *len, socklen_t cap)
 	*len = sizeof(a6);
 }
 
+/*
+ * KCPCTL_PORT_OFFSET: the UDP port of the program's port @port (host
+ * order), 1..65535 moved by the offset with wrap-around; port 0 (any)
+ * stays. kp_prog_port() is the inverse, for addresses the kernel gives.
+ */
+static unsigned int kp_wire_port(unsigned int port)
+{
+	if (!cfg.port_offset || !port)
+		return port;
+	return (port - 1 + cfg.port_offset) % 65535 + 1;
+}
+
+static unsigned int kp_prog_port(unsigned int wire)
+{
+	if (!cfg.port_offset || !wire)
+		return wire;
+	return (wire - 1 + 65535 - cfg.port_offset) % 65535 + 1;
+}
+
+/* @map applied to the port of an AF_INET/AF_INET6 address */
+static void kp_map_port(struct sockaddr *sa, socklen_t len,
+			unsigned int (*map)(unsigned int))
+{
+	in_port_t *p;
+
+	if (!cfg.port_offset || !sa)
+		return;
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		p = &((struct sockaddr_in *)sa)->sin_port;
+	else if (sa->sa_family == AF_INET6 &&
+		 len >= sizeof(struct sockaddr_in6))
+		p = &((struct sockaddr_in6 *)sa)->sin6_port;
+	else
+		return;
+	*p = htons(map(ntohs(*p)));
+}
+
+/*
+ * The address an AF_KCP socket is given for the program's @sa: a
+ * v4-mapped address as IPv4 if @v4map, the port moved by the offset.
+ * Returns @sa itself or @buf; *@len is updated.
+ */
+static const struct sockaddr *kp_kcp_addr(const struct sockaddr *sa,
+					  socklen_t *len, bool v4map,
+					  struct sockaddr_storage *buf)
+{
+	const struct sockaddr_in6 *a6 = (const void *)sa;
+
+	if (!sa || *len > sizeof(*buf) || (!cfg.port_offset && !v4map))
+		return sa;
+	if (v4map && sa->sa_family == AF_INET6 && *len >= sizeof(*a6) &&
+	    IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+		kp_6to4(a6, (struct sockaddr_in *)buf);
+		*len = sizeof(struct sockaddr_in);
+	} else {
+		memcpy(buf, sa, *len);
+	}
+	kp_map_port((struct sockaddr *)buf, *len, kp_wire_port);
+	return (struct sockaddr *)buf;
+}
+
 /* ---- making a candidate AF_KCP ---- */
 
 static int kp_setopt(int fd, int opt, const void *v, socklen_t len,
@@ -631,16 +701,20 @@ static int kp_apply_settings(int kfd)
  * dual-stack socket; without one it becomes 0.0.0.0 (KCPCTL_DUALSTACK=v4,
  * the default, and the program is shown AF_INET6 addresses) or stays
  * IPv6-only (v6). Before a connect() (@peer given) the peer's family
- * decides. A v4-mapped address becomes its IPv4 address.
+ * decides. A v4-mapped address becomes its IPv4 address. The port is
+ * moved by KCPCTL_PORT_OFFSET.
  */
 static int kp_bind_kcp(int fd, int kfd, struct kp_fd *e,
 		       const struct sockaddr *sa, socklen_t len,
 		       const struct sockaddr *peer)
 {
-	const struct sockaddr_in6 *a6 = (const void *)sa;
 	const struct sockaddr_in6 *p6 = (const void *)peer;
+	const struct sockaddr_in6 *a6;
+	struct sockaddr_storage buf;
 	struct sockaddr_in a4;
 
+	sa = kp_kcp_addr(sa, &len, false, &buf);	/* the port offset */
+	a6 = (const void *)sa;
 	if (sa->sa_family != AF_INET6 || len < sizeof(*a6))
 		return real_bind(kfd, sa, len);
 	if (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) && peer) {
@@ -766,13 +840,20 @@ int socket(int domain, int type, int protocol)
 
 int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
+	struct sockaddr_storage buf;
 	struct kp_fd *e;
 	int port;
 
 	kp_early();
 	e = kp_claim(fd);
-	if (!e)
+	if (!e) {
+		bool emul = kp_v4emul(fd);
+
+		/* AF_KCP since bind(): the same mapping as below */
+		if (emul || (cfg.port_offset && kp_is_kcp(fd)))
+			sa = kp_kcp_addr(sa, &len, emul, &buf);
 		return real_connect(fd, sa, len);
+	}
 	port = kp_port(sa, len);
 	if (port <= 0 || !kp_port_selected(port)) {
 		kp_release(e, port < 0 ? KP_CAND : KP_TCP);
@@ -787,15 +868,10 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	kp_log(false, "connect: AF_KCP", fd, 0);
 	if (sa->sa_family == AF_INET6 &&
-	    IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr)) {
-		struct sockaddr_in a4;
-
-		kp_6to4((const struct sockaddr_in6 *)sa, &a4);
+	    IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr))
 		e->v4emul = true;
-		kp_release(e, KP_KCP);
-		return real_connect(fd, (struct sockaddr *)&a4, sizeof(a4));
-	}
 	kp_release(e, KP_KCP);
+	sa = kp_kcp_addr(sa, &len, true, &buf);
 	return real_connect(fd, sa, len);
 }
 
@@ -878,58 +954,79 @@ int listen(int fd, int backlog)
 	return real_listen(fd, backlog);
 }
 
-static int kp_accepted(int lfd, int fd, struct sockaddr *sa, socklen_t *len,
-		       socklen_t cap)
+/*
+ * accept()/accept4(): the peer's address as the program expects it (the
+ * port offset undone, kp_4to6() for an emulated listener), through a
+ * buffer of our own; other listeners are not touched.
+ */
+static int kp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags,
+		     bool four)
 {
-	struct kp_fd *l;
+	struct sockaddr_storage tmp;
+	struct sockaddr *ksa = sa;
+	socklen_t tlen = sizeof(tmp), *klen = len;
+	bool emul, ours;
+	int fd;
 
+	kp_early();
+	emul = kp_v4emul(lfd);
+	ours = sa && len && (int)*len >= 0 &&
+	       (emul || (cfg.port_offset && kp_is_kcp(lfd)));
+	if (ours) {
+		ksa = (struct sockaddr *)&tmp;
+		klen = &tlen;
+	}
+	fd = four ? real_accept4(lfd, ksa, klen, flags) :
+		    real_accept(lfd, ksa, klen);
 	if (fd < 0)
 		return fd;
-	l = kp_v4emul(lfd);
-	if (l) {
-		kp_4to6(sa, len, cap);
+	if (emul)
 		kp_mark_kcp(fd, AF_INET6, true);
+	if (ours) {
+		kp_map_port(ksa, tlen, kp_prog_port);
+		if (emul)
+			kp_4to6(ksa, &tlen, sizeof(tmp));
+		memcpy(sa, &tmp, *len < tlen ? *len : tlen);
+		*len = tlen;
 	}
 	return fd;
 }
 
 int accept(int lfd, struct sockaddr *sa, socklen_t *len)
 {
-	socklen_t cap = len ? *len : 0;
-
-	kp_early();
-	return kp_accepted(lfd, real_accept(lfd, sa, len), sa, len, cap);
+	return kp_accept(lfd, sa, len, 0, false);
 }
 
 int accept4(int lfd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-	socklen_t cap = len ? *len : 0;
-
-	kp_early();
-	return kp_accepted(lfd, real_accept4(lfd, sa, len, flags), sa, len,
-			   cap);
+	return kp_accept(lfd, sa, len, flags, true);
 }
 
 /*
  * getsockname()/getpeername() through @real (set by kp_early(), hence
- * passed by address): an emulated IPv4 socket's name as the program
- * expects it (kp_4to6()).
+ * passed by address): an AF_KCP socket's name as the program expects it
+ * (the port offset undone, kp_4to6() for an emulated one).
  */
 static int kp_name(int (**real)(int, struct sockaddr *, socklen_t *), int fd,
 		   struct sockaddr *sa, socklen_t *len)
 {
 	socklen_t cap = len ? *len : 0;
-	struct sockaddr_in6 tmp;
+	struct sockaddr_storage tmp;
 	socklen_t tlen = sizeof(tmp);
+	bool emul;
 	int ret;
 
 	kp_early();
-	if (!len || !kp_v4emul(fd))
+	emul = kp_v4emul(fd);
+	if (!len || (int)*len < 0 ||
+	    (!emul && !(cfg.port_offset && kp_is_kcp(fd))))
 		return (*real)(fd, sa, len);
 	ret = (*real)(fd, (struct sockaddr *)&tmp, &tlen);
 	if (ret)
 		return ret;
-	kp_4to6((struct sockaddr *)&tmp, &tlen, sizeof(tmp));
+	kp_map_port((struct sockaddr *)&tmp, tlen, kp_prog_port);
+	if (emul)
+		kp_4to6((struct sockaddr *)&tmp, &tlen, sizeof(tmp));
 	if (sa)
 		memcpy(sa, &tmp, cap < tlen ? cap : tlen);
 	*len = tlen;
