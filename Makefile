@@ -42,7 +42,7 @@ KMOD_SRCS := $(KMOD_C) $(KMOD_H) kmod/Kbuild uapi/linux/kcp.h
 
 .PHONY: all module modules userspace deps check check-quick demo bench \
 	install uninstall clean print-check-kernels sparse unit check-kernels \
-	check-debug bench-tunnel deb check-deb
+	check-debug bench-tunnel deb check-deb kcpnet-test
 
 all: module userspace
 
@@ -84,6 +84,16 @@ $(B)/net/options: $(OPTIONS_C) selftests/net/options.h $(TESTLIB_H) \
 
 $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 	O=$(B)/peers selftests/peers/build.sh
+
+# Go in module mode, offline: tools/go/kcpnet and its test use only the
+# standard library (the caller's GOFLAGS and proxy are not used)
+GO_ENV := env GO111MODULE=on GOFLAGS= GOPROXY=off GOSUMDB=off GOENV=off \
+	GOWORK=off GOTOOLCHAIN=local GOPATH=$(B)/gopath-mod \
+	GOCACHE=$(B)/go-cache CGO_ENABLED=0
+
+# host tests of tools/go/kcpnet (struct layout, address parsing)
+kcpnet-test:
+	cd tools/go/kcpnet && $(GO_ENV) go vet . && $(GO_ENV) go test .
 
 userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/options \
 	$(B)/net/kcpctl_hold $(B)/net/kcpctl_shim \
