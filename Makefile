@@ -90,6 +90,12 @@ $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 GO_ENV := env GO111MODULE=on GOFLAGS= GOPROXY=off GOSUMDB=off GOENV=off \
 	GOWORK=off GOTOOLCHAIN=local GOPATH=$(B)/gopath-mod \
 	GOCACHE=$(B)/go-cache CGO_ENABLED=0
+KCPNET_SRC := $(wildcard tools/go/kcpnet/*.go) tools/go/kcpnet/go.mod
+
+$(B)/net/kcpnet_xfer: $(KCPNET_SRC) selftests/net/kcpnet_xfer/main.go \
+		selftests/net/kcpnet_xfer/go.mod
+	@mkdir -p $(B)/net
+	cd selftests/net/kcpnet_xfer && $(GO_ENV) go build -trimpath -o $@ .
 
 # host tests of tools/go/kcpnet (struct layout, address parsing)
 kcpnet-test:
@@ -98,7 +104,8 @@ kcpnet-test:
 userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/options \
 	$(B)/net/kcpctl_hold $(B)/net/kcpctl_shim \
 	$(B)/net/attack $(B)/net/hostile $(B)/net/races \
-	$(B)/net/tunpeer $(B)/net/lifecycle $(B)/peers/kcppeer
+	$(B)/net/tunpeer $(B)/net/lifecycle $(B)/peers/kcppeer \
+	$(B)/net/kcpnet_xfer
 	$(MAKE) -C tools/kcpctl O=$(B)/tools
 
 unit:
