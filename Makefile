@@ -42,7 +42,7 @@ KMOD_SRCS := $(KMOD_C) $(KMOD_H) kmod/Kbuild uapi/linux/kcp.h
 
 .PHONY: all module modules userspace deps check check-quick demo bench \
 	install uninstall clean print-check-kernels sparse unit check-kernels \
-	check-debug bench-tunnel deb check-deb
+	check-debug bench-tunnel deb check-deb kcpnet-test
 
 all: module userspace
 
@@ -85,10 +85,27 @@ $(B)/net/options: $(OPTIONS_C) selftests/net/options.h $(TESTLIB_H) \
 $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 	O=$(B)/peers selftests/peers/build.sh
 
+# Go in module mode, offline: tools/go/kcpnet and its test use only the
+# standard library (the caller's GOFLAGS and proxy are not used)
+GO_ENV := env GO111MODULE=on GOFLAGS= GOPROXY=off GOSUMDB=off GOENV=off \
+	GOWORK=off GOTOOLCHAIN=local GOPATH=$(B)/gopath-mod \
+	GOCACHE=$(B)/go-cache CGO_ENABLED=0
+KCPNET_SRC := $(wildcard tools/go/kcpnet/*.go) tools/go/kcpnet/go.mod
+
+$(B)/net/kcpnet_xfer: $(KCPNET_SRC) selftests/net/kcpnet_xfer/main.go \
+		selftests/net/kcpnet_xfer/go.mod
+	@mkdir -p $(B)/net
+	cd selftests/net/kcpnet_xfer && $(GO_ENV) go build -trimpath -o $@ .
+
+# host tests of tools/go/kcpnet (struct layout, address parsing)
+kcpnet-test:
+	cd tools/go/kcpnet && $(GO_ENV) go vet . && $(GO_ENV) go test .
+
 userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/options \
 	$(B)/net/kcpctl_hold $(B)/net/kcpctl_shim \
 	$(B)/net/attack $(B)/net/hostile $(B)/net/races \
-	$(B)/net/tunpeer $(B)/net/lifecycle $(B)/peers/kcppeer
+	$(B)/net/tunpeer $(B)/net/lifecycle $(B)/peers/kcppeer \
+	$(B)/net/kcpnet_xfer
 	$(MAKE) -C tools/kcpctl O=$(B)/tools
 
 unit:

@@ -54,6 +54,8 @@ step_tap() {
 stamp "host unit tests"
 make -s -C selftests/unit check 2>&1 | tee "$OUT/unit.tap" |
 	grep -E '^not ok|^# suite' | grep -v '# TODO' || true
+step_tap kcpnet "tools/go/kcpnet host tests (go vet, go test)" \
+	make -s -C "$TOP" kcpnet-test
 
 # Every parser of network input under libFuzzer: the regression inputs of
 # past findings, then a 60 s smoke run per target, two at a time (one per

@@ -5,6 +5,7 @@
  *
  *   kcpctl run --ports 7001-7002 -- kcpctl_shim
  *   kcpctl run -- kcpctl_shim              (other checks: all ports)
+ *   kcpctl run --port-offset N -- kcpctl_shim   (the port offset)
  *
  * and it prints TAP (selftests/lib/tap.h), which kcpctl_test.sh relays
  * with a "shim:" prefix, and "DONE N failed" at the end. Whether a socket
@@ -21,6 +22,7 @@
 #define PORT_KCP6	7001	/* selected: dual-stack [::] listener */
 #define PORT_KCP4	7002	/* selected: IPv4 listener */
 #define PORT_TCP	7005	/* not selected */
+#define PORT_OFF	7010	/* with --port-offset: TCP and UDP on one number */
 
 static bool is_kcp(int fd, unsigned int *state)
 {
@@ -365,12 +367,262 @@ static void test_all_ports(void)
 	close(l);
 }
 
+/* getsockopt that must fail with @err */
+static bool opt_fails(int fd, int level, int name, int err)
+{
+	int v;
+	socklen_t len = sizeof(v);
+
+	return getsockopt(fd, level, name, &v, &len) < 0 && errno == err;
+}
+
+static bool setopt_fails(int fd, int level, int name, int v, int err)
+{
+	return setsockopt(fd, level, name, &v, sizeof(v)) < 0 && errno == err;
+}
+
+static int read_int_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * The keepalive options: TCP_KEEPIDLE/INTVL/CNT are KCP_KEEPIDLE/INTVL/CNT
+ * once the module has them. @l: a listener given TCP_KEEPIDLE 41 before
+ * listen(), @c: a client given TCP_KEEPINTVL 7 before connect(), @s: the
+ * session @l accepted.
+ */
+static void test_keepalive(int l, int c, int s)
+{
+	int v = 0, one = 1;
+	socklen_t len = sizeof(v);
+
+	kt_result(!setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) &&
+		  intopt(c, SOL_SOCKET, SO_KEEPALIVE) == 1,
+		  "SO_KEEPALIVE set and read back on AF_KCP");
+	if (getsockopt(c, SOL_KCP, KCP_KEEPIDLE, &v, &len) < 0 &&
+	    errno == ENOPROTOOPT) {
+		const char *why = "the module has no KCP_KEEPIDLE (ENOPROTOOPT)";
+
+		kt_skip(why, "TCP_KEEPIDLE set under the shim reads back from "
+			"SOL_KCP KCP_KEEPIDLE");
+		kt_skip(why, "TCP_KEEPINTVL before connect(), TCP_KEEPIDLE "
+			"before listen() carried over to KCP_KEEP*");
+		v = 33;
+		kt_result(!setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &v,
+				      sizeof(v)) &&
+			  intopt(c, IPPROTO_TCP, TCP_KEEPIDLE) == 7200 &&
+			  intopt(c, IPPROTO_TCP, TCP_KEEPCNT) == 9,
+			  "without KCP_KEEP*: TCP_KEEPIDLE accepted without "
+			  "effect, TCP's defaults read back (7200, 9)");
+		return;
+	}
+	v = 33;
+	kt_result(!setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v)) &&
+		  intopt(c, SOL_KCP, KCP_KEEPIDLE) == 33 &&
+		  intopt(c, IPPROTO_TCP, TCP_KEEPIDLE) == 33,
+		  "TCP_KEEPIDLE 33 under the shim: SOL_KCP KCP_KEEPIDLE "
+		  "reads %d, TCP_KEEPIDLE %d", intopt(c, SOL_KCP, KCP_KEEPIDLE),
+		  intopt(c, IPPROTO_TCP, TCP_KEEPIDLE));
+	v = 4;
+	kt_result(!setsockopt(c, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(v)) &&
+		  intopt(c, SOL_KCP, KCP_KEEPCNT) == 4,
+		  "TCP_KEEPCNT 4 -> KCP_KEEPCNT %d",
+		  intopt(c, SOL_KCP, KCP_KEEPCNT));
+	kt_result(intopt(s, SOL_KCP, KCP_KEEPIDLE) == 41,
+		  "the accepted session inherits the listener's KCP_KEEPIDLE "
+		  "(%d, want 41), as TCP's do", intopt(s, SOL_KCP, KCP_KEEPIDLE));
+	kt_result(intopt(c, SOL_KCP, KCP_KEEPINTVL) == 7 &&
+		  intopt(l, SOL_KCP, KCP_KEEPIDLE) == 41,
+		  "TCP_KEEPINTVL before connect() and TCP_KEEPIDLE before "
+		  "listen() carried over to KCP_KEEP* (%d, %d)",
+		  intopt(c, SOL_KCP, KCP_KEEPINTVL),
+		  intopt(l, SOL_KCP, KCP_KEEPIDLE));
+	kt_result(setopt_fails(c, IPPROTO_TCP, TCP_KEEPIDLE, 0, EINVAL) &&
+		  setopt_fails(c, IPPROTO_TCP, TCP_KEEPCNT, 128, EINVAL) &&
+		  intopt(c, SOL_KCP, KCP_KEEPIDLE) == 33,
+		  "TCP_KEEPIDLE 0 and TCP_KEEPCNT 128: EINVAL as on TCP");
+}
+
+/* TCP's answers to TCP- and IP-level options on AF_KCP sockets. */
+static void test_tcp_answers(void)
+{
+	struct sockaddr_in lo4;
+	unsigned char buf[40];
+	int ttl = read_int_file("/proc/sys/net/ipv4/ip_default_ttl");
+	int l, c, s, v, port = 0, one = 1;
+	socklen_t len, len2;
+	char ch;
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	v = 41;
+	setsockopt(l, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
+	kt_result(!listen(l, 4) && is_kcp(l, NULL) && (port = port_of(l)) > 0,
+		  "options: an AF_KCP listener");
+	lo4 = kt_addr4("127.0.0.1", port);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	v = 7;
+	setsockopt(c, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v));
+	v = 0x10;
+	setsockopt(c, IPPROTO_IP, IP_TOS, &v, sizeof(v));
+	s = -1;
+	if (!connect(c, (struct sockaddr *)&lo4, sizeof(lo4)) &&
+	    send(c, "o", 1, MSG_NOSIGNAL) == 1)
+		s = accept(l, NULL, NULL);
+	kt_result(s >= 0 && recv(s, &ch, 1, 0) == 1 && is_kcp(c, NULL),
+		  "options: an AF_KCP session");
+
+	memset(buf, 0xa5, sizeof(buf));
+	len = len2 = sizeof(buf);
+	v = !getsockopt(c, IPPROTO_IP, IP_OPTIONS, buf, &len) &&
+	    !getsockopt(s, IPPROTO_IP, IP_OPTIONS, buf, &len2);
+	kt_result(v && len == 0 && len2 == 0 && buf[0] == 0xa5,
+		  "getsockopt(IP_OPTIONS): success, length 0 (%u, %u), as "
+		  "on TCP without options", len, len2);
+	kt_result(setopt_fails(c, IPPROTO_IP, 99, 1, ENOPROTOOPT) &&
+		  opt_fails(c, IPPROTO_IP, 99, ENOPROTOOPT) &&
+		  setopt_fails(c, IPPROTO_TCP, 99, 1, ENOPROTOOPT) &&
+		  opt_fails(c, IPPROTO_TCP, 99, ENOPROTOOPT),
+		  "unknown IP and TCP options: ENOPROTOOPT, as on TCP");
+	kt_result(setopt_fails(c, IPPROTO_TCP, TCP_MD5SIG, 0, ENOPROTOOPT) &&
+		  setopt_fails(c, IPPROTO_IP, IP_MINTTL, 255, ENOPROTOOPT) &&
+		  setsockopt(c, IPPROTO_TCP, TCP_ULP, "tls", 3) < 0,
+		  "TCP_MD5SIG, IP_MINTTL, TCP_ULP \"tls\" fail: no "
+		  "pretended protection or offload");
+	kt_result(opt_fails(c, IPPROTO_IPV6, IPV6_V6ONLY, EOPNOTSUPP) &&
+		  opt_fails(l, IPPROTO_IP, IP_MTU, ENOTCONN) &&
+		  intopt(c, IPPROTO_IP, IP_MTU) > 576,
+		  "IPv6 option of an AF_INET socket: EOPNOTSUPP; IP_MTU: "
+		  "ENOTCONN on the listener, %d on the session",
+		  intopt(c, IPPROTO_IP, IP_MTU));
+	kt_result(intopt(c, IPPROTO_IP, IP_TTL) == ttl &&
+		  setopt_fails(c, IPPROTO_IP, IP_TTL, 0, EINVAL) &&
+		  setopt_fails(c, IPPROTO_TCP, TCP_MAXSEG, 20, EINVAL) &&
+		  !setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)),
+		  "IP_TTL reads ip_default_ttl (%d); IP_TTL 0 and TCP_MAXSEG "
+		  "20: EINVAL; TCP_NODELAY succeeds", ttl);
+	len = 1;
+	buf[0] = 0;
+	kt_result(!getsockopt(c, IPPROTO_IP, IP_TTL, buf, &len) && len == 1 &&
+		  buf[0] == ttl,
+		  "IP_TTL into a 1-byte buffer: one byte, as ip_getsockopt()");
+	kt_result(intopt(c, IPPROTO_IP, IP_TOS) == 0x10,
+		  "IP_TOS set before connect() carried over (0x%x)",
+		  intopt(c, IPPROTO_IP, IP_TOS));
+	test_keepalive(l, c, s);
+	close(s);
+	close(c);
+	close(l);
+}
+
+/*
+ * --port-offset N: a UDP socket and an AF_KCP listener on one port
+ * number, the AF_KCP socket's UDP port moved by N, the program seeing
+ * its own numbers on both ends.
+ */
+static void test_port_offset(int off)
+{
+	struct sockaddr_in a = kt_addr4("127.0.0.1", PORT_OFF);
+	struct sockaddr_in w = kt_addr4("127.0.0.1", PORT_OFF + off);
+	struct sockaddr_in b = kt_addr4("127.0.0.1", PORT_OFF + 2);
+	struct sockaddr_in peer, self, name;
+	socklen_t plen = sizeof(peer), slen = sizeof(self), nlen;
+	int u, u2, l, c, c2, s, s2 = -1, one = 1;
+	char ch = 0, dg[4];
+	bool ok;
+
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	kt_result(!bind(u, (struct sockaddr *)&a, sizeof(a)),
+		  "a UDP socket of the program bound to %d", PORT_OFF);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	nlen = sizeof(name);
+	memset(&name, 0, sizeof(name));
+	ok = !bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 4) &&
+	     is_kcp(l, NULL) &&
+	     !getsockname(l, (struct sockaddr *)&name, &nlen);
+	kt_result(ok && ntohs(name.sin_port) == PORT_OFF,
+		  "and an AF_KCP listener on %d too (getsockname %d)",
+		  PORT_OFF, ntohs(name.sin_port));
+	u2 = socket(AF_INET, SOCK_DGRAM, 0);
+	kt_result(bind(u2, (struct sockaddr *)&w, sizeof(w)) < 0 &&
+		  errno == EADDRINUSE,
+		  "its UDP port is %d + %d: bind there gives EADDRINUSE",
+		  PORT_OFF, off);
+	close(u2);
+
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	nlen = sizeof(name);
+	memset(&name, 0, sizeof(name));
+	ok = !connect(c, (struct sockaddr *)&a, sizeof(a)) &&
+	     is_kcp(c, NULL) && send(c, "o", 1, MSG_NOSIGNAL) == 1 &&
+	     !getpeername(c, (struct sockaddr *)&name, &nlen);
+	kt_result(ok && ntohs(name.sin_port) == PORT_OFF,
+		  "connect to %d: AF_KCP, getpeername says %d", PORT_OFF,
+		  ntohs(name.sin_port));
+	s = accept(l, (struct sockaddr *)&peer, &plen);
+	getsockname(c, (struct sockaddr *)&self, &slen);
+	nlen = sizeof(name);
+	memset(&name, 0, sizeof(name));
+	ok = s >= 0 && recv(s, &ch, 1, 0) == 1 && ch == 'o' &&
+	     !getsockname(s, (struct sockaddr *)&name, &nlen);
+	kt_result(ok && peer.sin_port == self.sin_port &&
+		  ntohs(name.sin_port) == PORT_OFF,
+		  "accepted: data arrives, the peer's port is the one the "
+		  "client sees as its own (%d, %d)", ntohs(peer.sin_port),
+		  ntohs(self.sin_port));
+
+	/* bound first (AF_KCP at bind()), then connect(): mapped too */
+	c2 = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(c2, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (!bind(c2, (struct sockaddr *)&b, sizeof(b)) && is_kcp(c2, NULL) &&
+	    !connect(c2, (struct sockaddr *)&a, sizeof(a)) &&
+	    send(c2, "p", 1, MSG_NOSIGNAL) == 1) {
+		plen = sizeof(peer);
+		s2 = accept(l, (struct sockaddr *)&peer, &plen);
+	}
+	kt_result(s2 >= 0 && recv(s2, &ch, 1, 0) == 1 && ch == 'p' &&
+		  ntohs(peer.sin_port) == PORT_OFF + 2,
+		  "bind(%d) then connect(%d): AF_KCP, accepted from %d",
+		  PORT_OFF + 2, PORT_OFF, ntohs(peer.sin_port));
+
+	/* the program's own UDP on that number still works */
+	u2 = socket(AF_INET, SOCK_DGRAM, 0);
+	kt_result(sendto(u2, "dg", 2, 0, (struct sockaddr *)&a, sizeof(a)) == 2 &&
+		  recv(u, dg, sizeof(dg), 0) == 2 && !memcmp(dg, "dg", 2),
+		  "a datagram to UDP %d reaches the program's UDP socket",
+		  PORT_OFF);
+	close(u2);
+	if (s2 >= 0)
+		close(s2);
+	close(c2);
+	close(s);
+	close(c);
+	close(l);
+	close(u);
+}
+
 int main(void)
 {
 	const char *ports = getenv("KCPCTL_PORTS");
+	const char *off = getenv("KCPCTL_PORT_OFFSET");
 
+	if (off && *off) {
+		test_port_offset(atoi(off));
+		printf("DONE %d failed\n", kt_failed);
+		return kt_done();
+	}
 	if (!ports || !*ports) {
 		test_all_ports();
+		test_tcp_answers();
 		printf("DONE %d failed\n", kt_failed);
 		return kt_done();
 	}

@@ -5,8 +5,9 @@
 # key derivation, counters, retuning a live socket from outside, the
 # sysctls and the socket list (skipped while the module lacks them), and
 # unmodified TCP programs (iperf3, curl + python http.server) over AF_KCP
-# through "kcpctl run", with proof that no TCP was used, and --ports
-# leaving other ports on TCP. Prints TAP.
+# through "kcpctl run", with proof that no TCP was used, --ports
+# leaving other ports on TCP, the shim's TCP answers to TCP/IP options
+# (kcpctl_shim) and --port-offset (iperf3 -u). Prints TAP.
 #
 #   selftests/net/kcpctl_test.sh        (build first: make userspace)
 
@@ -365,6 +366,11 @@ err=$("$K" run --ports 0-5 -- true 2>&1)
 check "run --ports 0-5: error" [ $? -ne 0 -a -n "$(echo "$err" | grep 'ports')" ]
 "$K" run -- /nonexistent/prog 2>/dev/null
 check "run of a missing program exits 127" [ $? -eq 127 ]
+err=$("$K" run --port-offset 65535 -- true 2>&1)
+check "run --port-offset 65535: error" \
+	[ $? -ne 0 -a -n "$(echo "$err" | grep 'port-offset')" ]
+check "run --port-offset 1000 sets KCPCTL_PORT_OFFSET=1000" \
+	[ -n "$("$K" run --port-offset 1000 -- env | grep -x 'KCPCTL_PORT_OFFSET=1000')" ]
 check "run sets LD_PRELOAD and the KCPCTL_* contract" \
 	[ -n "$("$K" run --ports 5201,6000-6010 --preset fast2 --wnd 64,128 -- env |
 		grep -e '^LD_PRELOAD=.*libkcppreload.so' -e '^KCPCTL_PORTS=5201,6000-6010$' \
@@ -389,6 +395,7 @@ shim_run() {
 }
 shim_run "shim" shim.out --ports 7001-7002 --preset fast3
 shim_run "shim, all ports" shim2.out --preset fast3
+shim_run "shim, port offset" shim3.out --port-offset 1000 --preset fast3
 
 # ---- iperf3 over AF_KCP ----
 # iperf_server OUT PORT KCPCTL-RUN-OPTION...: "iperf3 -s -1 -p PORT" under
@@ -486,6 +493,29 @@ else
 		[ "$(snmp ActiveOpens)" -eq "$b_act" -a "$(snmp OutPkts)" -eq "$b_out" -a \
 		  -n "$(ss -Htan "( sport = :$P2 or dport = :$P2 )")" ]
 	wait $SP
+
+	# iperf3 -u: the control connection (AF_KCP) and the UDP test stream
+	# use one port number; --port-offset moves the AF_KCP one
+	P5=5209
+	iperf_server srv5.out $P5 --port-offset 1000 "${RUNOPT[@]}"
+	timeout 60 "$K" run --port-offset 1000 "${RUNOPT[@]}" -- \
+		iperf3 -u -b 4M -n 512K -c 127.0.0.1 -p $P5 -J \
+		> "$WORK/cli5.json" 2> "$WORK/cli5.err"
+	rc=$?
+	recvd=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum"]["bytes"])' \
+		< "$WORK/cli5.json" 2>/dev/null)
+	no_tcp_on $P5 || rc="$rc tcp"
+	check "iperf3 -u under kcpctl run --port-offset 1000: control over AF_KCP (UDP $((P5 + 1000))), test stream on UDP $P5 (rc $rc, ${recvd:-?} bytes)" \
+		[ "$rc" = 0 -a "${recvd:-0}" -ge 524288 ]
+	[ "$rc" = 0 ] || cat "$WORK/cli5.err" "$WORK/cli5.json" | sed 's/^/#   /' | tail -8
+	wait $SP
+	# without it the two collide (diagnostic only: what the offset is for)
+	iperf_server srv6.out $P5 "${RUNOPT[@]}"
+	timeout 15 "$K" run "${RUNOPT[@]}" -- iperf3 -u -b 4M -n 512K \
+		-c 127.0.0.1 -p $P5 > "$WORK/cli6.out" 2>&1
+	diag "iperf3 -u without --port-offset: rc $?, $(grep -m1 -i 'error' "$WORK/cli6.out" "$WORK/srv6.out" | head -1)"
+	kill $SP 2>/dev/null
+	wait $SP 2>/dev/null
 
 	# IPv6 server and client (a dual-stack [::] server is IPv4 by default)
 	P3=5205

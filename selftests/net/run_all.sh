@@ -31,6 +31,7 @@ run fec_crypto selftests/net/fec_crypto.sh $quick
 run badinput selftests/net/badinput.sh
 run tunnel selftests/net/tunnel.sh $quick
 run kcpctl selftests/net/kcpctl_test.sh
+run langs selftests/net/langs.sh $quick
 run options selftests/net/options.sh $quick
 run attack selftests/net/attack.sh $quick
 run hostile selftests/net/hostile.sh $quick

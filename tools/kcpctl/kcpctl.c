@@ -1746,7 +1746,7 @@ static int cmd_key(int argc, char **argv)
 static const char *const run_env[] = {
 	"KCPCTL_FAMILY", "KCPCTL_PORTS", "KCPCTL_PRESET", "KCPCTL_NODELAY",
 	"KCPCTL_WND", "KCPCTL_MTU", "KCPCTL_FEC", "KCPCTL_CRYPT", "KCPCTL_KEY",
-	"KCPCTL_DUALSTACK", "KCPCTL_VERBOSE",
+	"KCPCTL_DUALSTACK", "KCPCTL_PORT_OFFSET", "KCPCTL_VERBOSE",
 };
 
 static bool valid_ports(const char *s)
@@ -1808,19 +1808,19 @@ static int run_usage(void)
 {
 	return errorf("run [--ports LIST] [--preset NAME] [--nodelay a,b,c,d] "
 		      "[--wnd SND,RCV] [--mtu N] [--crypt NAME] [--key PASS] "
-		      "[--fec D,P] [--dualstack v4|v6] [-v] -- PROGRAM "
-		      "[ARGS...]");
+		      "[--fec D,P] [--dualstack v4|v6] [--port-offset N] [-v] "
+		      "-- PROGRAM [ARGS...]");
 }
 
 static int cmd_run(int argc, char **argv)
 {
 	const char *ports = NULL, *preset = NULL, *nodelay = NULL, *wnd = NULL;
 	const char *mtu = NULL, *crypt = NULL, *key = NULL, *fec = NULL;
-	const char *dual = NULL;
+	const char *dual = NULL, *offset = NULL;
 	char famstr[16], keyhex[2 * KCP_KEY_MAX + 1], *lib, *ld;
 	bool verbose = false;
 	int i, w[4];
-	long x;
+	long x, off = 0;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], **dst = NULL;
@@ -1853,6 +1853,8 @@ static int cmd_run(int argc, char **argv)
 			dst = &fec;
 		else if (!strcmp(a, "--dualstack"))
 			dst = &dual;
+		else if (!strcmp(a, "--port-offset"))
+			dst = &offset;
 		if (!dst) {
 			errorf("run: unknown option %s", a);
 			return run_usage();
@@ -1891,6 +1893,9 @@ static int cmd_run(int argc, char **argv)
 			      "or both > 0, sum <= 255)", fec);
 	if (dual && strcmp(dual, "v4") && strcmp(dual, "v6"))
 		return errorf("run: --dualstack is v4 or v6");
+	if (offset && !parse_long(offset, 0, 65534, &off))
+		return errorf("run: --port-offset '%s': expected 0..65534 (the "
+			      "UDP port is the TCP port + N)", offset);
 	if (key && !crypt)
 		crypt = "aes";		/* kcptun's default cipher */
 	keyhex[0] = 0;
@@ -1941,6 +1946,12 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (dual)
 		setenv("KCPCTL_DUALSTACK", dual, 1);
+	if (off) {
+		char buf[16];
+
+		snprintf(buf, sizeof(buf), "%ld", off);
+		setenv("KCPCTL_PORT_OFFSET", buf, 1);
+	}
 	if (verbose)
 		setenv("KCPCTL_VERBOSE", "1", 1);
 	ld = getenv("LD_PRELOAD");

@@ -8,9 +8,12 @@
  * candidate is replaced by an AF_KCP socket (dup3() over the same fd
  * number) carrying the settings from the environment and the SOL_SOCKET
  * options the program set before, then the program's call goes on with
- * the new socket. TCP- and IP-level options on AF_KCP sockets succeed
- * without effect (getsockopt returns plausible values; TCP_INFO is filled
- * from KCP_INFO), so programs that tune TCP do not fail.
+ * the new socket. TCP-, IP- and IPv6-level options get the answers a TCP
+ * socket would give (kp_tcp_getsockopt(), kp_tcp_setsockopt()): keepalive
+ * goes to SOL_KCP, IP_TOS/IPV6_TCLASS to the module, TCP_INFO is filled
+ * from KCP_INFO, options that tune TCP succeed without effect, and the
+ * rest fail as they would on TCP, so programs neither break nor are
+ * misled.
  *
  * Environment (set by "kcpctl run", see kcpctl.8):
  *   KCPCTL_FAMILY     family number (default: the module's, else 25)
@@ -24,6 +27,10 @@
  *   KCPCTL_KEY        the derived key bytes, hex (kcpctl key)
  *   KCPCTL_DUALSTACK  v4 (default) or v6: what a dual-stack [::] bind
  *                     becomes while AF_KCP has no dual-stack sockets
+ *   KCPCTL_PORT_OFFSET N (1..65534): the UDP port of an AF_KCP socket is
+ *                     the program's port + N (wrapping past 65535 to 1),
+ *                     in both directions, so a program's own UDP socket
+ *                     on its TCP port number does not collide
  *   KCPCTL_VERBOSE    1: log each decision to stderr
  *
  * The wrappers are async-signal-safe as far as the calls they wrap are:
@@ -55,6 +62,23 @@
 #define KP_OPT_LEN	24
 #define KP_CHUNK	256		/* fds per lazily mapped chunk */
 #define KP_NCHUNKS	4096		/* fds up to 1M are tracked */
+
+/* from linux/mroute.h and linux/in6.h, which clash with netinet/in.h */
+#define KP_MRT_BASE	200		/* MRT_BASE, MRT6_BASE */
+#define KP_PREFER_SRC_DEFAULT	0x0500	/* PUBTMP_DEFAULT | HOME */
+/* newer than some C libraries */
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE	51
+#endif
+#ifndef IP_PROTOCOL
+#define IP_PROTOCOL		52
+#endif
+#ifndef IPV6_FLOWINFO
+#define IPV6_FLOWINFO		11
+#endif
+#ifndef IPV6_FLOWINFO_SEND
+#define IPV6_FLOWINFO_SEND	33
+#endif
 
 enum kp_state {
 	KP_NONE = 0,	/* not ours (or a stale entry) */
@@ -98,6 +122,12 @@ static struct {
 	int mtu;			/* 0 = none */
 	bool dualstack_v6;
 	bool bindv6only;
+	int port_offset;		/* 0 = none, else 1..65534 */
+	int ip_ttl;			/* net.ipv4.ip_default_ttl */
+	int ip_pmtudisc;		/* IP_MTU_DISCOVER of a new TCP socket */
+	int ip6_hops;			/* net.ipv6.conf.all.hop_limit */
+	int tcp_syn_retries;		/* net.ipv4.tcp_syn_retries */
+	int tcp_fin_timeout;		/* net.ipv4.tcp_fin_timeout */
 	bool verbose;
 	const char *bad_env;		/* a setting that did not parse */
 } cfg;
@@ -320,9 +350,24 @@ static void kp_config(void)
 	}
 	s = getenv("KCPCTL_DUALSTACK");
 	cfg.dualstack_v6 = s && !strcmp(s, "v6");
+	s = getenv("KCPCTL_PORT_OFFSET");
+	if (s && *s && (!kp_parse_ints(s, &cfg.port_offset, 1) ||
+			cfg.port_offset < 0 || cfg.port_offset > 65534))
+		cfg.bad_env = "bad KCPCTL_PORT_OFFSET";
 	s = getenv("KCPCTL_VERBOSE");
 	cfg.verbose = s && *s && strcmp(s, "0");
 	cfg.bindv6only = kp_read_int_file("/proc/sys/net/ipv6/bindv6only", 0);
+	/* what a TCP socket of this namespace answers before it is tuned */
+	cfg.ip_ttl = kp_read_int_file("/proc/sys/net/ipv4/ip_default_ttl", 64);
+	cfg.ip_pmtudisc =
+		kp_read_int_file("/proc/sys/net/ipv4/ip_no_pmtu_disc", 0) ?
+		IP_PMTUDISC_DONT : IP_PMTUDISC_WANT;
+	cfg.ip6_hops =
+		kp_read_int_file("/proc/sys/net/ipv6/conf/all/hop_limit", 64);
+	cfg.tcp_syn_retries =
+		kp_read_int_file("/proc/sys/net/ipv4/tcp_syn_retries", 6);
+	cfg.tcp_fin_timeout =
+		kp_read_int_file("/proc/sys/net/ipv4/tcp_fin_timeout", 60);
 	if (cfg.bad_env)
 		kp_log(true, cfg.bad_env, -1, EINVAL);
 }
@@ -450,6 +495,45 @@ static void kp_mark_kcp(int fd, int domain, bool v4emul)
 	kp_release(e, KP_KCP);
 }
 
+static bool kp_is_kcp(int fd)
+{
+	int dom = 0;
+	socklen_t len = sizeof(dom);
+
+	return !real_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) &&
+	       dom == cfg.family;
+}
+
+/*
+ * The family an AF_KCP socket has for the program: AF_INET6 for an
+ * emulated one, else its address's.
+ */
+static int kp_domain(int fd)
+{
+	struct sockaddr_in6 sa;
+	socklen_t slen = sizeof(sa);
+
+	if (kp_v4emul(fd))
+		return AF_INET6;
+	sa.sin6_family = AF_INET;
+	real_getsockname(fd, (struct sockaddr *)&sa, &slen);
+	return sa.sin6_family;
+}
+
+/* TCP_KEEPIDLE/INTVL/CNT -> KCP_KEEPIDLE/INTVL/CNT; 0 for the rest */
+static int kp_keep_opt(int name)
+{
+	switch (name) {
+	case TCP_KEEPIDLE:
+		return KCP_KEEPIDLE;
+	case TCP_KEEPINTVL:
+		return KCP_KEEPINTVL;
+	case TCP_KEEPCNT:
+		return KCP_KEEPCNT;
+	}
+	return 0;
+}
+
 /* ---- addresses ---- */
 
 static int kp_port(const struct sockaddr *sa, socklen_t len)
@@ -506,6 +590,67 @@ static void kp_4to6(struct sockaddr *sa, socklen_t *len, socklen_t cap)
 	*len = sizeof(a6);
 }
 
+/*
+ * KCPCTL_PORT_OFFSET: the UDP port of the program's port @port (host
+ * order), 1..65535 moved by the offset with wrap-around; port 0 (any)
+ * stays. kp_prog_port() is the inverse, for addresses the kernel gives.
+ */
+static unsigned int kp_wire_port(unsigned int port)
+{
+	if (!cfg.port_offset || !port)
+		return port;
+	return (port - 1 + cfg.port_offset) % 65535 + 1;
+}
+
+static unsigned int kp_prog_port(unsigned int wire)
+{
+	if (!cfg.port_offset || !wire)
+		return wire;
+	return (wire - 1 + 65535 - cfg.port_offset) % 65535 + 1;
+}
+
+/* @map applied to the port of an AF_INET/AF_INET6 address */
+static void kp_map_port(struct sockaddr *sa, socklen_t len,
+			unsigned int (*map)(unsigned int))
+{
+	in_port_t *p;
+
+	if (!cfg.port_offset || !sa)
+		return;
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		p = &((struct sockaddr_in *)sa)->sin_port;
+	else if (sa->sa_family == AF_INET6 &&
+		 len >= sizeof(struct sockaddr_in6))
+		p = &((struct sockaddr_in6 *)sa)->sin6_port;
+	else
+		return;
+	*p = htons(map(ntohs(*p)));
+}
+
+/*
+ * The address an AF_KCP socket is given for the program's @sa: a
+ * v4-mapped address as IPv4 if @v4map, the port moved by the offset.
+ * Returns @sa itself or @buf; *@len is updated.
+ */
+static const struct sockaddr *kp_kcp_addr(const struct sockaddr *sa,
+					  socklen_t *len, bool v4map,
+					  struct sockaddr_storage *buf)
+{
+	const struct sockaddr_in6 *a6 = (const void *)sa;
+
+	if (!sa || *len > sizeof(*buf) || (!cfg.port_offset && !v4map))
+		return sa;
+	if (v4map && sa->sa_family == AF_INET6 && *len >= sizeof(*a6) &&
+	    IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+		kp_6to4(a6, (struct sockaddr_in *)buf);
+		*len = sizeof(struct sockaddr_in);
+	} else {
+		memcpy(buf, sa, *len);
+	}
+	kp_map_port((struct sockaddr *)buf, *len, kp_wire_port);
+	return (struct sockaddr *)buf;
+}
+
 /* ---- making a candidate AF_KCP ---- */
 
 static int kp_setopt(int fd, int opt, const void *v, socklen_t len,
@@ -556,16 +701,20 @@ static int kp_apply_settings(int kfd)
  * dual-stack socket; without one it becomes 0.0.0.0 (KCPCTL_DUALSTACK=v4,
  * the default, and the program is shown AF_INET6 addresses) or stays
  * IPv6-only (v6). Before a connect() (@peer given) the peer's family
- * decides. A v4-mapped address becomes its IPv4 address.
+ * decides. A v4-mapped address becomes its IPv4 address. The port is
+ * moved by KCPCTL_PORT_OFFSET.
  */
 static int kp_bind_kcp(int fd, int kfd, struct kp_fd *e,
 		       const struct sockaddr *sa, socklen_t len,
 		       const struct sockaddr *peer)
 {
-	const struct sockaddr_in6 *a6 = (const void *)sa;
 	const struct sockaddr_in6 *p6 = (const void *)peer;
+	const struct sockaddr_in6 *a6;
+	struct sockaddr_storage buf;
 	struct sockaddr_in a4;
 
+	sa = kp_kcp_addr(sa, &len, false, &buf);	/* the port offset */
+	a6 = (const void *)sa;
 	if (sa->sa_family != AF_INET6 || len < sizeof(*a6))
 		return real_bind(kfd, sa, len);
 	if (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) && peer) {
@@ -619,10 +768,20 @@ static int kp_convert(int fd, struct kp_fd *e, const struct sockaddr *bind_sa,
 	}
 	if ((fl & O_NONBLOCK) && fcntl(kfd, F_SETFL, O_NONBLOCK))
 		goto fail;
-	/* what the program set before; best effort, as TCP allows more */
-	for (i = 0; i < e->nopts; i++)
-		real_setsockopt(kfd, e->opts[i].level, e->opts[i].name,
-				e->opts[i].val, e->opts[i].len);
+	/*
+	 * what the program set before; best effort, as TCP allows more.
+	 * TCP's keepalive settings become KCP's.
+	 */
+	for (i = 0; i < e->nopts; i++) {
+		const struct kp_opt *o = &e->opts[i];
+
+		if (o->level == IPPROTO_TCP)
+			real_setsockopt(kfd, SOL_KCP, kp_keep_opt(o->name),
+					o->val, o->len);
+		else
+			real_setsockopt(kfd, o->level, o->name, o->val,
+					o->len);
+	}
 	if (kp_apply_settings(kfd))
 		goto fail;
 	if (!bind_sa && e->bound) {
@@ -681,13 +840,20 @@ int socket(int domain, int type, int protocol)
 
 int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
+	struct sockaddr_storage buf;
 	struct kp_fd *e;
 	int port;
 
 	kp_early();
 	e = kp_claim(fd);
-	if (!e)
+	if (!e) {
+		bool emul = kp_v4emul(fd);
+
+		/* AF_KCP since bind(): the same mapping as below */
+		if (emul || (cfg.port_offset && kp_is_kcp(fd)))
+			sa = kp_kcp_addr(sa, &len, emul, &buf);
 		return real_connect(fd, sa, len);
+	}
 	port = kp_port(sa, len);
 	if (port <= 0 || !kp_port_selected(port)) {
 		kp_release(e, port < 0 ? KP_CAND : KP_TCP);
@@ -702,15 +868,10 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	kp_log(false, "connect: AF_KCP", fd, 0);
 	if (sa->sa_family == AF_INET6 &&
-	    IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr)) {
-		struct sockaddr_in a4;
-
-		kp_6to4((const struct sockaddr_in6 *)sa, &a4);
+	    IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr))
 		e->v4emul = true;
-		kp_release(e, KP_KCP);
-		return real_connect(fd, (struct sockaddr *)&a4, sizeof(a4));
-	}
 	kp_release(e, KP_KCP);
+	sa = kp_kcp_addr(sa, &len, true, &buf);
 	return real_connect(fd, sa, len);
 }
 
@@ -793,58 +954,79 @@ int listen(int fd, int backlog)
 	return real_listen(fd, backlog);
 }
 
-static int kp_accepted(int lfd, int fd, struct sockaddr *sa, socklen_t *len,
-		       socklen_t cap)
+/*
+ * accept()/accept4(): the peer's address as the program expects it (the
+ * port offset undone, kp_4to6() for an emulated listener), through a
+ * buffer of our own; other listeners are not touched.
+ */
+static int kp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags,
+		     bool four)
 {
-	struct kp_fd *l;
+	struct sockaddr_storage tmp;
+	struct sockaddr *ksa = sa;
+	socklen_t tlen = sizeof(tmp), *klen = len;
+	bool emul, ours;
+	int fd;
 
+	kp_early();
+	emul = kp_v4emul(lfd);
+	ours = sa && len && (int)*len >= 0 &&
+	       (emul || (cfg.port_offset && kp_is_kcp(lfd)));
+	if (ours) {
+		ksa = (struct sockaddr *)&tmp;
+		klen = &tlen;
+	}
+	fd = four ? real_accept4(lfd, ksa, klen, flags) :
+		    real_accept(lfd, ksa, klen);
 	if (fd < 0)
 		return fd;
-	l = kp_v4emul(lfd);
-	if (l) {
-		kp_4to6(sa, len, cap);
+	if (emul)
 		kp_mark_kcp(fd, AF_INET6, true);
+	if (ours) {
+		kp_map_port(ksa, tlen, kp_prog_port);
+		if (emul)
+			kp_4to6(ksa, &tlen, sizeof(tmp));
+		memcpy(sa, &tmp, *len < tlen ? *len : tlen);
+		*len = tlen;
 	}
 	return fd;
 }
 
 int accept(int lfd, struct sockaddr *sa, socklen_t *len)
 {
-	socklen_t cap = len ? *len : 0;
-
-	kp_early();
-	return kp_accepted(lfd, real_accept(lfd, sa, len), sa, len, cap);
+	return kp_accept(lfd, sa, len, 0, false);
 }
 
 int accept4(int lfd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-	socklen_t cap = len ? *len : 0;
-
-	kp_early();
-	return kp_accepted(lfd, real_accept4(lfd, sa, len, flags), sa, len,
-			   cap);
+	return kp_accept(lfd, sa, len, flags, true);
 }
 
 /*
  * getsockname()/getpeername() through @real (set by kp_early(), hence
- * passed by address): an emulated IPv4 socket's name as the program
- * expects it (kp_4to6()).
+ * passed by address): an AF_KCP socket's name as the program expects it
+ * (the port offset undone, kp_4to6() for an emulated one).
  */
 static int kp_name(int (**real)(int, struct sockaddr *, socklen_t *), int fd,
 		   struct sockaddr *sa, socklen_t *len)
 {
 	socklen_t cap = len ? *len : 0;
-	struct sockaddr_in6 tmp;
+	struct sockaddr_storage tmp;
 	socklen_t tlen = sizeof(tmp);
+	bool emul;
 	int ret;
 
 	kp_early();
-	if (!len || !kp_v4emul(fd))
+	emul = kp_v4emul(fd);
+	if (!len || (int)*len < 0 ||
+	    (!emul && !(cfg.port_offset && kp_is_kcp(fd))))
 		return (*real)(fd, sa, len);
 	ret = (*real)(fd, (struct sockaddr *)&tmp, &tlen);
 	if (ret)
 		return ret;
-	kp_4to6((struct sockaddr *)&tmp, &tlen, sizeof(tmp));
+	kp_map_port((struct sockaddr *)&tmp, tlen, kp_prog_port);
+	if (emul)
+		kp_4to6((struct sockaddr *)&tmp, &tlen, sizeof(tmp));
 	if (sa)
 		memcpy(sa, &tmp, cap < tlen ? cap : tlen);
 	*len = tlen;
@@ -861,16 +1043,12 @@ int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 	return kp_name(&real_getpeername, fd, sa, len);
 }
 
-static bool kp_is_kcp(int fd)
-{
-	int dom = 0;
-	socklen_t len = sizeof(dom);
+/* ---- socket options ---- */
 
-	return !real_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) &&
-	       dom == cfg.family;
-}
-
-/* Options that apply to a socket and are worth carrying over to AF_KCP. */
+/*
+ * Options that apply to a socket and are worth carrying over to AF_KCP:
+ * SOL_SOCKET ones, keepalive tuning (to SOL_KCP) and the TOS byte.
+ */
 static bool kp_recordable(int level, int name)
 {
 	if (level == SOL_SOCKET)
@@ -878,7 +1056,10 @@ static bool kp_recordable(int level, int name)
 		       name != SO_ATTACH_BPF && name != SO_DETACH_BPF &&
 		       name != SO_ATTACH_REUSEPORT_CBPF &&
 		       name != SO_ATTACH_REUSEPORT_EBPF;
-	return false;
+	if (level == IPPROTO_TCP)
+		return kp_keep_opt(name) != 0;
+	return (level == IPPROTO_IP && name == IP_TOS) ||
+	       (level == IPPROTO_IPV6 && name == IPV6_TCLASS);
 }
 
 static void kp_record(int fd, int level, int name, const void *val,
@@ -909,6 +1090,175 @@ static void kp_record(int fd, int level, int name, const void *val,
 		e->nopts++;
 }
 
+static int kp_fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+/*
+ * TCP_KEEPIDLE/INTVL/CNT @v as KCP_KEEPIDLE/INTVL/CNT @kname. A module
+ * without them (ENOPROTOOPT) leaves the setting without effect, as the
+ * shim always did.
+ */
+static int kp_keep_set(int fd, int kname, int v)
+{
+	if (!real_setsockopt(fd, SOL_KCP, kname, &v, sizeof(v)))
+		return 0;
+	return errno == ENOPROTOOPT ? 0 : -1;
+}
+
+/*
+ * setsockopt(IPPROTO_TCP) on an AF_KCP socket, which the module refused:
+ * keepalive goes to SOL_KCP; options that only tune TCP succeed without
+ * effect after TCP's checks of the value; the rest fail with
+ * ENOPROTOOPT, as unknown options do on TCP: those a program relies on
+ * (TCP_MD5SIG, TCP_ULP, TCP_REPAIR, TCP_INQ, TCP_FASTOPEN_KEY, ...) must
+ * not pretend to work.
+ */
+static int kp_tcp_setsockopt(int fd, int name, const void *val,
+			     socklen_t len)
+{
+	int v;
+
+	if (name == TCP_CONGESTION)
+		return len < 1 ? kp_fail(EINVAL) : 0;
+	if (!kp_keep_opt(name) && name != TCP_NODELAY && name != TCP_CORK &&
+	    name != TCP_MAXSEG && name != TCP_THIN_LINEAR_TIMEOUTS &&
+	    name != TCP_THIN_DUPACK && name != TCP_SYNCNT &&
+	    name != TCP_SAVE_SYN && name != TCP_LINGER2 &&
+	    name != TCP_DEFER_ACCEPT && name != TCP_WINDOW_CLAMP &&
+	    name != TCP_QUICKACK && name != TCP_USER_TIMEOUT &&
+	    name != TCP_FASTOPEN && name != TCP_FASTOPEN_CONNECT &&
+	    name != TCP_FASTOPEN_NO_COOKIE && name != TCP_NOTSENT_LOWAT &&
+	    name != TCP_TX_DELAY)
+		return kp_fail(ENOPROTOOPT);
+	if (len < sizeof(int))
+		return kp_fail(EINVAL);
+	if (!val)
+		return kp_fail(EFAULT);
+	memcpy(&v, val, sizeof(v));
+	switch (name) {
+	case TCP_KEEPIDLE:
+	case TCP_KEEPINTVL:
+		if (v < 1 || v > 32767)		/* MAX_TCP_KEEPIDLE/INTVL */
+			return kp_fail(EINVAL);
+		return kp_keep_set(fd, kp_keep_opt(name), v);
+	case TCP_KEEPCNT:
+		if (v < 1 || v > 127)		/* MAX_TCP_KEEPCNT */
+			return kp_fail(EINVAL);
+		return kp_keep_set(fd, kp_keep_opt(name), v);
+	case TCP_MAXSEG:
+		if (v && (v < 88 || v > 32767))	/* TCP_MIN_MSS, MAX_TCP_WINDOW */
+			return kp_fail(EINVAL);
+		return 0;
+	case TCP_SYNCNT:
+		return v < 1 || v > 127 ? kp_fail(EINVAL) : 0;
+	case TCP_SAVE_SYN:
+		return v < 0 || v > 2 ? kp_fail(EINVAL) : 0;
+	case TCP_USER_TIMEOUT:
+		return v < 0 ? kp_fail(EINVAL) : 0;
+	case TCP_THIN_LINEAR_TIMEOUTS:
+	case TCP_THIN_DUPACK:
+	case TCP_FASTOPEN_CONNECT:
+	case TCP_FASTOPEN_NO_COOKIE:
+		return v < 0 || v > 1 ? kp_fail(EINVAL) : 0;
+	}
+	return 0;
+}
+
+/*
+ * setsockopt(IPPROTO_IP/IPPROTO_IPV6) on an AF_KCP socket, which the
+ * module refused (it takes IP_TOS and IPV6_TCLASS): options that only
+ * tune or report IP succeed without effect after the checks TCP makes,
+ * IPV6_V6ONLY fails as on a bound TCP socket (EINVAL), IP options other
+ * than none cannot be sent (ENOPROTOOPT), and so does everything else,
+ * IPv6 options on the program's AF_INET socket included.
+ */
+static int kp_ip_setsockopt(int fd, int level, int name, const void *val,
+			    socklen_t len)
+{
+	int v = 0;
+
+	if (level == IPPROTO_IPV6 && kp_domain(fd) != AF_INET6)
+		return kp_fail(ENOPROTOOPT);
+	if (level == IPPROTO_IP && name == IP_OPTIONS)
+		return len ? kp_fail(ENOPROTOOPT) : 0;
+	if (val && len >= sizeof(int))
+		memcpy(&v, val, sizeof(v));
+	else if (val && len >= 1)
+		v = *(const unsigned char *)val;
+	if (level == IPPROTO_IP) {
+		switch (name) {
+		case IP_TTL:
+			if (len < 1 || (v != -1 && (v < 1 || v > 255)))
+				return kp_fail(EINVAL);
+			return 0;
+		case IP_MTU_DISCOVER:
+			if (len < 1 || v < IP_PMTUDISC_DONT ||
+			    v > IP_PMTUDISC_OMIT)
+				return kp_fail(EINVAL);
+			return 0;
+		case IP_RECVERR:
+		case IP_RECVERR_RFC4884:
+		case IP_RECVTTL:
+		case IP_RECVTOS:
+		case IP_RECVOPTS:
+		case IP_RETOPTS:
+		case IP_PKTINFO:
+		case IP_PASSSEC:
+		case IP_RECVORIGDSTADDR:
+		case IP_CHECKSUM:
+		case IP_RECVFRAGSIZE:
+		case IP_FREEBIND:
+		case IP_BIND_ADDRESS_NO_PORT:
+		case IP_MULTICAST_LOOP:
+		case IP_MULTICAST_ALL:
+			return len < 1 ? kp_fail(EINVAL) : 0;
+		}
+		return kp_fail(ENOPROTOOPT);
+	}
+	switch (name) {
+	case IPV6_V6ONLY:
+		return kp_fail(EINVAL);		/* bound already */
+	case IPV6_UNICAST_HOPS:
+		if (len < sizeof(int) || v < -1 || v > 255)
+			return kp_fail(EINVAL);
+		return 0;
+	case IPV6_MTU_DISCOVER:
+		if (len < sizeof(int) || v < IPV6_PMTUDISC_DONT ||
+		    v > IPV6_PMTUDISC_OMIT)
+			return kp_fail(EINVAL);
+		return 0;
+	case IPV6_MTU:
+		if (len < sizeof(int) || (v && v < 1280))
+			return kp_fail(EINVAL);
+		return 0;
+	case IPV6_RECVERR:
+	case IPV6_RECVERR_RFC4884:
+	case IPV6_RECVPKTINFO:
+	case IPV6_2292PKTINFO:
+	case IPV6_RECVHOPLIMIT:
+	case IPV6_2292HOPLIMIT:
+	case IPV6_RECVRTHDR:
+	case IPV6_RECVHOPOPTS:
+	case IPV6_RECVDSTOPTS:
+	case IPV6_RECVTCLASS:
+	case IPV6_FLOWINFO:
+	case IPV6_RECVPATHMTU:
+	case IPV6_RECVORIGDSTADDR:
+	case IPV6_RECVFRAGSIZE:
+	case IPV6_FREEBIND:
+	case IPV6_DONTFRAG:
+	case IPV6_AUTOFLOWLABEL:
+	case IPV6_ADDR_PREFERENCES:
+	case IPV6_MULTICAST_LOOP:
+	case IPV6_MULTICAST_ALL:
+		return len < sizeof(int) ? kp_fail(EINVAL) : 0;
+	}
+	return kp_fail(ENOPROTOOPT);
+}
+
 int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	int ret, err;
@@ -922,8 +1272,11 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	err = errno;
 	if ((level == IPPROTO_TCP || level == IPPROTO_IP ||
 	     level == IPPROTO_IPV6) &&
-	    (err == ENOPROTOOPT || err == EOPNOTSUPP) && kp_is_kcp(fd))
-		return 0;	/* TCP/IP tuning of an AF_KCP socket: no effect */
+	    (err == ENOPROTOOPT || err == EOPNOTSUPP) && kp_is_kcp(fd)) {
+		if (level == IPPROTO_TCP)
+			return kp_tcp_setsockopt(fd, name, val, len);
+		return kp_ip_setsockopt(fd, level, name, val, len);
+	}
 	errno = err;
 	return ret;
 }
@@ -936,119 +1289,297 @@ static int kp_info(int fd, struct kcp_info *ki)
 	return real_getsockopt(fd, SOL_KCP, KCP_INFO, ki, &len);
 }
 
-static void kp_tcp_info(int fd, struct tcp_info *ti)
+/* Connected as TCP counts it (a route to the peer): IP_MTU and the like. */
+static bool kp_connected(const struct kcp_info *ki)
 {
-	struct kcp_info ki;
-
-	memset(ti, 0, sizeof(*ti));
-	if (kp_info(fd, &ki))
-		return;
-	/* kcpi_state uses TCP's numbering */
-	ti->tcpi_state = ki.kcpi_state;
-	ti->tcpi_rto = ki.kcpi_rto * 1000;
-	ti->tcpi_ato = ki.kcpi_interval * 1000;
-	ti->tcpi_snd_mss = ki.kcpi_mss;
-	ti->tcpi_rcv_mss = ki.kcpi_mss;
-	ti->tcpi_advmss = ki.kcpi_mss;
-	ti->tcpi_pmtu = ki.kcpi_mtu;
-	ti->tcpi_unacked = ki.kcpi_snd_buf;
-	ti->tcpi_rtt = ki.kcpi_srtt > 0 ? ki.kcpi_srtt * 1000 : 0;
-	ti->tcpi_rttvar = ki.kcpi_rttvar > 0 ? ki.kcpi_rttvar * 1000 : 0;
-	ti->tcpi_snd_ssthresh = ki.kcpi_ssthresh;
-	/* with nc=1 there is no congestion window: report the send window */
-	ti->tcpi_snd_cwnd = ki.kcpi_nc ? ki.kcpi_snd_wnd : ki.kcpi_cwnd;
-	ti->tcpi_rcv_space = ki.kcpi_rcv_wnd * ki.kcpi_mss;
-	ti->tcpi_total_retrans = ki.kcpi_retrans_segs;
-	ti->tcpi_bytes_acked = ki.kcpi_bytes_out;
-	ti->tcpi_bytes_received = ki.kcpi_bytes_in;
-	ti->tcpi_segs_out = ki.kcpi_out_segs;
-	ti->tcpi_segs_in = ki.kcpi_in_segs;
-	ti->tcpi_data_segs_out = ki.kcpi_out_segs;
-	ti->tcpi_data_segs_in = ki.kcpi_in_segs;
-	ti->tcpi_bytes_sent = ki.kcpi_bytes_out;
-	ti->tcpi_bytes_retrans = ki.kcpi_retrans_segs * ki.kcpi_mss;
-	ti->tcpi_snd_wnd = ki.kcpi_rmt_wnd * ki.kcpi_mss;
+	return ki->kcpi_state == KCP_ESTABLISHED ||
+	       ki->kcpi_state == KCP_SYN_SENT;
 }
 
+static void kp_tcp_info(const struct kcp_info *ki, struct tcp_info *ti)
+{
+	memset(ti, 0, sizeof(*ti));
+	/* kcpi_state uses TCP's numbering */
+	ti->tcpi_state = ki->kcpi_state;
+	ti->tcpi_rto = ki->kcpi_rto * 1000;
+	ti->tcpi_ato = ki->kcpi_interval * 1000;
+	ti->tcpi_snd_mss = ki->kcpi_mss;
+	ti->tcpi_rcv_mss = ki->kcpi_mss;
+	ti->tcpi_advmss = ki->kcpi_mss;
+	ti->tcpi_pmtu = ki->kcpi_mtu;
+	ti->tcpi_unacked = ki->kcpi_snd_buf;
+	ti->tcpi_rtt = ki->kcpi_srtt > 0 ? ki->kcpi_srtt * 1000 : 0;
+	ti->tcpi_rttvar = ki->kcpi_rttvar > 0 ? ki->kcpi_rttvar * 1000 : 0;
+	ti->tcpi_snd_ssthresh = ki->kcpi_ssthresh;
+	/* with nc=1 there is no congestion window: report the send window */
+	ti->tcpi_snd_cwnd = ki->kcpi_nc ? ki->kcpi_snd_wnd : ki->kcpi_cwnd;
+	ti->tcpi_rcv_space = ki->kcpi_rcv_wnd * ki->kcpi_mss;
+	ti->tcpi_total_retrans = ki->kcpi_retrans_segs;
+	ti->tcpi_bytes_acked = ki->kcpi_bytes_out;
+	ti->tcpi_bytes_received = ki->kcpi_bytes_in;
+	ti->tcpi_segs_out = ki->kcpi_out_segs;
+	ti->tcpi_segs_in = ki->kcpi_in_segs;
+	ti->tcpi_data_segs_out = ki->kcpi_out_segs;
+	ti->tcpi_data_segs_in = ki->kcpi_in_segs;
+	ti->tcpi_bytes_sent = ki->kcpi_bytes_out;
+	ti->tcpi_bytes_retrans = ki->kcpi_retrans_segs * ki->kcpi_mss;
+	ti->tcpi_snd_wnd = ki->kcpi_rmt_wnd * ki->kcpi_mss;
+}
+
+/* @n bytes of @src, cut to the caller's buffer (TCP_INFO and the like) */
 static int kp_put(void *val, socklen_t *len, const void *src, size_t n)
 {
-	if (!len || !val) {
-		errno = EFAULT;
-		return -1;
-	}
+	if (!len)
+		return kp_fail(EFAULT);
+	if ((int)*len < 0)
+		return kp_fail(EINVAL);
 	if (*len < n)
 		n = *len;
-	memcpy(val, src, n);
+	if (n && !val)
+		return kp_fail(EFAULT);
+	if (n)
+		memcpy(val, src, n);
 	*len = n;
 	return 0;
 }
 
+/* An int as TCP and IPv6 return it: cut to a shorter buffer. */
 static int kp_put_int(void *val, socklen_t *len, int v)
 {
-	if (len && *len < sizeof(int)) {
-		errno = EINVAL;
-		return -1;
-	}
 	return kp_put(val, len, &v, sizeof(v));
 }
 
-/* TCP/IP-level reads on an AF_KCP socket: plausible values. */
-static int kp_fake_getsockopt(int fd, int level, int name, void *val,
-			      socklen_t *len)
+/* An int as IP returns it: one byte into a shorter buffer if it fits. */
+static int kp_put_ip_int(void *val, socklen_t *len, int v)
+{
+	unsigned char c = v;
+
+	if (len && (int)*len > 0 && *len < sizeof(int) && v >= 0 && v <= 255)
+		return kp_put(val, len, &c, 1);
+	return kp_put_int(val, len, v);
+}
+
+/* Nothing to report (IP_OPTIONS without options): length 0, success. */
+static int kp_put_none(socklen_t *len)
+{
+	return kp_put(NULL, len, NULL, 0);
+}
+
+/*
+ * KCP_KEEPIDLE/INTVL/CNT for TCP_KEEPIDLE/INTVL/CNT; a module without
+ * them gives TCP's defaults, which is what the shim always answered.
+ */
+static int kp_keep_get(int fd, int name, void *val, socklen_t *len)
+{
+	static const int dflt[] = { 7200, 75, 9 };
+	socklen_t klen = sizeof(int);
+	int kname = kp_keep_opt(name), v;
+
+	if (!real_getsockopt(fd, SOL_KCP, kname, &v, &klen))
+		return kp_put_int(val, len, v);
+	if (errno != ENOPROTOOPT)
+		return -1;
+	return kp_put_int(val, len, dflt[kname - KCP_KEEPIDLE]);
+}
+
+/*
+ * getsockopt(IPPROTO_TCP) on an AF_KCP socket: TCP's answer where there
+ * is one (the KCP state, windows and counters where TCP reports its
+ * own), TCP's errors otherwise.
+ */
+static int kp_tcp_getsockopt(int fd, int name, void *val, socklen_t *len)
 {
 	struct kcp_info ki;
 
-	if (level == IPPROTO_TCP) {
-		switch (name) {
-		case TCP_INFO: {
-			struct tcp_info ti;
+	switch (name) {
+	case TCP_INFO: {
+		struct tcp_info ti;
 
-			kp_tcp_info(fd, &ti);
-			return kp_put(val, len, &ti, sizeof(ti));
-		}
-		case TCP_CONGESTION:
-			return kp_put(val, len, "kcp", 4);
-		case TCP_MAXSEG:
-			kp_info(fd, &ki);
-			return kp_put_int(val, len, ki.kcpi_mss);
-		case TCP_NODELAY:
-			return kp_put_int(val, len, 1);
-		case TCP_KEEPIDLE:
-			return kp_put_int(val, len, 7200);
-		case TCP_KEEPINTVL:
-			return kp_put_int(val, len, 75);
-		case TCP_KEEPCNT:
-			return kp_put_int(val, len, 9);
-		default:
-			return kp_put_int(val, len, 0);
-		}
+		kp_info(fd, &ki);
+		kp_tcp_info(&ki, &ti);
+		return kp_put(val, len, &ti, sizeof(ti));
 	}
+	case TCP_CONGESTION: {
+		char ca[16] = "kcp";		/* TCP_CA_NAME_MAX */
+
+		return kp_put(val, len, ca, sizeof(ca));
+	}
+	case TCP_MAXSEG:
+		kp_info(fd, &ki);
+		return kp_put_int(val, len, ki.kcpi_mss);
+	case TCP_WINDOW_CLAMP:
+		kp_info(fd, &ki);
+		return kp_put_int(val, len, ki.kcpi_rcv_wnd * ki.kcpi_mss);
+	case TCP_KEEPIDLE:
+	case TCP_KEEPINTVL:
+	case TCP_KEEPCNT:
+		return kp_keep_get(fd, name, val, len);
+	case TCP_NODELAY:		/* KCP sends at once, per interval */
+	case TCP_QUICKACK:
+		return kp_put_int(val, len, 1);
+	case TCP_SYNCNT:
+		return kp_put_int(val, len, cfg.tcp_syn_retries);
+	case TCP_LINGER2:
+		return kp_put_int(val, len, cfg.tcp_fin_timeout);
+	case TCP_CORK:
+	case TCP_DEFER_ACCEPT:
+	case TCP_THIN_LINEAR_TIMEOUTS:
+	case TCP_THIN_DUPACK:
+	case TCP_REPAIR:
+	case TCP_USER_TIMEOUT:
+	case TCP_FASTOPEN:
+	case TCP_FASTOPEN_CONNECT:
+	case TCP_FASTOPEN_NO_COOKIE:
+	case TCP_TX_DELAY:
+	case TCP_NOTSENT_LOWAT:
+	case TCP_INQ:
+	case TCP_SAVE_SYN:
+		return kp_put_int(val, len, 0);
+	case TCP_CC_INFO:		/* no congestion control to describe */
+	case TCP_ULP:			/* none */
+	case TCP_SAVED_SYN:		/* none saved */
+		return kp_put_none(len);
+	case TCP_REPAIR_QUEUE:		/* not in repair mode */
+	case TCP_QUEUE_SEQ:
+		return kp_fail(EINVAL);
+	case TCP_REPAIR_WINDOW:
+		return kp_fail(EPERM);
+	}
+	return kp_fail(ENOPROTOOPT);
+}
+
+/*
+ * getsockopt(IPPROTO_IP/IPPROTO_IPV6) on an AF_KCP socket (the module
+ * answers IP_TOS and IPV6_TCLASS): what a TCP socket that nobody tuned
+ * answers, the path MTU KCP works with, and TCP's errors: ENOTCONN for
+ * the MTU before a connection, ENOPROTOOPT for what TCP does not know,
+ * EOPNOTSUPP for IPv6 options on the program's AF_INET socket. IP_OPTIONS
+ * and the IPv6 extension headers: none (length 0), as on a TCP socket
+ * whose peer sent no options (sshd refuses connections with any).
+ */
+static int kp_ip_getsockopt(int fd, int level, int name, void *val,
+			    socklen_t *len)
+{
+	struct kcp_info ki;
+
+	if (name >= KP_MRT_BASE && name <= KP_MRT_BASE + 15)
+		return kp_fail(EOPNOTSUPP);	/* multicast routing: raw only */
 	if (level == IPPROTO_IP) {
 		switch (name) {
+		case IP_OPTIONS:
+		case IP_PKTOPTIONS:
+			return kp_put_none(len);
 		case IP_TTL:
-			return kp_put_int(val, len, 64);
+			return kp_put_ip_int(val, len, cfg.ip_ttl);
+		case IP_MTU_DISCOVER:
+			return kp_put_ip_int(val, len, cfg.ip_pmtudisc);
 		case IP_MTU:
 			kp_info(fd, &ki);
-			return kp_put_int(val, len, ki.kcpi_mtu + 28);
-		default:
-			return kp_put_int(val, len, 0);
-		}
-	}
-	/* IPPROTO_IPV6 */
-	switch (name) {
-	case IPV6_V6ONLY: {
-		struct kp_fd *e = kp_v4emul(fd);
+			if (!kp_connected(&ki))
+				return kp_fail(ENOTCONN);
+			return kp_put_ip_int(val, len, ki.kcpi_mtu + 28);
+		case IP_MULTICAST_TTL:
+		case IP_MULTICAST_LOOP:
+		case IP_MULTICAST_ALL:
+			return kp_put_ip_int(val, len, 1);
+		case IP_MULTICAST_IF: {
+			struct in_addr any = { 0 };
 
-		return kp_put_int(val, len, e ? 0 : 1);
+			return kp_put(val, len, &any, sizeof(any));
+		}
+		case IP_PROTOCOL:
+			return kp_put_ip_int(val, len, IPPROTO_TCP);
+		case IP_PKTINFO:
+		case IP_RECVTTL:
+		case IP_RECVTOS:
+		case IP_RECVOPTS:
+		case IP_RETOPTS:
+		case IP_PASSSEC:
+		case IP_RECVORIGDSTADDR:
+		case IP_CHECKSUM:
+		case IP_RECVFRAGSIZE:
+		case IP_HDRINCL:
+		case IP_NODEFRAG:
+		case IP_BIND_ADDRESS_NO_PORT:
+		case IP_RECVERR:
+		case IP_RECVERR_RFC4884:
+		case IP_UNICAST_IF:
+		case IP_FREEBIND:
+		case IP_TRANSPARENT:
+		case IP_MINTTL:
+		case IP_LOCAL_PORT_RANGE:
+			return kp_put_ip_int(val, len, 0);
+		}
+		return kp_fail(ENOPROTOOPT);
 	}
+	if (kp_domain(fd) != AF_INET6)
+		return kp_fail(EOPNOTSUPP);	/* ip_getsockopt()'s answer */
+	switch (name) {
+	case IPV6_V6ONLY:
+		return kp_put_int(val, len, kp_v4emul(fd) ? 0 : 1);
 	case IPV6_UNICAST_HOPS:
-		return kp_put_int(val, len, 64);
+		return kp_put_int(val, len, cfg.ip6_hops);
+	case IPV6_MULTICAST_HOPS:
+	case IPV6_MULTICAST_LOOP:
+	case IPV6_MULTICAST_ALL:
+	case IPV6_AUTOFLOWLABEL:
+		return kp_put_int(val, len, 1);
+	case IPV6_MTU_DISCOVER:
+		return kp_put_int(val, len, IPV6_PMTUDISC_WANT);
+	case IPV6_ADDR_PREFERENCES:
+		return kp_put_int(val, len, KP_PREFER_SRC_DEFAULT);
 	case IPV6_MTU:
+	case IPV6_ADDRFORM:
 		kp_info(fd, &ki);
-		return kp_put_int(val, len, ki.kcpi_mtu + 48);
-	default:
+		if (!kp_connected(&ki))
+			return kp_fail(ENOTCONN);
+		return kp_put_int(val, len, name == IPV6_MTU ?
+				  ki.kcpi_mtu + 48 : AF_INET6);
+	case IPV6_PATHMTU: {
+		struct ip6_mtuinfo mi = { 0 };
+
+		if (!len || (int)*len < (int)sizeof(mi))
+			return kp_fail(EINVAL);
+		kp_info(fd, &ki);
+		if (!kp_connected(&ki))
+			return kp_fail(ENOTCONN);
+		mi.ip6m_mtu = ki.kcpi_mtu + 48;
+		return kp_put(val, len, &mi, sizeof(mi));
+	}
+	case IPV6_HOPOPTS:
+	case IPV6_RTHDRDSTOPTS:
+	case IPV6_RTHDR:
+	case IPV6_DSTOPTS:
+	case IPV6_2292PKTOPTIONS:
+		return kp_put_none(len);
+	case IPV6_RECVPKTINFO:
+	case IPV6_2292PKTINFO:
+	case IPV6_RECVHOPLIMIT:
+	case IPV6_2292HOPLIMIT:
+	case IPV6_RECVRTHDR:
+	case IPV6_2292RTHDR:
+	case IPV6_RECVHOPOPTS:
+	case IPV6_2292HOPOPTS:
+	case IPV6_RECVDSTOPTS:
+	case IPV6_2292DSTOPTS:
+	case IPV6_RECVTCLASS:
+	case IPV6_FLOWINFO:
+	case IPV6_RECVPATHMTU:
+	case IPV6_TRANSPARENT:
+	case IPV6_FREEBIND:
+	case IPV6_RECVORIGDSTADDR:
+	case IPV6_MULTICAST_IF:
+	case IPV6_UNICAST_IF:
+	case IPV6_RECVERR:
+	case IPV6_RECVERR_RFC4884:
+	case IPV6_FLOWINFO_SEND:
+	case IPV6_MINHOPCOUNT:
+	case IPV6_DONTFRAG:
+	case IPV6_RECVFRAGSIZE:
+	case IPV6_ROUTER_ALERT_ISOLATE:
 		return kp_put_int(val, len, 0);
 	}
+	return kp_fail(ENOPROTOOPT);
 }
 
 int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
@@ -1062,16 +1593,7 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	    ((name == SO_DOMAIN && *(int *)val == cfg.family) ||
 	     (name == SO_PROTOCOL && kp_is_kcp(fd)))) {
 		/* the program made a TCP socket: keep the illusion */
-		if (name == SO_PROTOCOL) {
-			*(int *)val = IPPROTO_TCP;
-		} else {
-			struct sockaddr_in6 sa;
-			socklen_t slen = sizeof(sa);
-
-			sa.sin6_family = AF_INET;
-			real_getsockname(fd, (struct sockaddr *)&sa, &slen);
-			*(int *)val = kp_v4emul(fd) ? AF_INET6 : sa.sin6_family;
-		}
+		*(int *)val = name == SO_PROTOCOL ? IPPROTO_TCP : kp_domain(fd);
 		return 0;
 	}
 	if (!ret)
@@ -1079,8 +1601,11 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	err = errno;
 	if ((level == IPPROTO_TCP || level == IPPROTO_IP ||
 	     level == IPPROTO_IPV6) &&
-	    (err == ENOPROTOOPT || err == EOPNOTSUPP) && kp_is_kcp(fd))
-		return kp_fake_getsockopt(fd, level, name, val, len);
+	    (err == ENOPROTOOPT || err == EOPNOTSUPP) && kp_is_kcp(fd)) {
+		if (level == IPPROTO_TCP)
+			return kp_tcp_getsockopt(fd, name, val, len);
+		return kp_ip_getsockopt(fd, level, name, val, len);
+	}
 	errno = err;
 	return ret;
 }
