@@ -1342,6 +1342,9 @@ struct sock *kcp_sk_clone(struct kcp_sock *lks, gfp_t gfp)
 	sk->sk_userlocks = lsk->sk_userlocks;
 	sk->sk_rcvtimeo = lsk->sk_rcvtimeo;
 	sk->sk_sndtimeo = lsk->sk_sndtimeo;
+	/* as TCP's children: SO_KEEPALIVE with the listener's times */
+	if (sock_flag(lsk, SOCK_KEEPOPEN))
+		sock_set_flag(sk, SOCK_KEEPOPEN);
 	/* routes by uid (ip rule uidrange) as its listener's owner */
 	kcp_sk_set_uid(sk, sk_uid(lsk));
 	security_sk_clone(lsk, sk);
