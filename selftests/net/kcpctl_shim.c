@@ -425,18 +425,20 @@ static void test_keepalive(int l, int c, int s)
 			  "effect, TCP's defaults read back (7200, 9)");
 		return;
 	}
+	int r, ki, ti;
+
+	/* values read before the results print: argument order is free */
 	v = 33;
-	kt_result(!setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v)) &&
-		  intopt(c, SOL_KCP, KCP_KEEPIDLE) == 33 &&
-		  intopt(c, IPPROTO_TCP, TCP_KEEPIDLE) == 33,
+	r = setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
+	ki = intopt(c, SOL_KCP, KCP_KEEPIDLE);
+	ti = intopt(c, IPPROTO_TCP, TCP_KEEPIDLE);
+	kt_result(!r && ki == 33 && ti == 33,
 		  "TCP_KEEPIDLE 33 under the shim: SOL_KCP KCP_KEEPIDLE "
-		  "reads %d, TCP_KEEPIDLE %d", intopt(c, SOL_KCP, KCP_KEEPIDLE),
-		  intopt(c, IPPROTO_TCP, TCP_KEEPIDLE));
+		  "reads %d, TCP_KEEPIDLE %d", ki, ti);
 	v = 4;
-	kt_result(!setsockopt(c, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(v)) &&
-		  intopt(c, SOL_KCP, KCP_KEEPCNT) == 4,
-		  "TCP_KEEPCNT 4 -> KCP_KEEPCNT %d",
-		  intopt(c, SOL_KCP, KCP_KEEPCNT));
+	r = setsockopt(c, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(v));
+	ki = intopt(c, SOL_KCP, KCP_KEEPCNT);
+	kt_result(!r && ki == 4, "TCP_KEEPCNT 4 -> KCP_KEEPCNT %d", ki);
 	kt_result(intopt(s, SOL_KCP, KCP_KEEPIDLE) == 41,
 		  "the accepted session inherits the listener's KCP_KEEPIDLE "
 		  "(%d, want 41), as TCP's do", intopt(s, SOL_KCP, KCP_KEEPIDLE));
