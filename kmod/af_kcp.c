@@ -892,6 +892,12 @@ static int kcp_sendmsg_stream(struct sock *sk, struct msghdr *msg, size_t len)
 				break;
 			continue;
 		}
+		/*
+		 * After a partial write the error (a reset) stays for the
+		 * next call, as TCP leaves sk_err to report it there.
+		 */
+		if (copied && READ_ONCE(sk->sk_err))
+			break;
 		err = kcp_send_check(sk);
 		if (err)
 			break;
