@@ -88,7 +88,8 @@ $(B)/peers/kcppeer: selftests/peers/kcppeer/main.go selftests/peers/build.sh
 userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/options \
 	$(B)/net/kcpctl_hold $(B)/net/kcpctl_shim \
 	$(B)/net/attack $(B)/net/hostile $(B)/net/races \
-	$(B)/net/tunpeer $(B)/net/lifecycle $(B)/peers/kcppeer
+	$(B)/net/tunpeer $(B)/net/lifecycle $(B)/net/session \
+	$(B)/peers/kcppeer
 	$(MAKE) -C tools/kcpctl O=$(B)/tools
 
 unit:
