@@ -6,12 +6,15 @@
  *   session probe
  *	"EXT <value>" if the module knows KCP_SESSION_EXT, "EXT none" if
  *	it answers ENOPROTOOPT (a module without the session extension).
- *   session tests -A NS_A -B NS_B -a IP_A [-port-base P] [-nft TABLE]
+ *   session tests -A NS_A -B NS_B -a IP_A [-port-base P] [-nft TABLE] [-tcp]
  *	The TAP tests below: servers run in NS_A (on IP_A), clients in
  *	NS_B, each test in its own process group, bounded by alarm() and
  *	a watchdog. -nft names an inet table with a chain "in" (input hook)
  *	in NS_A that the black-hole and keepalive tests add drop rules to.
  *	Tests that need the extension are skipped on a module without it.
+ *	-tcp runs the same tests on TCP sockets (TCP_SYNCNT 1 for the
+ *	connect timeout, TCP_KEEP* for KCP_KEEP*, TCP_INFO's state): a
+ *	check of the tests themselves against the semantics they copy.
  *   session send -a HOST:PORT [-bytes N] [-seed S] [-timeout S] [KCP opts]
  *	AF_KCP client: N bytes of the test stream (kcptest.h), then
  *	"INFO ext=E len=L state=S", close() and "RESULT ok=1 bytes=N".
@@ -31,6 +34,7 @@
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <netinet/tcp.h>
 
 #ifndef POLLRDHUP
 #define POLLRDHUP 0x2000
@@ -41,7 +45,7 @@
 static struct {
 	const char *ns_a, *ns_b, *ip_a, *nft;
 	int port_base;
-	bool have_ext;
+	bool have_ext, tcp;
 } C = { .ip_a = "10.9.0.1", .port_base = 29000 };
 
 /* ---- verdicts shared between the runner and a test's process ---- */
@@ -88,24 +92,57 @@ static long kinfo_ext(int fd)
 	return ki.kcpi_ext;
 }
 
+/* kcpi_state (-tcp: tcpi_state; both use TCP's numbering) */
 static int kinfo_state(int fd)
 {
 	struct kcp_info ki;
 	socklen_t len;
 
+	if (C.tcp) {
+		struct tcp_info ti;
+
+		len = sizeof(ti);
+		return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ? -1 : ti.tcpi_state;
+	}
 	return kinfo(fd, &ki, &len) ? -1 : (int)ki.kcpi_state;
 }
 
 /* An AF_KCP socket with fast3 (quick retransmission, 10 ms ticks). */
 static int ksock(int type)
 {
-	int fd = kt_socket(type);
+	int fd;
 
+	if (C.tcp)
+		return socket(AF_INET, type, 0);
+	fd = kt_socket(type);
 	if (fd >= 0 && kt_setint(fd, KCP_PRESET, KCP_PRESET_FAST3)) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * KCP_CONNECT_TIMEOUT @ms; -tcp: TCP_SYNCNT 1 (a SYN and one resend:
+ * 3 s) for a bound below 3 s, else the defaults
+ */
+static int set_connect_timeout(int fd, int ms)
+{
+	if (C.tcp)
+		return ms < 3000 ? setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT,
+					      &(int){ 1 }, sizeof(int)) : 0;
+	return kt_setint(fd, KCP_CONNECT_TIMEOUT, ms);
+}
+
+/* SO_KEEPALIVE and KCP_KEEPIDLE/INTVL/CNT (-tcp: TCP_KEEP*) */
+static int set_keepalive(int fd, int idle, int intvl, int cnt)
+{
+	int one = 1, lvl = C.tcp ? IPPROTO_TCP : SOL_KCP;
+
+	return setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) ||
+	       setsockopt(fd, lvl, C.tcp ? TCP_KEEPIDLE : KCP_KEEPIDLE, &idle, sizeof(int)) ||
+	       setsockopt(fd, lvl, C.tcp ? TCP_KEEPINTVL : KCP_KEEPINTVL, &intvl, sizeof(int)) ||
+	       setsockopt(fd, lvl, C.tcp ? TCP_KEEPCNT : KCP_KEEPCNT, &cnt, sizeof(int)) ? -1 : 0;
 }
 
 static int kconnect_fd(int fd, int port)
@@ -605,7 +642,7 @@ static bool t_refused(void)
 	if (fd < 0)
 		return fail("socket: %s", ename(errno));
 	/* an answer must come from the ICMP error, not from a timeout */
-	kt_setint(fd, KCP_CONNECT_TIMEOUT, 10000);
+	set_connect_timeout(fd, 10000);
 	r = kconnect_fd(fd, closed_port());
 	e = errno;
 	dt = kt_now() - t0;
@@ -648,7 +685,7 @@ static bool t_refused_nb(void)
 
 	if (fd < 0)
 		return fail("socket: %s", ename(errno));
-	kt_setint(fd, KCP_CONNECT_TIMEOUT, 10000);
+	set_connect_timeout(fd, 10000);
 	good = nb_connect(fd, closed_port(), 5, &rev, &soerr, &dt, NULL);
 	close(fd);
 	if (!good)
@@ -684,8 +721,8 @@ static bool t_connect_nb(void)
 		r = kconnect_fd(fd, s.port);
 		e = errno;
 		st = kinfo_state(fd);
-		note("poll revents %#x after %.2f s, SO_ERROR %s, again %d %s, state %d",
-		     rev, dt, ename(soerr), r, r ? ename(e) : "", st);
+		note("poll revents %#x after %.2f s, SO_ERROR %s, connect() again %d%s%s, state %d",
+		     rev, dt, ename(soerr), r, r ? " " : "", r ? ename(e) : "", st);
 		good = (rev & POLLOUT) && !(rev & (POLLERR | POLLHUP)) && !soerr &&
 		       (r == 0 || e == EISCONN) && st == KCP_ESTABLISHED && dt < 3;
 	}
@@ -703,7 +740,7 @@ static bool nft_drop(int port)
 		return fail("no nft table (-nft)");
 	if (port)
 		snprintf(cmd, sizeof(cmd),
-			 "ip netns exec %s nft add rule inet %s in udp dport %d drop",
+			 "ip netns exec %s nft add rule inet %s in meta l4proto { tcp, udp } th dport %d drop",
 			 C.ns_a, C.nft, port);
 	else
 		snprintf(cmd, sizeof(cmd), "ip netns exec %s nft flush chain inet %s in",
@@ -720,7 +757,7 @@ static bool t_blackhole(void)
 
 	if (fd < 0)
 		return fail("socket: %s", ename(errno));
-	if (kt_setint(fd, KCP_CONNECT_TIMEOUT, 2000))
+	if (set_connect_timeout(fd, 2000))
 		return fail("KCP_CONNECT_TIMEOUT: %s", ename(errno));
 	if (!nft_drop(port))
 		return false;
@@ -745,7 +782,7 @@ static bool t_blackhole_nb(void)
 
 	if (fd < 0)
 		return fail("socket: %s", ename(errno));
-	if (kt_setint(fd, KCP_CONNECT_TIMEOUT, 2000))
+	if (set_connect_timeout(fd, 2000))
 		return fail("KCP_CONNECT_TIMEOUT: %s", ename(errno));
 	if (!nft_drop(port))
 		return false;
@@ -801,7 +838,7 @@ static bool t_killed_writer(void)
 	struct kt_rng rng;
 	static uint8_t buf[65536], want[65536];
 	struct srv s;
-	long total = 0;
+	long total = 0, at_kill = 0;
 	ssize_t r = 0;
 	double t0 = 0;
 	bool same = true;
@@ -818,6 +855,8 @@ static bool t_killed_writer(void)
 		srv_end(&s, 1);
 		return fail("the server did not accept");
 	}
+	/* let the writer fill the buffers: data is in flight at the kill */
+	usleep(500000);
 	for (;;) {
 		r = recv(fd, buf, sizeof(buf), 0);
 		if (r < 0 && errno == EINTR)
@@ -832,6 +871,7 @@ static bool t_killed_writer(void)
 		if (!t0 && total >= 256 * 1024) {
 			kill(s.pid, SIGKILL);
 			t0 = kt_now();
+			at_kill = total;
 		}
 	}
 	close(fd);
@@ -839,8 +879,9 @@ static bool t_killed_writer(void)
 	if (!t0)
 		return fail("recv %zd %s after %ld bytes, before the kill", r,
 			    ename(e), total);
-	note("read %ld bytes (%s), then %zd %s %.2f s after SIGKILL", total,
-	     same ? "the stream" : "NOT the stream", r, ename(e), kt_now() - t0);
+	note("read %ld bytes (%s, %ld after SIGKILL), then %s %.2f s after it",
+	     total, same ? "the stream" : "NOT the stream", total - at_kill,
+	     r ? ename(e) : "EOF", kt_now() - t0);
 	return same && (r == 0 || e == ECONNRESET) && kt_now() - t0 < 10;
 }
 
@@ -1054,7 +1095,7 @@ static bool t_keepalive(void)
 	double t0, dt = 0;
 	ssize_t r;
 	char c = 'k';
-	int fd, one = 1, e = 0;
+	int fd, e = 0;
 	bool good = true;
 
 	if (!srv_start(&s, SOCK_STREAM, srv_echo))
@@ -1062,9 +1103,7 @@ static bool t_keepalive(void)
 	fd = ksock(SOCK_STREAM);
 	if (fd < 0)
 		return fail("socket: %s", ename(errno));
-	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) ||
-	    kt_setint(fd, KCP_KEEPIDLE, 1) || kt_setint(fd, KCP_KEEPINTVL, 1) ||
-	    kt_setint(fd, KCP_KEEPCNT, 3)) {
+	if (set_keepalive(fd, 1, 1, 3)) {
 		close(fd);
 		srv_end(&s, 1);
 		return fail("SO_KEEPALIVE/KCP_KEEP*: %s", ename(errno));
@@ -1163,7 +1202,8 @@ static int do_tests(int argc, char **argv)
 	const struct kt_opt opts[] = {
 		{ "-A", KT_STR, &C.ns_a }, { "-B", KT_STR, &C.ns_b },
 		{ "-a", KT_STR, &C.ip_a }, { "-nft", KT_STR, &C.nft },
-		{ "-port-base", KT_INT, &C.port_base }, { NULL },
+		{ "-port-base", KT_INT, &C.port_base }, { "-tcp", KT_FLAG, &C.tcp },
+		{ NULL },
 	};
 	int val = 0, r;
 
@@ -1176,17 +1216,29 @@ static int do_tests(int argc, char **argv)
 		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (V == MAP_FAILED)
 		kt_die("mmap");
-	r = probe_ext(&val);
-	C.have_ext = !r;
-	kt_diag("KCP_SESSION_EXT: %s", r ? ename(-r) : val ? "1 (offered)" : "0");
+	if (C.tcp) {
+		C.have_ext = true;
+		kt_diag("-tcp: the tests on TCP sockets");
+	} else {
+		r = probe_ext(&val);
+		C.have_ext = !r;
+		kt_diag("KCP_SESSION_EXT: %s", r ? ename(-r) : val ? "1 (offered)" : "0");
+	}
 
-	run_test("KCP_INFO kcpi_ext is 1 on both AF_KCP endpoints", t_ext, 15, true);
+	if (C.tcp)
+		kt_skip("TCP has no KCP_INFO", "KCP_INFO kcpi_ext is 1 on both AF_KCP endpoints");
+	else
+		run_test("KCP_INFO kcpi_ext is 1 on both AF_KCP endpoints", t_ext, 15, true);
 	run_test("half-close: client SHUT_WR, server reads 512 KiB then EOF (POLLIN|POLLRDHUP), sends 256 KiB back",
 		 t_half_c2s, 40, true);
 	run_test("half-close: server SHUT_WR, client reads 512 KiB then EOF (POLLIN|POLLRDHUP), sends 256 KiB back",
 		 t_half_s2c, 40, true);
-	run_test("SOCK_SEQPACKET: 40 messages, SHUT_WR, EOF after the last; 10 messages back, EOF",
-		 t_seqpacket, 30, true);
+	if (C.tcp)
+		kt_skip("TCP has no SOCK_SEQPACKET",
+			"SOCK_SEQPACKET: 40 messages, SHUT_WR, EOF after the last; 10 messages back, EOF");
+	else
+		run_test("SOCK_SEQPACKET: 40 messages, SHUT_WR, EOF after the last; 10 messages back, EOF",
+			 t_seqpacket, 30, true);
 	run_test("connect() to a closed port: ECONNREFUSED within 3 s", t_refused, 10, true);
 	run_test("non-blocking connect() to a closed port: EINPROGRESS, POLLERR, SO_ERROR ECONNREFUSED",
 		 t_refused_nb, 10, true);

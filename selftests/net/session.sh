@@ -24,8 +24,9 @@
 # Tests that need the session extension are skipped ("no session
 # extension in this module") when getsockopt(KCP_SESSION_EXT) answers
 # ENOPROTOOPT. Environment:
-#   SESSION_TCP=1    run part 3 over plain TCP, without kcpctl run: checks
-#                    the plumbing (sshd, keys, the programs, the checks)
+#   SESSION_TCP=1    run parts 1 and 3 over plain TCP (session tests -tcp,
+#                    the programs without kcpctl run): a control of the
+#                    tests and the plumbing (sshd, keys, programs, checks)
 #   SESSION_FORCE=1  run part 3 under kcpctl run even without the extension
 #   SESSION_MIB=N    payload of part 3 (default 4)
 #
@@ -109,6 +110,8 @@ if command -v nft > /dev/null && { modprobe -q nf_tables 2>/dev/null; in_a nft a
 else
 	diag "nft not usable in $NS_A: the black-hole and keepalive tests will fail"
 fi
+tcp=()
+[ "${SESSION_TCP:-0}" = 1 ] && tcp=(-tcp)
 nc_tests=0
 while IFS= read -r line; do
 	case $line in
@@ -122,7 +125,8 @@ while IFS= read -r line; do
 	1..*) nc_tests=${line#1..} ;;
 	*) diag "$line" ;;
 	esac
-done < <(timeout -k 5 600 "$SESS" tests -A "$NS_A" -B "$NS_B" -a "$ADDR_A" "${nft[@]}" 2>&1)
+done < <(timeout -k 5 600 "$SESS" tests -A "$NS_A" -B "$NS_B" -a "$ADDR_A" "${nft[@]}" \
+	"${tcp[@]}" 2>&1)
 [ "$nc_tests" -eq 14 ] || not_ok "session tests: the plan says $nc_tests tests, not 14 (crashed or cut short?)"
 
 # ---- 2. kcp-go interop ----
