@@ -27,7 +27,8 @@
 #   SESSION_TCP=1    run parts 1 and 3 over plain TCP (session tests -tcp,
 #                    the programs without kcpctl run): a control of the
 #                    tests and the plumbing (sshd, keys, programs, checks)
-#   SESSION_FORCE=1  run part 3 under kcpctl run even without the extension
+#   SESSION_FORCE=1  run parts 1 and 3 even without the extension (part 3
+#                    under kcpctl run): to see them fail there
 #   SESSION_MIB=N    payload of part 3 (default 4)
 #
 # Usage: session.sh [quick]    (quick: kcp-go interop on the clean link only)
@@ -110,8 +111,9 @@ if command -v nft > /dev/null && { modprobe -q nf_tables 2>/dev/null; in_a nft a
 else
 	diag "nft not usable in $NS_A: the black-hole and keepalive tests will fail"
 fi
-tcp=()
-[ "${SESSION_TCP:-0}" = 1 ] && tcp=(-tcp)
+topts=()
+[ "${SESSION_TCP:-0}" = 1 ] && topts=(-tcp)
+[ "${SESSION_FORCE:-0}" = 1 ] && topts+=(-force)
 nc_tests=0
 while IFS= read -r line; do
 	case $line in
@@ -126,7 +128,7 @@ while IFS= read -r line; do
 	*) diag "$line" ;;
 	esac
 done < <(timeout -k 5 600 "$SESS" tests -A "$NS_A" -B "$NS_B" -a "$ADDR_A" "${nft[@]}" \
-	"${tcp[@]}" 2>&1)
+	"${topts[@]}" 2>&1)
 [ "$nc_tests" -eq 14 ] || not_ok "session tests: the plan says $nc_tests tests, not 14 (crashed or cut short?)"
 
 # ---- 2. kcp-go interop ----
