@@ -30,6 +30,7 @@
 #   SESSION_FORCE=1  run parts 1 and 3 even without the extension (part 3
 #                    under kcpctl run): to see them fail there
 #   SESSION_MIB=N    payload of part 3 (default 4)
+#   SESSION_CONDS    the links of part 3 (default "clean lossy")
 #
 # Usage: session.sh [quick]    (quick: kcp-go interop on the clean link only)
 
@@ -282,7 +283,7 @@ prog_nc() {
 	[ "$rc/$src" = 0/0 ] || tail -n 3 "$WORK/nc.err" "$WORK/nc-l.err" | sed 's/^/#   /'
 }
 
-SSHD_UP=0
+SSHD_UP=0	# 1: up, 2: failed to start
 SSH_D=$WORK/ssh
 sshd_start() {
 	local sshd
@@ -403,10 +404,10 @@ prog_curl() {
 }
 
 PROGS="nc ssh scp-up scp-down curl rsync"
-for cond in clean lossy; do
+for cond in ${SESSION_CONDS:-clean lossy}; do
 	netem=
 	bound=90
-	[ $cond = lossy ] && netem="delay 20ms loss 5%" bound=240
+	[ "$cond" = lossy ] && netem="delay 20ms loss 5%" bound=240
 	netem_ok=1
 	[ $TRANSPORT = none ] || netem_set "$netem" || netem_ok=0
 	for p in $PROGS; do
@@ -420,17 +421,18 @@ for cond in clean lossy; do
 		fi
 		case $p in
 		ssh | scp-* | rsync)
-			[ $SSHD_UP = 1 ] || sshd_start ||
-				{ not_ok "$p, $cond: sshd in $NS_A did not start"; continue; }
+			[ $SSHD_UP = 0 ] && { sshd_start || SSHD_UP=2; }
+			[ $SSHD_UP = 1 ] ||
+				{ not_ok "$p: $cond: sshd in $NS_A did not start"; continue; }
 			;;
 		esac
 		case $p in
-		nc) prog_nc $cond $bound ;;
-		ssh) prog_ssh $cond $bound ;;
-		scp-up) prog_scp $cond $bound up ;;
-		scp-down) prog_scp $cond $bound down ;;
-		curl) prog_curl $cond $bound ;;
-		rsync) prog_rsync $cond $bound ;;
+		nc) prog_nc "$cond" $bound ;;
+		ssh) prog_ssh "$cond" $bound ;;
+		scp-up) prog_scp "$cond" $bound up ;;
+		scp-down) prog_scp "$cond" $bound down ;;
+		curl) prog_curl "$cond" $bound ;;
+		rsync) prog_rsync "$cond" $bound ;;
 		esac
 	done
 done
