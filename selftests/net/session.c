@@ -190,6 +190,20 @@ static const char *ename(int e)
 	}
 }
 
+/* "0", or "-1 ENAME" for a call that returned @r with errno @e */
+static const char *rstr(long r, int e)
+{
+	static char buf[4][48];
+	static int i;
+
+	i = (i + 1) % 4;
+	if (r < 0)
+		snprintf(buf[i], sizeof(buf[i]), "%ld %s", r, ename(e));
+	else
+		snprintf(buf[i], sizeof(buf[i]), "%ld", r);
+	return buf[i];
+}
+
 /* recv() until @n bytes or EOF/error; bytes read, or -errno */
 static long recv_all(int fd, void *buf, size_t n)
 {
@@ -233,10 +247,10 @@ static __attribute__((format(printf, 2, 3))) void report(int ctl, const char *fm
 		_exit(3);
 }
 
-static void ctl_put(int ctl, char c)
+/* one byte to the other end of ctl; false if it is gone */
+static bool ctl_put(int ctl, char c)
 {
-	if (write(ctl, &c, 1) != 1)
-		_exit(3);
+	return write(ctl, &c, 1) == 1;
 }
 
 /* wait for one byte on ctl (@secs at most); the byte, or -1 */
@@ -650,7 +664,7 @@ static bool t_refused(void)
 	e = errno;
 	dt = kt_now() - t0;
 	close(fd);
-	note("connect() %d %s after %.2f s", r, r ? ename(e) : "", dt);
+	note("connect() %s after %.2f s", rstr(r, e), dt);
 	return r == -1 && e == ECONNREFUSED && dt < 3;
 }
 
@@ -667,8 +681,7 @@ static bool nb_connect(int fd, int port, double secs, short *rev, int *soerr,
 	r = kconnect_fd(fd, port);
 	e = errno;
 	if (r != -1 || e != EINPROGRESS)
-		return fail("non-blocking connect() %d %s, want EINPROGRESS", r,
-			    r ? ename(e) : "");
+		return fail("non-blocking connect() %s, want EINPROGRESS", rstr(r, e));
 	if (state_pending)
 		*state_pending = kinfo_state(fd);
 	r = poll(&p, 1, (int)(secs * 1000));
@@ -724,8 +737,8 @@ static bool t_connect_nb(void)
 		r = kconnect_fd(fd, s.port);
 		e = errno;
 		st = kinfo_state(fd);
-		note("poll revents %#x after %.2f s, SO_ERROR %s, connect() again %d%s%s, state %d",
-		     rev, dt, ename(soerr), r, r ? " " : "", r ? ename(e) : "", st);
+		note("poll revents %#x after %.2f s, SO_ERROR %s, connect() again %s, state %d",
+		     rev, dt, ename(soerr), rstr(r, e), st);
 		good = (rev & POLLOUT) && !(rev & (POLLERR | POLLHUP)) && !soerr &&
 		       (r == 0 || e == EISCONN) && st == KCP_ESTABLISHED && dt < 3;
 	}
@@ -770,8 +783,7 @@ static bool t_blackhole(void)
 	dt = kt_now() - t0;
 	close(fd);
 	nft_drop(0);
-	note("connect() %d %s after %.2f s (KCP_CONNECT_TIMEOUT 2000)", r,
-	     r ? ename(e) : "", dt);
+	note("connect() %s after %.2f s (connect timeout 2000 ms)", rstr(r, e), dt);
 	return r == -1 && e == ETIMEDOUT && dt >= 1.5 && dt <= 4;
 }
 
@@ -796,8 +808,7 @@ static bool t_blackhole_nb(void)
 	if (r != -1 || e != EINPROGRESS) {
 		close(fd);
 		nft_drop(0);
-		return fail("non-blocking connect() %d %s, want EINPROGRESS", r,
-			    r ? ename(e) : "");
+		return fail("non-blocking connect() %s, want EINPROGRESS", rstr(r, e));
 	}
 	/* pending: SYN_SENT, EALREADY, nothing to poll yet */
 	st = kinfo_state(fd);
@@ -805,8 +816,8 @@ static bool t_blackhole_nb(void)
 	poll(&p, 1, 200);
 	r = kconnect_fd(fd, port);
 	e = errno;
-	note("pending: state %d, revents %#x, connect() again %d %s", st, p.revents,
-	     r, r ? ename(e) : "");
+	note("pending: state %d, revents %#x, connect() again %s", st, p.revents,
+	     rstr(r, e));
 	good = st == KCP_SYN_SENT && !p.revents && r == -1 && e == EALREADY;
 	p.revents = 0;
 	poll(&p, 1, 6000);
@@ -1047,8 +1058,7 @@ static bool reset_test(srv_fn fn, size_t extra)
 	if (send(fd, "h", 1, 0) != 1 ||
 	    (extra && send(fd, buf, extra, 0) != (ssize_t)extra))
 		note("client send: %s", ename(errno));
-	ctl_put(s.ctl, 'g');
-	if (ctl_get(s.ctl, 10) != 'c') {
+	if (!ctl_put(s.ctl, 'g') || ctl_get(s.ctl, 10) != 'c') {
 		close(fd);
 		srv_end(&s, 1);
 		return fail("the server did not close");
@@ -1066,8 +1076,8 @@ static bool reset_test(srv_fn fn, size_t extra)
 	}
 	close(fd);
 	ctl_put(s.ctl, 'x');
-	note("recv %zd %s %.2f s after the peer's close, then send %zd %s", r,
-	     r < 0 ? ename(e) : "", dt, r2, r2 < 0 ? ename(e2) : "");
+	note("recv %s %.2f s after the peer's close, then send %s", rstr(r, e), dt,
+	     rstr(r2, e2));
 	return srv_end(&s, 5) && r == -1 && e == ECONNRESET && r2 == -1 &&
 	       e2 == EPIPE && dt < 5;
 }
@@ -1116,13 +1126,13 @@ static bool t_keepalive(void)
 		return fail("socket: %s", ename(errno));
 	if (set_keepalive(fd, 1, 1, 3)) {
 		close(fd);
-		srv_end(&s, 1);
+		srv_reap(&s);
 		return fail("SO_KEEPALIVE/KCP_KEEP*: %s", ename(errno));
 	}
 	if (kconnect_fd(fd, s.port) || send(fd, "h", 1, 0) != 1 ||
 	    recv(fd, &c, 1, 0) != 1 || ctl_get(s.ctl, 5) != 'a') {
 		close(fd);
-		srv_end(&s, 1);
+		srv_reap(&s);
 		return fail("connect/echo: %s", ename(errno));
 	}
 	/* idle 4 s with a live peer: probes are answered, nothing ends */
@@ -1138,8 +1148,8 @@ static bool t_keepalive(void)
 		e = errno;
 		dt = kt_now() - t0;
 		nft_drop(0);
-		note("silent peer: recv %zd %s after %.2f s (idle 1, intvl 1, cnt 3)",
-		     r, r < 0 ? ename(e) : "", dt);
+		note("silent peer: recv %s after %.2f s (idle 1, intvl 1, cnt 3)",
+		     rstr(r, e), dt);
 		good = r == -1 && e == ETIMEDOUT && dt >= 2.5 && dt <= 7;
 	} else if (good) {
 		good = false;
