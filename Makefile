@@ -104,8 +104,8 @@ kcpnet-test:
 userspace: $(B)/net/kcpt $(B)/net/kcp_sock $(B)/net/options \
 	$(B)/net/kcpctl_hold $(B)/net/kcpctl_shim \
 	$(B)/net/attack $(B)/net/hostile $(B)/net/races \
-	$(B)/net/tunpeer $(B)/net/lifecycle $(B)/peers/kcppeer \
-	$(B)/net/kcpnet_xfer
+	$(B)/net/tunpeer $(B)/net/lifecycle $(B)/net/session \
+	$(B)/peers/kcppeer $(B)/net/kcpnet_xfer
 	$(MAKE) -C tools/kcpctl O=$(B)/tools
 
 unit:

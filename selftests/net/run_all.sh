@@ -36,6 +36,7 @@ run options selftests/net/options.sh $quick
 run attack selftests/net/attack.sh $quick
 run hostile selftests/net/hostile.sh $quick
 run races selftests/net/races.sh $quick
+run session selftests/net/session.sh $quick
 run lifecycle selftests/net/lifecycle.sh
 run modload selftests/net/modload.sh
 exit $rc

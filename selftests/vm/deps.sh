@@ -27,6 +27,7 @@ readonly BASE_PKGS=(
 	kcptun libsnappy-dev golang-github-xtaci-smux-dev
 	golang-github-golang-snappy-dev
 	ncat
+	openssh-server openssh-client rsync netcat-openbsd curl
 	debhelper dh-dkms debootstrap
 )
 

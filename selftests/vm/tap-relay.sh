@@ -7,7 +7,7 @@
 
 # What the suites run from the host's build/ ('make userspace').
 readonly VM_SUITE_TOOLS=(build/net/kcpt build/net/kcp_sock build/net/options
-	build/net/attack build/net/races build/net/lifecycle
+	build/net/attack build/net/races build/net/lifecycle build/net/session
 	build/peers/kcppeer)
 
 # Why run-vm.sh exited with RC (its RC_* codes), for a "not ok" line.

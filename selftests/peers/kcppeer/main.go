@@ -77,6 +77,9 @@
 //	-conv N       use conversation id N (via kcp.NewConn3 on an own socket)
 //	              instead of Dial's random conv; with -sessions > 1 session
 //	              i uses N+i.
+//	-hold S       keep each session open S seconds after its transfer,
+//	              before Close, so that whatever the peer sends when it
+//	              closes its end arrives and is counted (RESULT's Snmp).
 //
 // # The test stream (reimplement this in C/Python to generate or verify)
 //
@@ -188,6 +191,7 @@ type config struct {
 	seed                   uint64
 	msgsize                int
 	timeout, linger, idle  float64
+	hold                   float64
 	sessions, parallel     int
 	conv                   int64
 	verbose                bool
@@ -216,6 +220,7 @@ func parseFlags() *config {
 	flag.Float64Var(&c.timeout, "timeout", -1, "seconds: client per-session deadline (default 30); server run time (default 0 = forever)")
 	flag.Float64Var(&c.linger, "linger", 10, "seconds to wait for all sent data to be acknowledged before Close")
 	flag.Float64Var(&c.idle, "idle", 3, "server: seconds without input after which a session is finished")
+	flag.Float64Var(&c.hold, "hold", 0, "client: seconds to keep a session open after its transfer, before Close")
 	flag.IntVar(&c.sessions, "sessions", -1, "client: sessions to run (default 1); server: exit after N sessions (default 0 = never)")
 	flag.IntVar(&c.parallel, "parallel", 1, "client: sessions run concurrently")
 	flag.Int64Var(&c.conv, "conv", -1, "client: fixed conversation id (default: random, as Dial)")
@@ -1005,6 +1010,9 @@ func clientSession(c *config, block kcp.BlockCrypt, i int) *result {
 		r.payload = r.tx
 	}
 	r.srtt, r.rto = s.GetSRTT(), s.GetRTO()
+	if c.hold > 0 {
+		time.Sleep(kcpgo.Secs(c.hold))
+	}
 	s.Close()
 
 	if c.role == "send" {
