@@ -29,11 +29,10 @@
 #                    tests and the plumbing (sshd, keys, programs, checks)
 #   SESSION_FORCE=1  run parts 1 and 3 even without the extension (part 3
 #                    under kcpctl run): to see them fail there
-#   SESSION_MIB=N    payload of part 3 (default 4, quick: 1)
+#   SESSION_MIB=N    payload of part 3 (default 4)
 #   SESSION_CONDS    the links of part 3 (default "clean lossy")
 #
-# Usage: session.sh [quick]    (quick: kcp-go interop on the clean link only,
-#                              1 MiB for the programs: ssh is slow under TCG)
+# Usage: session.sh [quick]    (quick: kcp-go interop on the clean link only)
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # shellcheck source=selftests/net/lib.sh
@@ -204,7 +203,6 @@ go_pair "clean" "" $((2 << 20))
 
 # ---- 3. unmodified programs under kcpctl run ----
 MIB=${SESSION_MIB:-4}
-[ "$QUICK" = quick ] && MIB=${SESSION_MIB:-1}
 PAYLOAD=$WORK/payload
 head -c $((MIB << 20)) /dev/urandom > "$PAYLOAD"
 SUM=$(sha256sum < "$PAYLOAD")
