@@ -394,7 +394,7 @@ static bool proc_line_ok(const char *l, bool v6, char *why, size_t wl)
 	}
 	if (fields != 30 || strlen(la) != alen || strlen(ra) != alen ||
 	    (st != KCP_ESTABLISHED && st != KCP_LINGER && st != KCP_CLOSE &&
-	     st != KCP_LISTEN) || mtu < 50 || mtu > 1500 || uid != 0) {
+	     st != KCP_LISTEN && st != KCP_SYN_SENT) || mtu < 50 || mtu > 1500 || uid != 0) {
 		snprintf(why, wl, "bad line (%u fields): %.160s", fields, l);
 		return false;
 	}
