@@ -28,6 +28,12 @@
  *	A TCP (AF_INET) server for "kcpctl run": "LISTEN port", accept one
  *	connection, read the request head, answer an HTTP/1.0 200 with the
  *	file and no Content-Length (close-delimited), close() and exit 0.
+ *   session keepalive -a IP:PORT -nft TABLE [-timeout S] [KCP opts]
+ *	AF_KCP client of an echo server (kcp-go's), SO_KEEPALIVE with
+ *	KCP_KEEPIDLE/INTVL/CNT 1/1/3: "INFO ...", an echo after 5 idle s,
+ *	then an nft rule in TABLE's chain "in" (this namespace) drops what
+ *	the server sends; "KEEPALIVE alive=0|1 silent=-1 ETIMEDOUT secs=T",
+ *	"RESULT ok=1" if the echo came and ETIMEDOUT after 2.5-7 s.
  *
  * KCP options of send/recv: those of selftests/lib/cli.h (-preset -wnd
  * -nodelay -mtu ...).
@@ -1531,7 +1537,7 @@ static void print_info(int fd)
 }
 
 struct xfer {
-	const char *addr, *listen, *file;
+	const char *addr, *listen, *file, *nft;
 	struct kt_kcpopts k;
 	long long bytes;
 	unsigned long long seed;
@@ -1588,6 +1594,69 @@ static int do_xfer(bool sender, struct xfer *x)
 	return got == x->bytes && same ? 0 : 1;
 }
 
+/*
+ * The AF_KCP client of session.sh's keepalive test against a kcp-go echo
+ * server: a live idle peer must answer the probes (kcp-go's WINS), a
+ * silenced one (an nft rule in this namespace dropping what comes from
+ * its port) must end the session in ETIMEDOUT.
+ */
+static int do_keepalive(struct xfer *x)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	char cmd[256];
+	socklen_t slen;
+	double t0, dt = 0;
+	ssize_t r = 0;
+	int fd, e = 0;
+	bool alive = false, ok;
+	char c = 'h';
+
+	if (!x->addr || kt_parse_addr(x->addr, &ss, &slen) || ss.ss_family != AF_INET ||
+	    !x->nft) {
+		fprintf(stderr, "session keepalive: need -a IPv4:PORT -nft TABLE\n");
+		return 2;
+	}
+	alarm((unsigned int)x->timeout + 1);
+	fd = kt_socket(SOCK_STREAM);
+	if (fd < 0)
+		kt_die("socket(AF_KCP)");
+	kt_kcpopts_tune(&x->k, fd);
+	if (set_keepalive(fd, 1, 1, 3))
+		kt_die("SO_KEEPALIVE/KCP_KEEP*");
+	if (connect(fd, (struct sockaddr *)&ss, slen))
+		kt_die("connect");
+	kt_set_timeo(fd, SO_RCVTIMEO, 5);
+	if (send(fd, &c, 1, 0) != 1 || recv(fd, &c, 1, 0) != 1 || c != 'h')
+		kt_die("hello echo");
+	print_info(fd);
+	/* idle: only keepalive probes and kcp-go's answers on the wire */
+	sleep(5);
+	c = 'i';
+	alive = send(fd, &c, 1, 0) == 1 && recv(fd, &c, 1, 0) == 1 && c == 'i';
+	if (!alive)
+		printf("# after 5 idle s: %s\n", ename(errno));
+	snprintf(cmd, sizeof(cmd), "nft add rule inet %s in udp sport %d drop",
+		 x->nft, ntohs(sin->sin_port));
+	if (alive && system(cmd)) {
+		printf("# '%s' failed\n", cmd);
+		alive = false;
+	}
+	if (alive) {
+		kt_set_timeo(fd, SO_RCVTIMEO, 15);
+		t0 = kt_now();
+		r = recv(fd, &c, 1, 0);
+		e = errno;
+		dt = kt_now() - t0;
+	}
+	close(fd);
+	ok = alive && r == -1 && e == ETIMEDOUT && dt >= 2.5 && dt <= 7;
+	printf("KEEPALIVE alive=%d silent=%s secs=%.2f\n", alive,
+	       alive ? rstr(r, e) : "-", dt);
+	printf("RESULT ok=%d\n", ok);
+	return ok ? 0 : 1;
+}
+
 static int do_httpd(struct xfer *x)
 {
 	static const char head[] = "HTTP/1.0 200 OK\r\n"
@@ -1640,12 +1709,15 @@ static int do_httpd(struct xfer *x)
 
 int main(int argc, char **argv)
 {
-	const char *usage = "session probe | tests -A NS_A -B NS_B ... | send -a HOST:PORT ... | recv -l HOST:PORT ... | httpd -l HOST:PORT -file PATH";
+	const char *usage = "session probe | tests -A NS_A -B NS_B ... | send -a HOST:PORT ... | "
+		"recv -l HOST:PORT ... | httpd -l HOST:PORT -file PATH | "
+		"keepalive -a IP:PORT -nft TABLE ...";
 	struct xfer x = { .k = KT_KCPOPTS_INIT, .bytes = 1 << 20, .seed = 1,
 			  .timeout = 60 };
 	const struct kt_opt opts[] = {
 		{ "-a", KT_STR, &x.addr }, { "-l", KT_STR, &x.listen },
-		{ "-file", KT_STR, &x.file }, { "-bytes", KT_LL, &x.bytes },
+		{ "-file", KT_STR, &x.file }, { "-nft", KT_STR, &x.nft },
+		{ "-bytes", KT_LL, &x.bytes },
 		{ "-seed", KT_ULL, &x.seed }, { "-timeout", KT_DBL, &x.timeout },
 		{ NULL },
 	};
@@ -1664,6 +1736,8 @@ int main(int argc, char **argv)
 		return do_xfer(!strcmp(mode, "send"), &x);
 	if (!strcmp(mode, "httpd"))
 		return do_httpd(&x);
+	if (!strcmp(mode, "keepalive"))
+		return do_keepalive(&x);
 	fprintf(stderr, "usage: %s\n", usage);
 	return 2;
 }
