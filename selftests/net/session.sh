@@ -32,7 +32,8 @@
 #   SESSION_FORCE=1  run parts 1 and 3 even without the extension (part 3
 #                    under kcpctl run): to see them fail there
 #   SESSION_MIB=N    payload of part 3 (default 4)
-#   SESSION_CONDS    the links of part 3 (default "clean lossy")
+#   SESSION_CONDS    the links of part 3 (default "clean lossy"; "none":
+#                    no part 3)
 #
 # Usage: session.sh [quick]    (quick: kcp-go interop on the clean link only)
 
@@ -455,6 +456,14 @@ prog_curl() {
 
 PROGS="nc ssh scp-up scp-down curl rsync"
 for cond in ${SESSION_CONDS:-clean lossy}; do
+	case $cond in
+	clean | lossy) ;;
+	none) continue ;;
+	*)
+		not_ok "SESSION_CONDS: unknown link '$cond' (clean, lossy or none)"
+		continue
+		;;
+	esac
 	# bounds: 4 MiB took up to 44 s clean and 68 s lossy over TCP (scp,
 	# TCG guest on a busy 2-core host)
 	netem=
