@@ -21,7 +21,11 @@
 #define KCP_CMD_ACK	82
 #define KCP_CMD_WASK	83
 #define KCP_CMD_WINS	84
+#define KCP_CMD_FIN	85
+#define KCP_CMD_RST	86
 #define KT_SEG_HDR	24
+/* ts of a WASK/WINS that offers the session extension (frg = version) */
+#define KT_EXT_MARK	0x4b435845u
 
 static inline uint32_t kt_g32(const uint8_t *p)
 {

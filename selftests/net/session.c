@@ -28,6 +28,12 @@
  *	A TCP (AF_INET) server for "kcpctl run": "LISTEN port", accept one
  *	connection, read the request head, answer an HTTP/1.0 200 with the
  *	file and no Content-Length (close-delimited), close() and exit 0.
+ *   session keepalive -a IP:PORT -nft TABLE [-timeout S] [KCP opts]
+ *	AF_KCP client of an echo server (kcp-go's), SO_KEEPALIVE with
+ *	KCP_KEEPIDLE/INTVL/CNT 1/1/3: "INFO ...", an echo after 5 idle s,
+ *	then an nft rule in TABLE's chain "in" (this namespace) drops what
+ *	the server sends; "KEEPALIVE alive=0|1 silent=-1 ETIMEDOUT secs=T",
+ *	"RESULT ok=1" if the echo came and ETIMEDOUT after 2.5-7 s.
  *
  * KCP options of send/recv: those of selftests/lib/cli.h (-preset -wnd
  * -nodelay -mtu ...).
@@ -1160,6 +1166,212 @@ static bool t_keepalive(void)
 	return good;
 }
 
+/*
+ * Time-wait: a fake peer (a plain UDP socket, the test's) speaks the
+ * extension to a listener, ends its accepted session with FIN both ways,
+ * then sends what a peer whose last ACK was lost would: the tombstone
+ * must answer it, once per 100 ms, and never answer a RST.
+ */
+#define TW_DATA		"time-wait data"
+#define TW_LEN		(sizeof(TW_DATA) - 1)
+
+/* accept, report kcpi_ext, read TW_DATA and EOF, close */
+static void srv_tw(int lfd, int ctl)
+{
+	int fd = srv_accept(lfd, ctl, 5);
+	char buf[64];
+	long got, ext;
+	ssize_t r;
+
+	if (fd < 0)
+		return;
+	ext = kinfo_ext(fd);
+	ctl_put(ctl, ext == 1 ? '1' : '0');
+	kt_set_timeo(fd, SO_RCVTIMEO, 5);
+	got = recv_all(fd, buf, TW_LEN);
+	r = recv(fd, buf, 1, 0);
+	if (got != (long)TW_LEN || memcmp(buf, TW_DATA, TW_LEN) || r) {
+		report(ctl, "server: read %ld bytes (%s), then %s, want %zu and 0",
+		       got, got == (long)TW_LEN ? "checked" : "short",
+		       rstr(r, errno), TW_LEN);
+		return;
+	}
+	close(fd);
+	ctl_put(ctl, 'c');
+	/* the listener (and its UDP port) stays until the test is done */
+	ctl_get(ctl, 20);
+}
+
+/* a counter of /proc/PID/net/kcp_snmp (PID's namespace), or -1 */
+static long long snmp_of(pid_t pid, const char *name)
+{
+	char path[64], key[64];
+	long long v, found = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/kcp_snmp", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+static void tw_put(int u, uint8_t cmd, uint8_t frg, uint32_t ts, uint32_t sn,
+		   uint32_t una, const char *data, uint32_t len, uint32_t conv)
+{
+	uint8_t b[KT_SEG_HDR + 64];
+
+	kt_seg_hdr(b, conv, cmd, frg, 32, ts, sn, una, len);
+	memcpy(b + KT_SEG_HDR, data, len);
+	if (send(u, b, KT_SEG_HDR + len, 0) < 0)
+		note("send cmd %u: %s", cmd, ename(errno));
+}
+
+/*
+ * Wait up to @ms for a segment of @conv with @cmd (0: a marked WASK or
+ * WINS) and, if @sn >= 0, that sn; the server's WASKs get a marked WINS,
+ * as the peer it confirms would send. False on timeout.
+ */
+static bool tw_wait(int u, uint32_t conv, int cmd, long sn, int ms,
+		    struct kt_seg *out)
+{
+	double end = kt_now() + ms / 1000.0;
+	struct kt_seg s[16];
+	uint8_t b[2048];
+	int n, i;
+
+	for (;;) {
+		struct pollfd p = { .fd = u, .events = POLLIN };
+		int left = (int)((end - kt_now()) * 1000);
+		ssize_t r;
+
+		if (left <= 0 || poll(&p, 1, left) != 1)
+			return false;
+		r = recv(u, b, sizeof(b), MSG_DONTWAIT);
+		n = r > 0 ? kt_segs_parse(b, r, s, 16) : 0;
+		for (i = 0; i < n; i++) {
+			bool mark = s[i].ts == KT_EXT_MARK && s[i].frg == 1 &&
+				    (s[i].cmd == KCP_CMD_WASK || s[i].cmd == KCP_CMD_WINS);
+
+			if (s[i].conv != conv)
+				continue;
+			if (s[i].cmd == KCP_CMD_WASK && cmd != KCP_CMD_WASK)
+				tw_put(u, KCP_CMD_WINS, 1, KT_EXT_MARK, 0, 0, "", 0, conv);
+			if ((cmd ? s[i].cmd == cmd : mark) && (sn < 0 || s[i].sn == sn)) {
+				*out = s[i];
+				return true;
+			}
+		}
+	}
+}
+
+/* anything at all from the server within @ms: the first segment's cmd, or 0 */
+static int tw_any(int u, int ms)
+{
+	struct pollfd p = { .fd = u, .events = POLLIN };
+	uint8_t b[2048];
+	ssize_t r;
+
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	r = recv(u, b, sizeof(b), MSG_DONTWAIT);
+	return r >= KT_SEG_HDR ? b[4] : -1;
+}
+
+static bool t_timewait(void)
+{
+	struct sockaddr_in a;
+	uint32_t conv = 0x7a000000u | (getpid() & 0xffffff);
+	long long rst0, drop0, rst1, drop1;
+	struct kt_seg seg;
+	struct srv s;
+	double t;
+	bool good = false;
+	int u, c, any;
+
+	if (!srv_start(&s, SOCK_STREAM, srv_tw))
+		return false;
+	a = kt_addr4(C.ip_a, s.port);
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	if (u < 0 || connect(u, (struct sockaddr *)&a, sizeof(a))) {
+		srv_reap(&s);
+		return fail("UDP socket: %s", ename(errno));
+	}
+	/* a marked WASK opens the session and offers the extension */
+	tw_put(u, KCP_CMD_WASK, 1, KT_EXT_MARK, 0, 0, "", 0, conv);
+	if (!tw_wait(u, conv, 0, 0, 3000, &seg)) {
+		note("no marked WASK/WINS (ts %#x, frg 1) from the server in 3 s",
+		     KT_EXT_MARK);
+		goto out;
+	}
+	c = ctl_get(s.ctl, 5);
+	if (c != '1') {
+		note("server: kcpi_ext %s", c == '0' ? "not 1" : "unknown (no accept?)");
+		goto out;
+	}
+	tw_put(u, KCP_CMD_PUSH, 0, 100, 0, 0, TW_DATA, TW_LEN, conv);
+	tw_put(u, KCP_CMD_FIN, 0, 101, 1, 0, "", 0, conv);
+	if (ctl_get(s.ctl, 5) != 'c') {
+		note("the server did not read the data and EOF, or did not close");
+		goto out;
+	}
+	if (!tw_wait(u, conv, KCP_CMD_FIN, -1, 3000, &seg) || seg.sn) {
+		note("no FIN sn 0 from the server's close in 3 s");
+		goto out;
+	}
+	/* acknowledged (ACK and una 1): both directions ended, a tombstone */
+	tw_put(u, KCP_CMD_ACK, 0, seg.ts, 0, 1, "", 0, conv);
+	while (tw_any(u, 300))
+		;
+	rst0 = snmp_of(s.pid, "OutRsts");
+	drop0 = snmp_of(s.pid, "TimeWaitDrop");
+
+	/* (a) the FIN again, as if our ACK of it had been lost */
+	tw_put(u, KCP_CMD_FIN, 0, 101, 1, 1, "", 0, conv);
+	if (!tw_wait(u, conv, KCP_CMD_ACK, -1, 1000, &seg)) {
+		note("no ACK for the repeated FIN sn 1 in 1 s (no time-wait answer)");
+		goto out;
+	}
+	if (seg.sn != 1 || seg.ts != 101) {
+		note("repeated FIN: ACK sn %u ts %u, want sn 1 ts 101", seg.sn, seg.ts);
+		goto out;
+	}
+	/* (b) new data past the FIN, after the 100 ms answer limit */
+	usleep(150000);
+	tw_put(u, KCP_CMD_PUSH, 0, 102, 2, 1, "late", 4, conv);
+	if (!tw_wait(u, conv, KCP_CMD_RST, -1, 1000, &seg)) {
+		note("no RST for new data (PUSH sn 2) in 1 s");
+		goto out;
+	}
+	if (seg.sn != 1 || seg.una != 2 || seg.frg != 1 || seg.len) {
+		note("RST sn %u una %u frg %u len %u, want sn 1 una 2 frg 1 len 0",
+		     seg.sn, seg.una, seg.frg, seg.len);
+		goto out;
+	}
+	/* (c) a RST is never answered, even past the 100 ms limit */
+	usleep(150000);
+	tw_put(u, KCP_CMD_RST, 1, 0, 3, 1, "", 0, conv);
+	t = kt_now();
+	any = tw_any(u, 300);
+	if (any) {
+		note("cmd %d back %.0f ms after our RST, want nothing", any,
+		     (kt_now() - t) * 1000);
+		goto out;
+	}
+	rst1 = snmp_of(s.pid, "OutRsts");
+	drop1 = snmp_of(s.pid, "TimeWaitDrop");
+	note("OutRsts +%lld, TimeWaitDrop +%lld", rst1 - rst0, drop1 - drop0);
+	good = rst0 >= 0 && drop0 >= 0 && rst1 - rst0 == 1 && drop1 - drop0 >= 3;
+out:
+	close(u);
+	ctl_put(s.ctl, 'x');
+	return srv_end(&s, 5) && good;
+}
+
 /* ---- the runner ---- */
 
 static void run_test(const char *name, bool (*fn)(void), int bound, bool ext)
@@ -1280,6 +1492,12 @@ static int do_tests(int argc, char **argv)
 		 t_linger0, 25, true);
 	run_test("SO_KEEPALIVE, KCP_KEEPIDLE 1, KEEPINTVL 1, KEEPCNT 3: a live idle peer stays, a silent one ends in ETIMEDOUT in ~4 s",
 		 t_keepalive, 35, true);
+	if (C.tcp)
+		kt_skip("TCP has no KCP wire to fake",
+			"time-wait: a repeated FIN gets an ACK, new data a RST, a RST nothing");
+	else
+		run_test("time-wait: a repeated FIN gets an ACK, new data a RST, a RST nothing",
+			 t_timewait, 20, true);
 	return kt_done();
 }
 
@@ -1319,7 +1537,7 @@ static void print_info(int fd)
 }
 
 struct xfer {
-	const char *addr, *listen, *file;
+	const char *addr, *listen, *file, *nft;
 	struct kt_kcpopts k;
 	long long bytes;
 	unsigned long long seed;
@@ -1376,6 +1594,69 @@ static int do_xfer(bool sender, struct xfer *x)
 	return got == x->bytes && same ? 0 : 1;
 }
 
+/*
+ * The AF_KCP client of session.sh's keepalive test against a kcp-go echo
+ * server: a live idle peer must answer the probes (kcp-go's WINS), a
+ * silenced one (an nft rule in this namespace dropping what comes from
+ * its port) must end the session in ETIMEDOUT.
+ */
+static int do_keepalive(struct xfer *x)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	char cmd[256];
+	socklen_t slen;
+	double t0, dt = 0;
+	ssize_t r = 0;
+	int fd, e = 0;
+	bool alive = false, ok;
+	char c = 'h';
+
+	if (!x->addr || kt_parse_addr(x->addr, &ss, &slen) || ss.ss_family != AF_INET ||
+	    !x->nft) {
+		fprintf(stderr, "session keepalive: need -a IPv4:PORT -nft TABLE\n");
+		return 2;
+	}
+	alarm((unsigned int)x->timeout + 1);
+	fd = kt_socket(SOCK_STREAM);
+	if (fd < 0)
+		kt_die("socket(AF_KCP)");
+	kt_kcpopts_tune(&x->k, fd);
+	if (set_keepalive(fd, 1, 1, 3))
+		kt_die("SO_KEEPALIVE/KCP_KEEP*");
+	if (connect(fd, (struct sockaddr *)&ss, slen))
+		kt_die("connect");
+	kt_set_timeo(fd, SO_RCVTIMEO, 5);
+	if (send(fd, &c, 1, 0) != 1 || recv(fd, &c, 1, 0) != 1 || c != 'h')
+		kt_die("hello echo");
+	print_info(fd);
+	/* idle: only keepalive probes and kcp-go's answers on the wire */
+	sleep(5);
+	c = 'i';
+	alive = send(fd, &c, 1, 0) == 1 && recv(fd, &c, 1, 0) == 1 && c == 'i';
+	if (!alive)
+		printf("# after 5 idle s: %s\n", ename(errno));
+	snprintf(cmd, sizeof(cmd), "nft add rule inet %s in udp sport %d drop",
+		 x->nft, ntohs(sin->sin_port));
+	if (alive && system(cmd)) {
+		printf("# '%s' failed\n", cmd);
+		alive = false;
+	}
+	if (alive) {
+		kt_set_timeo(fd, SO_RCVTIMEO, 15);
+		t0 = kt_now();
+		r = recv(fd, &c, 1, 0);
+		e = errno;
+		dt = kt_now() - t0;
+	}
+	close(fd);
+	ok = alive && r == -1 && e == ETIMEDOUT && dt >= 2.5 && dt <= 7;
+	printf("KEEPALIVE alive=%d silent=%s secs=%.2f\n", alive,
+	       alive ? rstr(r, e) : "-", dt);
+	printf("RESULT ok=%d\n", ok);
+	return ok ? 0 : 1;
+}
+
 static int do_httpd(struct xfer *x)
 {
 	static const char head[] = "HTTP/1.0 200 OK\r\n"
@@ -1428,12 +1709,15 @@ static int do_httpd(struct xfer *x)
 
 int main(int argc, char **argv)
 {
-	const char *usage = "session probe | tests -A NS_A -B NS_B ... | send -a HOST:PORT ... | recv -l HOST:PORT ... | httpd -l HOST:PORT -file PATH";
+	const char *usage = "session probe | tests -A NS_A -B NS_B ... | send -a HOST:PORT ... | "
+		"recv -l HOST:PORT ... | httpd -l HOST:PORT -file PATH | "
+		"keepalive -a IP:PORT -nft TABLE ...";
 	struct xfer x = { .k = KT_KCPOPTS_INIT, .bytes = 1 << 20, .seed = 1,
 			  .timeout = 60 };
 	const struct kt_opt opts[] = {
 		{ "-a", KT_STR, &x.addr }, { "-l", KT_STR, &x.listen },
-		{ "-file", KT_STR, &x.file }, { "-bytes", KT_LL, &x.bytes },
+		{ "-file", KT_STR, &x.file }, { "-nft", KT_STR, &x.nft },
+		{ "-bytes", KT_LL, &x.bytes },
 		{ "-seed", KT_ULL, &x.seed }, { "-timeout", KT_DBL, &x.timeout },
 		{ NULL },
 	};
@@ -1452,6 +1736,8 @@ int main(int argc, char **argv)
 		return do_xfer(!strcmp(mode, "send"), &x);
 	if (!strcmp(mode, "httpd"))
 		return do_httpd(&x);
+	if (!strcmp(mode, "keepalive"))
+		return do_keepalive(&x);
 	fprintf(stderr, "usage: %s\n", usage);
 	return 2;
 }

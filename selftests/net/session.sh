@@ -9,11 +9,13 @@
 #  1. session.c's tests (half-close both ways, SOCK_SEQPACKET EOF,
 #     ECONNREFUSED, ETIMEDOUT against a black hole, blocking and not,
 #     SIGKILLed peers, SO_LINGER {1, 0} and unread data resetting the
-#     peer, keepalive, KCP_INFO kcpi_ext);
+#     peer, keepalive, KCP_INFO kcpi_ext, a fake peer's datagrams to a
+#     time-wait entry);
 #  2. kcp-go interop both ways: byte-exact, kcp-go's KCPInErrors and
 #     InErrs 0 once the AF_KCP end has closed (kcp-go counts a segment
 #     with an unknown cmd there: no extension segment reached it), and
-#     kcpi_ext 0 on the AF_KCP end;
+#     kcpi_ext 0 on the AF_KCP end; keepalive of an idle AF_KCP client
+#     answered by a kcp-go server, ETIMEDOUT once it is silenced;
 #  3. unmodified programs under "kcpctl run" on both ends, 4 MiB of random
 #     data, SHA-256 checked, on a clean link and with 20 ms delay and 5 %
 #     loss each way: nc -N -> nc -l (both ending by themselves on EOF),
@@ -30,7 +32,8 @@
 #   SESSION_FORCE=1  run parts 1 and 3 even without the extension (part 3
 #                    under kcpctl run): to see them fail there
 #   SESSION_MIB=N    payload of part 3 (default 4)
-#   SESSION_CONDS    the links of part 3 (default "clean lossy")
+#   SESSION_CONDS    the links of part 3 (default "clean lossy"; "none":
+#                    no part 3)
 #
 # Usage: session.sh [quick]    (quick: kcp-go interop on the clean link only)
 
@@ -130,7 +133,7 @@ while IFS= read -r line; do
 	esac
 done < <(timeout -k 5 600 "$SESS" tests -A "$NS_A" -B "$NS_B" -a "$ADDR_A" "${nft[@]}" \
 	"${topts[@]}" 2>&1)
-[ "$nc_tests" -eq 14 ] || not_ok "session tests: the plan says $nc_tests tests, not 14 (crashed or cut short?)"
+[ "$nc_tests" -eq 15 ] || not_ok "session tests: the plan says $nc_tests tests, not 15 (crashed or cut short?)"
 
 # ---- 2. kcp-go interop ----
 # shellcheck disable=SC2054
@@ -200,6 +203,52 @@ go_pair() {
 
 go_pair "clean" "" $((2 << 20))
 [ "$QUICK" = quick ] || go_pair "20ms 5% loss" "delay 20ms loss 5%" $((1 << 20))
+
+# AF_KCP client with SO_KEEPALIVE (idle 1, intvl 1, cnt 3) -> kcp-go echo
+# server: kcp-go answers the WASK probes with WINS, so 5 idle seconds
+# change nothing; then an nft rule in b drops what kcp-go sends (kcp-go
+# still gets every probe: its KCPInErrors judge them all) and the client
+# ends in ETIMEDOUT. The server idles out after 30 s only: it is ended
+# with SIGTERM, which prints its RESULT (counters) too.
+go_keepalive() {
+	local name="AF_KCP client, SO_KEEPALIVE 1/1/3 -> kcp-go server" gres kres
+
+	if [ $HAVE_EXT = 0 ] && [ "${SESSION_FORCE:-0}" != 1 ]; then
+		skip "$name: alive after 5 idle s, silenced: ETIMEDOUT in 2.5-7 s" "$NOEXT"
+		return
+	fi
+	if [ ${#nft[@]} = 0 ] || ! in_b nft add table inet kcpka ||
+	   ! in_b nft add chain inet kcpka in '{ type filter hook input priority 0; }'; then
+		not_ok "$name: nft not usable in $NS_B"
+		return
+	fi
+	if start_server "gk" in_a "$KCPPEER" -mode server -addr "$ADDR_A:0" \
+		-role echo -sessions 1 -idle 30 -timeout 60 "${FAST_G[@]}"; then
+		in_b timeout -k 5 40 "$SESS" keepalive -a "$ADDR_A:$SERVER_PORT" \
+			-nft kcpka -timeout 30 "${FAST_K[@]}" > "$WORK/kk.out" 2>&1
+		stop_server
+		gres=$(grep '^RESULT' "$WORK/gk.out" | tail -1)
+		kres=$(grep '^KEEPALIVE' "$WORK/kk.out" | tail -1)
+		if grep -q '^RESULT ok=1' "$WORK/kk.out"; then
+			ok "$name: alive after 5 idle s, silenced: ${kres#* silent=}"
+		else
+			not_ok "$name: alive after 5 idle s, silenced: ETIMEDOUT in 2.5-7 s (${kres:-no result})"
+			tail -n 3 "$WORK/kk.out" | sed 's/^/#   /'
+		fi
+		if [ "$(kv "$gres" KCPInErrors x)" = 0 ] && [ "$(kv "$gres" InErrs x)" = 0 ] &&
+		   [ "$(kv "$(grep '^INFO' "$WORK/kk.out")" ext x)" = 0 ]; then
+			ok "$name: kcp-go's KCPInErrors 0 and InErrs 0 after the probes, kcpi_ext 0"
+		else
+			not_ok "$name: kcp-go's KCPInErrors $(kv "$gres" KCPInErrors none), InErrs $(kv "$gres" InErrs none) (want 0), kcpi_ext $(kv "$(grep '^INFO' "$WORK/kk.out")" ext none) (want 0)"
+		fi
+	else
+		not_ok "$name: kcp-go server"
+	fi
+	stop_server
+	in_b nft delete table inet kcpka
+}
+netem_set ""
+go_keepalive
 
 # ---- 3. unmodified programs under kcpctl run ----
 MIB=${SESSION_MIB:-4}
@@ -407,6 +456,14 @@ prog_curl() {
 
 PROGS="nc ssh scp-up scp-down curl rsync"
 for cond in ${SESSION_CONDS:-clean lossy}; do
+	case $cond in
+	clean | lossy) ;;
+	none) continue ;;
+	*)
+		not_ok "SESSION_CONDS: unknown link '$cond' (clean, lossy or none)"
+		continue
+		;;
+	esac
 	# bounds: 4 MiB took up to 44 s clean and 68 s lossy over TCP (scp,
 	# TCG guest on a busy 2-core host)
 	netem=
