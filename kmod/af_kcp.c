@@ -792,11 +792,10 @@ static int kcp_wait_mem(struct sock *sk, long *timeo)
 {
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	long slice = min_t(long, *timeo, HZ / 10 + 1), left = slice;
+	int err = kcp_may_wait(*timeo);
 
-	if (!*timeo)
-		return -EAGAIN;
-	if (signal_pending(current))
-		return sock_intr_errno(*timeo);
+	if (err)
+		return err;
 	add_wait_queue(sk_sleep(sk), &wait);
 	sk_wait_event(sk, &left, sk->sk_err ||
 		      (sk->sk_shutdown & SEND_SHUTDOWN) ||
@@ -1045,11 +1044,7 @@ static int kcp_recv_blocked(struct sock *sk, long timeo)
 	if (!kcp_sk_running(sk->sk_state))
 		return sk->sk_socket && sk->sk_socket->state == SS_CONNECTED ?
 		       1 : -ENOTCONN;
-	if (!timeo)
-		return -EAGAIN;
-	if (signal_pending(current))
-		return sock_intr_errno(timeo);
-	return 0;
+	return kcp_may_wait(timeo);
 }
 
 static int kcp_recvmsg_locked(struct sock *sk, struct msghdr *msg,
