@@ -75,6 +75,8 @@ int kcp_fec_module_init(void)
 		return -ENOMEM;
 	err = kcp_rs_init_tables(rs->codec->alpha_to, rs->codec->index_of);
 	free_rs(rs);
+	if (!err)
+		kcp_rs_simd_init();
 	return err;
 }
 

@@ -431,6 +431,11 @@ u32 kcp_sk_header_len(const struct kcp_sock *ks);
 
 /* fec.c */
 int kcp_fec_module_init(void);
+#ifdef CONFIG_X86_64
+void kcp_rs_simd_init(void);
+#else
+static inline void kcp_rs_simd_init(void) {}
+#endif
 int kcp_fec_attach(struct kcp_sock *ks, gfp_t gfp);
 void kcp_fec_detach(struct kcp_sock *ks);
 void kcp_fec_shrink(struct kcp_sock *ks);

@@ -13,7 +13,13 @@
  */
 static u8 kcp_rs_gfmul[256][256];
 static u8 kcp_rs_gfinv[256];
+static u8 kcp_rs_nib[256][KCP_RS_NIB_LEN];
 static bool kcp_rs_tables_ok;
+/* set at load, before any codec exists, and cleared after the last */
+static kcp_rs_accel_fn kcp_rs_accel;
+
+/* Below this, the call and the setup cost more than the table loop. */
+#define KCP_RS_ACCEL_MIN	64
 
 /* The next power of the generator: @e * 2 modulo @poly. */
 static unsigned int kcp_gf_next(unsigned int e, unsigned int poly)
@@ -62,6 +68,11 @@ int kcp_rs_init_tables(const u16 *alpha_to, const u16 *index_of)
 				alpha_to[(index_of[a] + index_of[b]) % KCP_GF_NN];
 		kcp_rs_gfinv[a] = alpha_to[(KCP_GF_NN - index_of[a]) % KCP_GF_NN];
 	}
+	for (a = 0; a < 256; a++)
+		for (b = 0; b < 16; b++) {
+			kcp_rs_nib[a][b] = kcp_rs_gfmul[a][b];
+			kcp_rs_nib[a][16 + b] = kcp_rs_gfmul[a][b << 4];
+		}
 	kcp_rs_tables_ok = true;
 	return 0;
 }
@@ -79,6 +90,27 @@ u8 kcp_rs_mul(u8 a, u8 b)
 u8 kcp_rs_inv(u8 a)
 {
 	return kcp_rs_gfinv[a];
+}
+
+const u8 *kcp_rs_nibbles(u8 c)
+{
+	return kcp_rs_nib[c];
+}
+
+void kcp_rs_set_accel(kcp_rs_accel_fn fn)
+{
+	kcp_rs_accel = fn;
+}
+
+/* The accelerated prefix; returns the bytes done. */
+static size_t kcp_rs_try_accel(u8 *dst, const u8 *src, size_t len, u8 c,
+			       bool add)
+{
+	kcp_rs_accel_fn fn = kcp_rs_accel;
+
+	if (!fn || len < KCP_RS_ACCEL_MIN)
+		return 0;
+	return fn(dst, src, len, kcp_rs_nib[c], add);
 }
 
 /*
@@ -119,6 +151,7 @@ static void kcp_rs_xor(u8 *dst, const u8 *src, size_t len)
 void kcp_rs_mul_add(u8 *dst, const u8 *src, size_t len, u8 c)
 {
 	const u8 *row = kcp_rs_gfmul[c];
+	size_t done;
 	u64 a;
 
 	if (c == 0)
@@ -127,6 +160,10 @@ void kcp_rs_mul_add(u8 *dst, const u8 *src, size_t len, u8 c)
 		kcp_rs_xor(dst, src, len);
 		return;
 	}
+	done = kcp_rs_try_accel(dst, src, len, c, true);
+	dst += done;
+	src += done;
+	len -= done;
 	for (; len >= 8; len -= 8, dst += 8, src += 8) {
 		memcpy(&a, dst, 8);
 		a ^= kcp_rs_mul8(row, src);
@@ -139,12 +176,17 @@ void kcp_rs_mul_add(u8 *dst, const u8 *src, size_t len, u8 c)
 void kcp_rs_mul_set(u8 *dst, const u8 *src, size_t len, u8 c)
 {
 	const u8 *row = kcp_rs_gfmul[c];
+	size_t done;
 	u64 a;
 
 	if (c == 1) {
 		memmove(dst, src, len);
 		return;
 	}
+	done = kcp_rs_try_accel(dst, src, len, c, false);
+	dst += done;
+	src += done;
+	len -= done;
 	for (; len >= 8; len -= 8, dst += 8, src += 8) {
 		a = kcp_rs_mul8(row, src);
 		memcpy(dst, &a, 8);

@@ -52,6 +52,24 @@ void kcp_rs_mul_add(u8 *dst, const u8 *src, size_t len, u8 c);
 void kcp_rs_mul_set(u8 *dst, const u8 *src, size_t len, u8 c);
 
 /*
+ * The products of c with every low nibble, then with every high nibble:
+ * c * x = nib[x & 15] ^ nib[16 + (x >> 4)]. A byte shuffle (x86 PSHUFB,
+ * ARM TBL) looks up 16 or 32 of them per instruction.
+ */
+#define KCP_RS_NIB_LEN		32
+const u8 *kcp_rs_nibbles(u8 c);
+
+/*
+ * An environment's faster dst (^)= c * src on a prefix of the buffers,
+ * from the nibble tables of c (@nib): add selects ^= over =. Returns the
+ * bytes it did (0 when it cannot run now, e.g. no FPU in this context);
+ * the table code does the rest. kcp_rs_set_accel(NULL) turns it off.
+ */
+typedef size_t (*kcp_rs_accel_fn)(u8 *dst, const u8 *src, size_t len,
+				  const u8 *nib, bool add);
+void kcp_rs_set_accel(kcp_rs_accel_fn fn);
+
+/*
  * Barycentric weights of @npts distinct points:
  * w[k] = 1 / prod_{m != k} (pts[k] - pts[m]).
  */

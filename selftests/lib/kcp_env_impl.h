@@ -48,6 +48,7 @@ typedef int64_t s64;
 #define static_assert(expr, ...)	__kcp_static_assert(expr, ##__VA_ARGS__, #expr)
 #define __kcp_static_assert(expr, msg, ...)	_Static_assert(expr, msg)
 #ifndef likely
+#define __aligned(n)	__attribute__((aligned(n)))
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 #endif

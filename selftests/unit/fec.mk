@@ -11,7 +11,8 @@
 
 FEC_O := $(abspath $(O))
 FEC_SRCS := $(TOP)/kmod/core/kcp_rs.c $(TOP)/kmod/core/kcp_fec.c
-FEC_HDRS := $(TOP)/kmod/core/kcp_rs.h $(TOP)/kmod/core/kcp_fec.h $(ENV_HDRS)
+FEC_HDRS := $(TOP)/kmod/core/kcp_rs.h $(TOP)/kmod/core/kcp_rs_x86.h \
+	$(TOP)/kmod/core/kcp_fec.h $(ENV_HDRS)
 FEC_GEN := $(TOP)/selftests/unit/gen/rsvectors
 FEC_GOPATH := $(FEC_O)/fecgo
 FEC_KCPGO := /usr/share/gocode/src/github.com/xtaci/kcp-go

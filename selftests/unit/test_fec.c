@@ -12,6 +12,11 @@
 #include "kcp_rs.h"
 #include "kcp_fec.h"
 #include "../lib/tap.h"
+#if defined(__x86_64__)
+#define KCP_RS_VEC_CLOBBERS "memory", "xmm0", "xmm1", "xmm2", "xmm3", \
+	"xmm4", "xmm5", "xmm6", "xmm7"
+#include "kcp_rs_x86.h"
+#endif
 
 #ifndef FEC_VECTORS
 #define FEC_VECTORS "."
@@ -209,6 +214,127 @@ static void test_mul_helpers(void)
 	}
 	kt_result(!bad, "mul_add/mul_set for every coefficient, unaligned, odd lengths");
 }
+
+static void test_nibbles(void)
+{
+	unsigned int c, x, bad = 0;
+
+	for (c = 0; c < 256; c++) {
+		const u8 *nib = kcp_rs_nibbles(c);
+
+		for (x = 0; x < 256; x++)
+			bad += (nib[x & 15] ^ nib[16 + (x >> 4)]) !=
+			       kcp_rs_mul(c, x);
+	}
+	kt_result(!bad, "nibble tables: c * x = lo[x & 15] ^ hi[x >> 4]");
+}
+
+/* An accelerator in plain C from the nibble tables, 16 bytes at a time. */
+static unsigned int accel_calls, accel_refuse;
+
+static size_t accel_nib16(u8 *dst, const u8 *src, size_t len, const u8 *nib,
+			  bool add)
+{
+	size_t i, n = len & ~(size_t)15;
+
+	accel_calls++;
+	if (accel_refuse)
+		return 0;
+	for (i = 0; i < n; i++) {
+		u8 v = nib[src[i] & 15] ^ nib[16 + (src[i] >> 4)];
+
+		dst[i] = add ? dst[i] ^ v : v;
+	}
+	return n;
+}
+
+/*
+ * mul_add/mul_set through @fn against the table code: every coefficient,
+ * lengths around the accelerator's threshold and strides, odd offsets,
+ * and in place (dst == src).
+ */
+static unsigned int accel_compare(kcp_rs_accel_fn fn)
+{
+	static const size_t lens[] = { 1, 15, 63, 64, 65, 95, 96, 127, 1350,
+				       1382 };
+	u8 src[1400 + 16], a[1400 + 16], b[1400 + 16];
+	unsigned int c, k, bad = 0;
+
+	for (c = 0; c < 256; c++) {
+		for (k = 0; k < ARRAY_SIZE(lens); k++) {
+			size_t off = (c + k) % 11, len = lens[k];
+			bool add = (c + k) & 1, inplace = c % 17 == 3;
+
+			rnd_fill(src, sizeof(src));
+			rnd_fill(a, sizeof(a));
+			if (inplace)
+				memcpy(a, src, sizeof(a));
+			memcpy(b, a, sizeof(a));
+			kcp_rs_set_accel(NULL);
+			if (add)
+				kcp_rs_mul_add(a + off, inplace ? a + off :
+					       src + off, len, c);
+			else
+				kcp_rs_mul_set(a + off, inplace ? a + off :
+					       src + off, len, c);
+			kcp_rs_set_accel(fn);
+			if (add)
+				kcp_rs_mul_add(b + off, inplace ? b + off :
+					       src + off, len, c);
+			else
+				kcp_rs_mul_set(b + off, inplace ? b + off :
+					       src + off, len, c);
+			bad += memcmp(a, b, sizeof(a)) != 0;
+		}
+	}
+	kcp_rs_set_accel(NULL);
+	return bad;
+}
+
+static void test_accel_hook(void)
+{
+	unsigned int bad;
+
+	accel_calls = 0;
+	bad = accel_compare(accel_nib16);
+	kt_result(!bad && accel_calls > 0,
+		  "an accelerator does a prefix, the tables the rest (%u calls)",
+		  accel_calls);
+	accel_refuse = 1;
+	bad = accel_compare(accel_nib16);
+	accel_refuse = 0;
+	kt_result(!bad, "an accelerator that cannot run leaves it to the tables");
+}
+
+#if defined(__x86_64__)
+static size_t accel_avx2(u8 *dst, const u8 *src, size_t len, const u8 *nib,
+			 bool add)
+{
+	return kcp_rs_avx2_loop(dst, src, len, nib, add);
+}
+
+static size_t accel_ssse3(u8 *dst, const u8 *src, size_t len, const u8 *nib,
+			  bool add)
+{
+	return kcp_rs_ssse3_loop(dst, src, len, nib, add);
+}
+
+/* The module's SIMD loops (kmod/rs_simd.c), where this CPU has them. */
+static void test_accel_x86(void)
+{
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2"))
+		kt_result(!accel_compare(accel_avx2),
+			  "AVX2 loop matches the tables");
+	else
+		kt_skip("no AVX2 on this CPU", "AVX2 loop matches the tables");
+	if (__builtin_cpu_supports("ssse3"))
+		kt_result(!accel_compare(accel_ssse3),
+			  "SSSE3 loop matches the tables");
+	else
+		kt_skip("no SSSE3 on this CPU", "SSSE3 loop matches the tables");
+}
+#endif
 
 /* ---- klauspost vectors ---- */
 
@@ -1607,6 +1733,11 @@ int main(void)
 	if (!kcp_rs_ready())
 		return kt_done();
 	test_mul_helpers();
+	test_nibbles();
+	test_accel_hook();
+#if defined(__x86_64__)
+	test_accel_x86();
+#endif
 	test_rows();
 	test_rs_vectors();
 	test_enc_vectors();
