@@ -54,6 +54,7 @@ struct kcp_opts {
 	u8 stream;
 	u8 session_ext;		/* offer the session extension */
 	u8 ack_nodelay;
+	u8 ack_early;		/* see struct kcp_cb */
 	u8 write_delay;
 	u8 fec_data, fec_parity;
 	u8 cipher;		/* enum kcp_cipher */
@@ -274,7 +275,7 @@ struct kcp_mib {
 struct kcp_sysctl {
 	int nodelay, interval, resend, nc;
 	int snd_wnd, rcv_wnd, wnd_max;
-	int mtu, stream, ack_nodelay, dead_link, min_rto;
+	int mtu, stream, ack_nodelay, ack_early, dead_link, min_rto;
 	int idle_timeout_ms, linger_ms, timewait_ms;
 	int unconfirmed_ms;		/* silence ending an unconfirmed child */
 	int connect_timeout_ms;		/* 0: connect() does not wait */

@@ -63,6 +63,7 @@ int kcp_opts_apply(struct kcp_sock *ks)
 	kcp->stream = o->stream;
 	kcp->rcv_stream = ks->sk.sk_type == SOCK_STREAM;
 	kcp->dead_link = o->dead_link;
+	kcp->ack_early = o->ack_early;
 	/* fixed once the session talks: the peer may have seen our marker */
 	if (!kcp_sk_running(ks->sk.sk_state))
 		kcp->ext_offer = o->session_ext;

@@ -49,6 +49,7 @@ static const struct ctl_table kcp_sysctl_tmpl[] = {
 	KCP_SYSCTL("mtu", mtu, &mtu_min, &mtu_max),
 	KCP_SYSCTL("stream", stream, &zero, &one),
 	KCP_SYSCTL("ack_nodelay", ack_nodelay, &zero, &one),
+	KCP_SYSCTL("ack_early", ack_early, &zero, &one),
 	KCP_SYSCTL("dead_link", dead_link, &one, &deadlink_max),
 	KCP_SYSCTL("min_rto", min_rto, &zero, &rto_max),
 	KCP_SYSCTL("idle_timeout_ms", idle_timeout_ms, &zero, &ms_max),
@@ -80,6 +81,7 @@ void kcp_sysctl_defaults(struct kcp_sysctl *s)
 	s->wnd_max = 32768;
 	s->mtu = KCP_MTU_DEF;
 	s->stream = 1;
+	s->ack_early = 1;
 	s->dead_link = KCP_DEADLINK_DEF;
 	s->linger_ms = 30000;
 	s->timewait_ms = 3000;
@@ -115,6 +117,7 @@ void kcp_opts_from_sysctl(struct kcp_opts *o, const struct kcp_sysctl *s)
 	o->mtu = READ_ONCE(s->mtu);
 	o->stream = READ_ONCE(s->stream);
 	o->ack_nodelay = READ_ONCE(s->ack_nodelay);
+	o->ack_early = READ_ONCE(s->ack_early);
 	o->dead_link = READ_ONCE(s->dead_link);
 	o->minrto = READ_ONCE(s->min_rto);
 	o->idle_ms = READ_ONCE(s->idle_timeout_ms);

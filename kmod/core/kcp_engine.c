@@ -819,6 +819,13 @@ static void kcp_input_rst(struct kcp_cb *kcp, u32 sn, u32 una)
 	kcp->rst_rcvd = 1;
 }
 
+/* Enough ACKs wait that the sender should hear them now (ack_early). */
+static bool kcp_ack_due(const struct kcp_cb *kcp)
+{
+	return kcp->ack_early &&
+	       kcp->ackcount >= clamp_t(u32, kcp->rcv_wnd / 16, 2, 32);
+}
+
 static int kcp_input_segs(struct kcp_cb *kcp, const u8 *data, u32 len,
 			  bool regular, bool ack_nodelay)
 {
@@ -912,7 +919,7 @@ static int kcp_input_segs(struct kcp_cb *kcp, const u8 *data, u32 len,
 
 	if (slid)
 		kcp_flush(kcp, false);
-	else if (ack_nodelay && kcp->ackcount)
+	else if (kcp->ackcount && (ack_nodelay || kcp_ack_due(kcp)))
 		kcp_flush(kcp, true);
 	return 0;
 

@@ -117,6 +117,7 @@ wnd_max 1 65535 32768
 mtu 50 1500 1400
 stream 0 1 1
 ack_nodelay 0 1 0
+ack_early 0 1 1
 dead_link 1 1000 20
 min_rto 0 60000 0
 idle_timeout_ms 0 86400000 0

@@ -1392,6 +1392,45 @@ static void test_busy_and_acknodelay(void)
 	bench_free(b);
 }
 
+/*
+ * ack_early: a sixteenth of the receive window (2..32 segments) of
+ * queued ACKs goes out from input, without waiting for the interval;
+ * without it, nothing leaves before the flush (kcp-go).
+ */
+static void test_ack_early(void)
+{
+	static const u32 wnds[] = { 16, 32, 256, 1024, 4096 };
+	unsigned int k, ok_early = 1, ok_late = 1;
+	u32 i, due;
+
+	for (k = 0; k < ARRAY_SIZE(wnds); k++) {
+		struct bench *b = bench_new(1);
+
+		kcp_set_wndsize(&b->kcp, 32, wnds[k]);
+		due = wnds[k] / 16 < 2 ? 2 : wnds[k] / 16 > 32 ? 32 :
+		      wnds[k] / 16;
+		b->kcp.ack_early = 1;
+		for (i = 0; i < due - 1; i++)
+			input1(b, KCP_CMD_PUSH, 0, 32, i, i, 0, 1);
+		if (b->nd)
+			ok_early = 0;	/* not yet */
+		input1(b, KCP_CMD_PUSH, 0, 32, i, i, 0, 1);
+		if (bench_count(b, KCP_CMD_ACK) != 1 || b->kcp.ackcount)
+			ok_early = 0;	/* one datagram: the last ACK, una */
+		bench_free(b);
+
+		b = bench_new(1);
+		kcp_set_wndsize(&b->kcp, 32, wnds[k]);
+		for (i = 0; i < due + 5; i++)
+			input1(b, KCP_CMD_PUSH, 0, 32, i, i, 0, 1);
+		if (b->nd || b->kcp.ackcount != due + 5)
+			ok_late = 0;
+		bench_free(b);
+	}
+	CHECK(ok_early, "ack_early: ACKs leave from input once rcv_wnd/16 (2..32) wait");
+	CHECK(ok_late, "ack_early off: ACKs wait for the flush, as kcp-go's");
+}
+
 static void test_flush_delay(void)
 {
 	struct bench *b = bench_new(1);
@@ -1620,6 +1659,7 @@ int main(void)
 	test_dead_link();
 	test_zero_length_push();
 	test_busy_and_acknodelay();
+	test_ack_early();
 	test_flush_delay();
 	test_acklist_bound();
 	test_config_validation();

@@ -937,8 +937,8 @@ static int cmd_show(int argc, char **argv)
 
 static const char *const sysctl_names[] = {
 	"nodelay", "interval", "resend", "nc", "snd_wnd", "rcv_wnd", "mtu",
-	"stream", "ack_nodelay", "dead_link", "min_rto", "idle_timeout_ms",
-	"linger_ms", "timewait_ms", "fec_data", "fec_parity", "max_sessions",
+	"stream", "ack_nodelay", "ack_early", "dead_link", "min_rto",
+	"idle_timeout_ms", "linger_ms", "timewait_ms", "fec_data", "fec_parity", "max_sessions",
 	"max_listener_sessions", "new_sessions_per_sec", "wnd_max",
 };
 
@@ -1113,7 +1113,8 @@ static const struct {
 	{ "nodelay", 0, 1 }, { "interval", 10, 5000 }, { "resend", 0, 65536 },
 	{ "nc", 0, 1 }, { "snd_wnd", 1, 65535 }, { "rcv_wnd", 1, 65535 },
 	{ "wnd_max", 1, 65535 }, { "mtu", 50, 1500 }, { "stream", 0, 1 },
-	{ "ack_nodelay", 0, 1 }, { "dead_link", 1, 1000 },
+	{ "ack_nodelay", 0, 1 }, { "ack_early", 0, 1 },
+	{ "dead_link", 1, 1000 },
 	{ "min_rto", 0, 60000 }, { "idle_timeout_ms", 0, 86400000 },
 	{ "linger_ms", 0, 86400000 }, { "timewait_ms", 0, 86400000 },
 	{ "fec_data", 0, 254 }, { "fec_parity", 0, 254 },
