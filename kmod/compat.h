@@ -230,6 +230,18 @@ kcp_ip6_dst_lookup_flow(struct net *net, const struct sock *sk,
 }
 
 /*
+ * crc32_le() is arch-accelerated (PCLMULQDQ on x86) since 6.14. Before,
+ * it is table-driven C, eight loads per eight bytes, and the crypto API's
+ * "crc32" shash is the fast one where a driver such as crc32-pclmul is
+ * loaded. Not an API difference, hence a kcp_ name.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+#define KCP_CRC32_LIB_FAST	1
+#else
+#define KCP_CRC32_LIB_FAST	0
+#endif
+
+/*
  * Sum of one per-cpu SNMP counter. snmp_fold_field() is declared but no
  * longer exported on 7.2 (modpost: undefined), so fold it here, as it
  * always did, from the inline snmp_get_cpu_field(). Under its own name:

@@ -16,11 +16,17 @@
  * process context at connect()/listen(); it is read-only afterwards, so
  * receive (softirq) and send (any context) use it without locking.
  */
+#include <crypto/algapi.h>
 #include <crypto/hash.h>
 #include <crypto/internal/cipher.h>
+#include <crypto/internal/simd.h>
+#include <crypto/skcipher.h>
 #include <linux/crc32.h>
+#include <linux/percpu.h>
 #include <linux/random.h>
+#include <linux/scatterlist.h>
 #include <linux/skbuff.h>
+#include <asm/simd.h>
 
 #include "compat.h"
 #include "kcp.h"
@@ -35,10 +41,109 @@ MODULE_IMPORT_NS("CRYPTO_INTERNAL");
 struct kcp_crypto_ctx {
 	struct kcp_crypt *c;
 	struct crypto_cipher *tfm;	/* kernel crypto API ciphers only */
+	/* multi-block CFB (kcp_mb_setup()), or NULL */
+	struct crypto_sync_skcipher *cbc, *ecb;
+	bool mb_simd;			/* they need a usable FPU */
+	u8 bs;
+	u8 k0[KCP_CFB_MAX_BLOCK];	/* E(IV) */
 };
+
+/*
+ * Every datagram's CRC32 is computed twice, once by each end, over all
+ * of it. Where crc32_le() is plain C (before 6.14), the crypto API's
+ * "crc32" is used instead: with crc32-pclmul loaded it folds 64 bytes in
+ * a handful of instructions, and it falls back to crc32_le() itself when
+ * the FPU is not usable. Allocated at the first keyed socket rather than
+ * at module load, so a driver loaded after the module (a machine without
+ * udev, a test guest) is found; kept until unload, read without locks.
+ */
+static struct crypto_shash *kcp_crc_tfm;
+/* kcp_crc_tfm and kcp_mb_ks are set up once, at the first keyed socket */
+static DEFINE_MUTEX(kcp_crypto_lock);
+
+static void kcp_crc_setup(void)
+{
+	/* the seed: this shash's key, little endian; it does not invert */
+	static const u8 seed[4] = { 0xff, 0xff, 0xff, 0xff };
+	struct crypto_shash *tfm;
+
+	if (KCP_CRC32_LIB_FAST || READ_ONCE(kcp_crc_tfm))
+		return;
+	mutex_lock(&kcp_crypto_lock);
+	if (kcp_crc_tfm)
+		goto out;
+	tfm = crypto_alloc_shash("crc32", 0, 0);
+	if (IS_ERR(tfm))
+		goto out;	/* crc32_le() it is */
+	if (crypto_shash_digestsize(tfm) != 4 ||
+	    crypto_shash_setkey(tfm, seed, sizeof(seed))) {
+		crypto_free_shash(tfm);
+		goto out;
+	}
+	/* publish it keyed: pairs with the acquire in kcp_crc32() */
+	smp_store_release(&kcp_crc_tfm, tfm);
+out:
+	mutex_unlock(&kcp_crypto_lock);
+}
+
+/*
+ * Keystream scratch of the multi-block CFB, one datagram per CPU, used
+ * with bottom halves off (the send path runs in process context and in
+ * timers, receive in softirq). kmalloc, not the per-cpu area, because a
+ * scatterlist needs memory in the linear map.
+ */
+static DEFINE_PER_CPU(u8 *, kcp_mb_ks);
+static bool kcp_mb_ks_ready;
+/* ciphers whose multi-block driver was logged, by id */
+static unsigned long kcp_mb_announced;
+
+static bool kcp_mb_ks_setup(void)
+{
+	bool ok = true;
+	int cpu;
+
+	mutex_lock(&kcp_crypto_lock);
+	if (kcp_mb_ks_ready)
+		goto out;
+	for_each_possible_cpu(cpu) {
+		u8 **ks = per_cpu_ptr(&kcp_mb_ks, cpu);
+
+		if (!*ks)
+			*ks = kmalloc(KCP_MTU_MAX, GFP_KERNEL);
+		ok &= !!*ks;
+	}
+	kcp_mb_ks_ready = ok;
+out:
+	mutex_unlock(&kcp_crypto_lock);
+	return kcp_mb_ks_ready;
+}
+
+void kcp_crypto_module_exit(void)
+{
+	int cpu;
+
+	crypto_free_shash(kcp_crc_tfm);
+	kcp_crc_tfm = NULL;
+	for_each_possible_cpu(cpu) {
+		kfree(per_cpu(kcp_mb_ks, cpu));
+		per_cpu(kcp_mb_ks, cpu) = NULL;
+	}
+	kcp_mb_ks_ready = false;
+}
 
 static u32 kcp_crc32(const u8 *p, u32 len)
 {
+	/* a tfm seen is a keyed tfm: pairs with kcp_crc_setup()'s release */
+	struct crypto_shash *tfm = smp_load_acquire(&kcp_crc_tfm);
+
+	if (tfm) {
+		SHASH_DESC_ON_STACK(desc, tfm);
+		__le32 crc;
+
+		desc->tfm = tfm;
+		if (!crypto_shash_digest(desc, p, len, (u8 *)&crc))
+			return ~le32_to_cpu(crc);
+	}
 	return ~crc32_le(~0, p, len);
 }
 
@@ -99,6 +204,147 @@ static int kcp_xor_pad(const u8 *pass, u8 *pad)
 	return err;
 }
 
+/* kcp_blocks_fn over the context's CBC (chain) or ECB transform */
+static bool kcp_kapi_blocks(void *arg, u8 *dst, const u8 *src, u32 len,
+			    bool chain)
+{
+	const struct kcp_crypto_ctx *ctx = arg;
+	struct crypto_sync_skcipher *tfm = chain ? ctx->cbc : ctx->ecb;
+	SYNC_SKCIPHER_REQUEST_ON_STACK(req, tfm);
+	u8 iv[KCP_CFB_MAX_BLOCK] = { 0 };
+	struct scatterlist sd, ss;
+	int err;
+
+	sg_init_one(&ss, src, len);
+	sg_init_one(&sd, dst, len);
+	skcipher_request_set_sync_tfm(req, tfm);
+	skcipher_request_set_callback(req, 0, NULL, NULL);
+	skcipher_request_set_crypt(req, &ss, &sd, len, iv);
+	err = crypto_skcipher_encrypt(req);
+	skcipher_request_zero(req);
+	return !err;
+}
+
+/*
+ * The datagram's CFB in one or two calls of a multi-block mode instead of
+ * one call per block (kcp_cfb_encrypt_mb()). False when the context has
+ * none or it cannot run here (no usable FPU): the single-block route then.
+ */
+static bool kcp_crypto_mb(const struct kcp_crypto_ctx *ctx, u8 *buf, u32 len,
+			  bool enc)
+{
+	bool done = false;
+	u8 *ks;
+
+	if (!ctx->cbc || len > KCP_MTU_MAX)
+		return false;
+	local_bh_disable();
+	if (!ctx->mb_simd || crypto_simd_usable()) {
+		ks = __this_cpu_read(kcp_mb_ks);
+		if (enc)
+			done = kcp_cfb_encrypt_mb(kcp_kapi_blocks, (void *)ctx,
+						  ctx->bs, ctx->k0, buf, len,
+						  ks);
+		else
+			done = kcp_cfb_decrypt_mb(kcp_kapi_blocks, (void *)ctx,
+						  ctx->bs, ctx->k0, buf, len,
+						  ks);
+	}
+	local_bh_enable();
+	return done;
+}
+
+static struct crypto_sync_skcipher *kcp_mb_alloc(const char *fmt,
+						 const char *cipher,
+						 bool simd, const u8 *key,
+						 u32 key_len)
+{
+	u32 flags = simd ? CRYPTO_ALG_INTERNAL : 0;
+	struct crypto_sync_skcipher *tfm;
+	char name[CRYPTO_MAX_ALG_NAME];
+	const char *drv;
+
+	if (snprintf(name, sizeof(name), fmt, cipher) >= sizeof(name))
+		return NULL;
+	tfm = crypto_alloc_sync_skcipher(name, flags, flags);
+	if (IS_ERR(tfm))
+		return NULL;
+	/*
+	 * A template instance ("cbc(aes-generic)") calls the single-block
+	 * cipher per block, which is no faster than our own loop.
+	 */
+	drv = crypto_skcipher_driver_name(&tfm->base);
+	if (strchr(drv, '(') ||
+	    crypto_sync_skcipher_setkey(tfm, key, key_len)) {
+		crypto_free_sync_skcipher(tfm);
+		return NULL;
+	}
+	return tfm;
+}
+
+static void kcp_mb_free(struct kcp_crypto_ctx *ctx)
+{
+	crypto_free_sync_skcipher(ctx->cbc);
+	crypto_free_sync_skcipher(ctx->ecb);
+	ctx->cbc = NULL;
+	ctx->ecb = NULL;
+}
+
+/*
+ * Multi-block CBC and ECB of the same cipher, for kcp_crypto_mb(): the
+ * SIMD drivers (aesni, twofish-avx, cast5-avx, ...) register theirs as
+ * internal algorithms that only their async wrappers use, since they
+ * need a usable FPU; we call them directly, only where the FPU is usable,
+ * as those wrappers do. Else a dedicated synchronous driver (the
+ * des3_ede and blowfish assembler). Checked against the single-block
+ * route on random data before use.
+ */
+static void kcp_mb_setup(struct kcp_crypto_ctx *ctx,
+			 const struct kcp_cipher_desc *d, const u8 *key)
+{
+	const u32 n = 94;	/* a partial last block for both sizes */
+	u8 *a, *b;
+	int simd;
+
+	if (!kcp_mb_ks_setup())
+		return;
+	for (simd = 1; simd >= 0 && !ctx->cbc; simd--) {
+		ctx->cbc = kcp_mb_alloc(simd ? "__cbc(%s)" : "cbc(%s)",
+					d->kapi_name, simd, key, d->key_len);
+		ctx->ecb = kcp_mb_alloc(simd ? "__ecb(%s)" : "ecb(%s)",
+					d->kapi_name, simd, key, d->key_len);
+		ctx->mb_simd = simd;
+		if (!ctx->cbc || !ctx->ecb)
+			kcp_mb_free(ctx);
+	}
+	if (!ctx->cbc)
+		return;
+	ctx->bs = d->block_size;
+	crypto_cipher_encrypt_one(ctx->tfm, ctx->k0, kcp_cfb_iv_bytes());
+
+	/* off the stack: the buffers go into scatterlists */
+	a = kmalloc(2 * n, GFP_KERNEL);
+	if (!a) {
+		kcp_mb_free(ctx);
+		return;
+	}
+	b = a + n;
+	get_random_bytes(a, n);
+	memcpy(b, a, n);
+	kcp_crypt_encrypt(ctx->c, a, n);
+	if (!kcp_crypto_mb(ctx, b, n, true) || memcmp(a, b, n) ||
+	    !kcp_crypto_mb(ctx, b, n, false) ||
+	    (kcp_crypt_decrypt(ctx->c, a, n), memcmp(a, b, n))) {
+		pr_warn_once("kcp: %s multi-block CFB differs from the single-block one: not used\n",
+			     d->name);
+		kcp_mb_free(ctx);
+	} else if (!test_and_set_bit(d->id, &kcp_mb_announced)) {
+		pr_info("kcp: %s CFB through %s\n", d->name,
+			crypto_skcipher_driver_name(&ctx->cbc->base));
+	}
+	kfree_sensitive(a);
+}
+
 /* A kernel crypto API single-block cipher keyed with @key. */
 static int kcp_kapi_cipher(struct kcp_crypto_ctx *ctx,
 			   const struct kcp_cipher_desc *d, const u8 *key,
@@ -134,6 +380,7 @@ int kcp_crypto_new(const struct kcp_opts *o, struct kcp_crypto_ctx **out)
 		return -EINVAL;
 	if (d->id == KCP_CIPHER_NULL)
 		return 0;
+	kcp_crc_setup();
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
@@ -156,6 +403,8 @@ int kcp_crypto_new(const struct kcp_opts *o, struct kcp_crypto_ctx **out)
 	kfree_sensitive(pad);
 	if (err)
 		goto fail;
+	if (d->impl == KCP_IMPL_KAPI)
+		kcp_mb_setup(ctx, d, o->key);
 	*out = ctx;
 	return 0;
 fail:
@@ -169,6 +418,7 @@ void kcp_crypto_free(struct kcp_crypto_ctx *ctx)
 	if (!ctx)
 		return;
 	kcp_crypt_free(ctx->c);
+	kcp_mb_free(ctx);
 	if (ctx->tfm)
 		crypto_free_cipher(ctx->tfm);
 	kfree_sensitive(ctx);
@@ -188,7 +438,13 @@ int kcp_crypto_open(const struct kcp_crypto_ctx *ctx, struct sk_buff *skb)
 	/* a shared (cloned) buffer is copied before it is decrypted */
 	if (skb_ensure_writable(skb, skb->len))
 		return -ENOMEM;
-	off = kcp_crypt_open(ctx->c, skb->data, skb->len);
+	if (ctx->cbc) {
+		if (!kcp_crypto_mb(ctx, skb->data, skb->len, false))
+			kcp_crypt_decrypt(ctx->c, skb->data, skb->len);
+		off = kcp_crypt_check(ctx->c, skb->data, skb->len);
+	} else {
+		off = kcp_crypt_open(ctx->c, skb->data, skb->len);
+	}
 	if (off < 0)
 		return off;
 	__skb_pull(skb, off);
@@ -216,7 +472,20 @@ void kcp_crypto_seal(const struct kcp_crypto_ctx *ctx, struct sk_buff *skb)
 {
 	u8 *p = skb_push(skb, KCP_CRYPT_HDR_LEN);
 
-	/* receivers ignore the nonce; it randomises the fixed-IV CFB */
-	get_random_bytes(p, KCP_CRYPT_NONCE_LEN);
+	/*
+	 * Receivers ignore the nonce; it randomises the fixed-IV CFB, so it
+	 * must be unpredictable, not more: two draws from the per-cpu batch
+	 * of the CSPRNG cost a fraction of a get_random_bytes() call, which
+	 * runs ChaCha20 for every datagram.
+	 */
+	u64 nonce[2] = { get_random_u64(), get_random_u64() };
+
+	memcpy(p, nonce, KCP_CRYPT_NONCE_LEN);
+	if (ctx->cbc) {
+		kcp_crypt_sum(ctx->c, p, skb->len);
+		if (!kcp_crypto_mb(ctx, p, skb->len, true))
+			kcp_crypt_encrypt(ctx->c, p, skb->len);
+		return;
+	}
 	kcp_crypt_seal(ctx->c, p, skb->len, NULL);
 }

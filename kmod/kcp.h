@@ -448,6 +448,7 @@ void kcp_fec_info(const struct kcp_sock *ks, u32 *state, u64 *errors);
 /* crypt.c */
 int kcp_crypto_new(const struct kcp_opts *o, struct kcp_crypto_ctx **out);
 void kcp_crypto_free(struct kcp_crypto_ctx *ctx);
+void kcp_crypto_module_exit(void);
 int kcp_crypto_open(const struct kcp_crypto_ctx *ctx, struct sk_buff *skb);
 void kcp_crypto_seal(const struct kcp_crypto_ctx *ctx, struct sk_buff *skb);
 int kcp_crypto_peek(const struct kcp_crypto_ctx *ctx, const u8 *in, u32 len,

@@ -154,6 +154,7 @@ static void __exit kcp_mod_exit(void)
 	destroy_workqueue(kcp_wq);
 	unregister_pernet_subsys(&kcp_net_ops);
 	proto_unregister(&kcp_proto);
+	kcp_crypto_module_exit();
 	kcp_mem_exit();
 }
 

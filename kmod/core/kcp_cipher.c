@@ -244,6 +244,58 @@ int kcp_cfb_decrypt(kcp_block_enc_fn enc, void *ctx, u32 bs,
 	return 0;
 }
 
+const u8 *kcp_cfb_iv_bytes(void)
+{
+	return kcp_cfb_iv;
+}
+
+/*
+ * CFB's keystream, K[0] = E(IV) and K[i+1] = E(C[i]), from a primitive
+ * that does many blocks per call. Encryption: once C[0] = P[0] ^ K[0] is
+ * in place, CBC with a zero IV over (C[0], P[1], ..., P[n-2]) yields
+ * E(C[0]) = K[1], then E(P[1] ^ K[1]) = E(C[1]) = K[2], and so on: the
+ * chaining XOR is CFB's own. The blocks it reads are exactly the first
+ * n - 1 of the buffer at that moment, so no copy is needed.
+ */
+bool kcp_cfb_encrypt_mb(kcp_blocks_fn blocks, void *ctx, u32 bs,
+			const u8 *k0, u8 *buf, u32 len, u8 *ks)
+{
+	u32 in;
+
+	if (bs != 8 && bs != 16)
+		return false;
+	if (len <= bs) {
+		kcp_xor_n(buf, buf, k0, len);
+		return true;
+	}
+	in = (len - 1) / bs * bs;	/* blocks 0 .. n-2 */
+	kcp_xor_block(buf, buf, k0, bs);
+	if (!blocks(ctx, ks, buf, in, true)) {
+		kcp_xor_block(buf, buf, k0, bs);	/* P[0] back */
+		return false;
+	}
+	kcp_xor_n(buf + bs, buf + bs, ks, len - bs);
+	return true;
+}
+
+/* Decryption: K[1..n) = E(C[0..n-1)) are independent, one ECB pass. */
+bool kcp_cfb_decrypt_mb(kcp_blocks_fn blocks, void *ctx, u32 bs,
+			const u8 *k0, u8 *buf, u32 len, u8 *ks)
+{
+	u32 in;
+
+	if (bs != 8 && bs != 16)
+		return false;
+	if (len > bs) {
+		in = (len - 1) / bs * bs;
+		if (!blocks(ctx, ks, buf, in, false))
+			return false;
+		kcp_xor_n(buf + bs, buf + bs, ks, len - bs);
+	}
+	kcp_xor_n(buf, buf, k0, min(len, bs));
+	return true;
+}
+
 /* ---- TEA, 16 rounds (8 cycles), big-endian: Go x/crypto/tea ---- */
 
 #define KCP_TEA_DELTA	0x9e3779b9U
@@ -672,19 +724,32 @@ int kcp_crypt_block_encrypt(const struct kcp_crypt *c, u8 *dst, const u8 *src)
  * buf[0..20) is header room, the payload (FEC header + KCP) follows.
  * nonce: 16 random bytes, or NULL when the caller already put them in buf.
  */
+void kcp_crypt_sum(const struct kcp_crypt *c, u8 *buf, u32 len)
+{
+	kcp_put_le32(buf + KCP_CRYPT_NONCE_LEN,
+		     c->crc32(buf + KCP_CRYPT_HDR_LEN,
+			      len - KCP_CRYPT_HDR_LEN));
+}
+
+int kcp_crypt_check(const struct kcp_crypt *c, const u8 *buf, u32 len)
+{
+	u32 crc = c->crc32(buf + KCP_CRYPT_HDR_LEN, len - KCP_CRYPT_HDR_LEN);
+
+	if (crc != kcp_get_le32(buf + KCP_CRYPT_NONCE_LEN))
+		return -EBADMSG;
+	return KCP_CRYPT_HDR_LEN;
+}
+
 int kcp_crypt_seal(const struct kcp_crypt *c, u8 *buf, u32 len,
 		   const u8 *nonce)
 {
-	u32 crc;
-
 	if (!c->desc->hdr_len)
 		return 0;
 	if (len < KCP_CRYPT_HDR_LEN)
 		return -EINVAL;
 	if (nonce)
 		memcpy(buf, nonce, KCP_CRYPT_NONCE_LEN);
-	crc = c->crc32(buf + KCP_CRYPT_HDR_LEN, len - KCP_CRYPT_HDR_LEN);
-	kcp_put_le32(buf + KCP_CRYPT_NONCE_LEN, crc);
+	kcp_crypt_sum(c, buf, len);
 	kcp_crypt_encrypt(c, buf, len);
 	return 0;
 }
@@ -698,15 +763,10 @@ int kcp_crypt_seal(const struct kcp_crypt *c, u8 *buf, u32 len,
  */
 int kcp_crypt_open(const struct kcp_crypt *c, u8 *buf, u32 len)
 {
-	u32 crc;
-
 	if (!c->desc->hdr_len)
 		return 0;
 	if (len < KCP_CRYPT_HDR_LEN)
 		return -EINVAL;
 	kcp_crypt_decrypt(c, buf, len);
-	crc = c->crc32(buf + KCP_CRYPT_HDR_LEN, len - KCP_CRYPT_HDR_LEN);
-	if (crc != kcp_get_le32(buf + KCP_CRYPT_NONCE_LEN))
-		return -EBADMSG;
-	return KCP_CRYPT_HDR_LEN;
+	return kcp_crypt_check(c, buf, len);
 }

@@ -105,6 +105,13 @@ int kcp_crypt_block_encrypt(const struct kcp_crypt *c, u8 *dst, const u8 *src);
 int kcp_crypt_seal(const struct kcp_crypt *c, u8 *buf, u32 len,
 		   const u8 *nonce);
 int kcp_crypt_open(const struct kcp_crypt *c, u8 *buf, u32 len);
+/*
+ * The two halves of the framing, for callers that encrypt by another
+ * route (kcp_cfb_encrypt_mb()): sum puts the CRC of [20..len) at [16..20)
+ * (len >= 20); check returns 20, or -EBADMSG if it does not match.
+ */
+void kcp_crypt_sum(const struct kcp_crypt *c, u8 *buf, u32 len);
+int kcp_crypt_check(const struct kcp_crypt *c, const u8 *buf, u32 len);
 
 /*
  * kcp-go's CFB (full-block segments, fixed IV, truncated last block) over
@@ -115,6 +122,28 @@ int kcp_cfb_encrypt(kcp_block_enc_fn enc, void *ctx, u32 bs,
 		    u8 *dst, const u8 *src, u32 len);
 int kcp_cfb_decrypt(kcp_block_enc_fn enc, void *ctx, u32 bs,
 		    u8 *dst, const u8 *src, u32 len);
+
+/*
+ * A block cipher over @len bytes (whole blocks) at once: chain selects
+ * CBC encryption with a zero IV (dst[i] = E(src[i] ^ dst[i-1])), else
+ * ECB (dst[i] = E(src[i])). dst and src do not overlap. Returns false
+ * when it cannot run now.
+ */
+typedef bool (*kcp_blocks_fn)(void *ctx, u8 *dst, const u8 *src, u32 len,
+			      bool chain);
+
+/*
+ * kcp_cfb_encrypt/decrypt in place through @blocks, for block ciphers
+ * that are much faster many blocks at a time (SIMD). @k0 is E(IV), the
+ * first keystream block, fixed per key; @ks is @len bytes of scratch.
+ * False, with buf as it was, when @blocks refuses or bs is not 8 or 16.
+ */
+bool kcp_cfb_encrypt_mb(kcp_blocks_fn blocks, void *ctx, u32 bs,
+			const u8 *k0, u8 *buf, u32 len, u8 *ks);
+bool kcp_cfb_decrypt_mb(kcp_blocks_fn blocks, void *ctx, u32 bs,
+			const u8 *k0, u8 *buf, u32 len, u8 *ks);
+/* kcp-go's fixed CFB IV, the first @bs bytes (for k0 = E(IV)) */
+const u8 *kcp_cfb_iv_bytes(void);
 
 /* CRC-32/IEEE by table: the default crc32 hook. */
 u32 kcp_crc32_ieee(const u8 *p, u32 len);
