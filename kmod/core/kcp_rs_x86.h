@@ -49,6 +49,21 @@ static const u8 kcp_rs_low4[32] __aligned(32) = {
 	"sub $" #step ", %[n]\n\t"					\
 	"jnz 1b\n\t"
 
+/* The loop with @fold between the product and the store. */
+#define KCP_RS_AVX2_LOOP(fold)						\
+do {									\
+	asm volatile(KCP_RS_AVX2_SETUP					\
+		     "1:\n\t"						\
+		     KCP_RS_AVX2_MUL					\
+		     fold						\
+		     "vmovdqu %%ymm0, (%[dst])\n\t"			\
+		     KCP_RS_LOOP_END(32)				\
+		     "vzeroupper"					\
+		     : [src] "+r" (src), [dst] "+r" (dst), [n] "+r" (n)	\
+		     : [nib] "r" (nib), [low4] "m" (kcp_rs_low4)	\
+		     : "cc", KCP_RS_VEC_CLOBBERS);			\
+} while (0)
+
 /* Returns the bytes done: @len rounded down to 32. */
 static inline size_t kcp_rs_avx2_loop(u8 *dst, const u8 *src, size_t len,
 				      const u8 *nib, bool add)
@@ -58,26 +73,9 @@ static inline size_t kcp_rs_avx2_loop(u8 *dst, const u8 *src, size_t len,
 	if (!n)
 		return 0;
 	if (add)
-		asm volatile(KCP_RS_AVX2_SETUP
-			     "1:\n\t"
-			     KCP_RS_AVX2_MUL
-			     "vpxor (%[dst]), %%ymm0, %%ymm0\n\t"
-			     "vmovdqu %%ymm0, (%[dst])\n\t"
-			     KCP_RS_LOOP_END(32)
-			     "vzeroupper"
-			     : [src] "+r" (src), [dst] "+r" (dst), [n] "+r" (n)
-			     : [nib] "r" (nib), [low4] "m" (kcp_rs_low4)
-			     : "cc", KCP_RS_VEC_CLOBBERS);
+		KCP_RS_AVX2_LOOP("vpxor (%[dst]), %%ymm0, %%ymm0\n\t");
 	else
-		asm volatile(KCP_RS_AVX2_SETUP
-			     "1:\n\t"
-			     KCP_RS_AVX2_MUL
-			     "vmovdqu %%ymm0, (%[dst])\n\t"
-			     KCP_RS_LOOP_END(32)
-			     "vzeroupper"
-			     : [src] "+r" (src), [dst] "+r" (dst), [n] "+r" (n)
-			     : [nib] "r" (nib), [low4] "m" (kcp_rs_low4)
-			     : "cc", KCP_RS_VEC_CLOBBERS);
+		KCP_RS_AVX2_LOOP("");
 	return done;
 }
 
@@ -99,6 +97,20 @@ static inline size_t kcp_rs_avx2_loop(u8 *dst, const u8 *src, size_t len,
 	"pshufb %%xmm1, %%xmm3\n\t"					\
 	"pxor %%xmm2, %%xmm3\n\t"
 
+/* The loop with @fold between the product (xmm3) and the store. */
+#define KCP_RS_SSSE3_LOOP(fold)						\
+do {									\
+	asm volatile(KCP_RS_SSSE3_SETUP					\
+		     "1:\n\t"						\
+		     KCP_RS_SSSE3_MUL					\
+		     fold						\
+		     "movdqu %%xmm3, (%[dst])\n\t"			\
+		     KCP_RS_LOOP_END(16)				\
+		     : [src] "+r" (src), [dst] "+r" (dst), [n] "+r" (n)	\
+		     : [nib] "r" (nib), [low4] "m" (kcp_rs_low4)	\
+		     : "cc", KCP_RS_VEC_CLOBBERS);			\
+} while (0)
+
 /* Returns the bytes done: @len rounded down to 16. */
 static inline size_t kcp_rs_ssse3_loop(u8 *dst, const u8 *src, size_t len,
 				       const u8 *nib, bool add)
@@ -108,25 +120,10 @@ static inline size_t kcp_rs_ssse3_loop(u8 *dst, const u8 *src, size_t len,
 	if (!n)
 		return 0;
 	if (add)
-		asm volatile(KCP_RS_SSSE3_SETUP
-			     "1:\n\t"
-			     KCP_RS_SSSE3_MUL
-			     "movdqu (%[dst]), %%xmm4\n\t"
-			     "pxor %%xmm4, %%xmm3\n\t"
-			     "movdqu %%xmm3, (%[dst])\n\t"
-			     KCP_RS_LOOP_END(16)
-			     : [src] "+r" (src), [dst] "+r" (dst), [n] "+r" (n)
-			     : [nib] "r" (nib), [low4] "m" (kcp_rs_low4)
-			     : "cc", KCP_RS_VEC_CLOBBERS);
+		KCP_RS_SSSE3_LOOP("movdqu (%[dst]), %%xmm4\n\t"
+				  "pxor %%xmm4, %%xmm3\n\t");
 	else
-		asm volatile(KCP_RS_SSSE3_SETUP
-			     "1:\n\t"
-			     KCP_RS_SSSE3_MUL
-			     "movdqu %%xmm3, (%[dst])\n\t"
-			     KCP_RS_LOOP_END(16)
-			     : [src] "+r" (src), [dst] "+r" (dst), [n] "+r" (n)
-			     : [nib] "r" (nib), [low4] "m" (kcp_rs_low4)
-			     : "cc", KCP_RS_VEC_CLOBBERS);
+		KCP_RS_SSSE3_LOOP("");
 	return done;
 }
 
