@@ -15,7 +15,7 @@
  *   1..2   mtu = 50 + LE16 % 1451
  *   3      reserved = {0, 8, 20, 28}[b & 3] (0 if it does not fit)
  *   4      snd_wnd = 1 + b       5   rcv_wnd = 1 + b
- *   6      interval = 20 * b     7   fastresend = b % 5
+ *   6      interval = 20 * b     7   fastresend = b % 5; 0x80: ack_early
  *   8..11  conv LE32             12..15  initial clock LE32
  *   16..23 failure mask LE64 (bit i % 64: allocation i fails)
  *   then operations, each one byte (low nibble: kind, high: flags):
@@ -515,6 +515,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	kcp_set_wndsize(kcp, sndw, rcvw);
 	kcp_set_nodelay(kcp, !!(e.flags & F_NODELAY), cfg[6] * 20,
 			cfg[7] % 5, !!(e.flags & F_NOCWND));
+	kcp->ack_early = !!(cfg[7] & 0x80);
 	kcp->stream = !!(e.flags & F_STREAM);
 	kcp->rcv_stream = !!(e.flags & F_RCVSTREAM);
 	if (e.flags & F_FAILALLOC)

@@ -16,7 +16,7 @@
  *                 0x20 both directions, 0x40 slow reader, 0x80 alloc fail
  *   1, 2   mtu of A, B: 50 + b * 6 (at most 1500)
  *   3, 4   snd_wnd A, rcv_wnd B: 1 + b % 64      5, 6  same for B -> A
- *   7      interval = 10 + b     8  fastresend = b % 4
+ *   7      interval = 10 + b     8  fastresend = b % 4; 0x80: ack_early
  *   9, 10  payload A -> B, B -> A: 1 + b * 24 bytes, at most 48 mss
  *   11     FEC d = 1 + b % 10, p = 1 + (b >> 4) % 4
  *   12     link latency 1 + b % 64 ms
@@ -429,6 +429,7 @@ static void setup_side(struct side *s, int idx, u8 mtu_b, u8 sndw_b,
 	kcp_set_wndsize(kcp, 1 + sndw_b % 64, 1 + rcvw_b % 64);
 	kcp_set_nodelay(kcp, !!(flags & F_NODELAY), 10 + interval_b,
 			resend_b % 4, !!(flags & F_NOCWND));
+	kcp->ack_early = !!(resend_b & 0x80);
 	kcp->stream = !!(flags & F_STREAM);
 	s->msg_reader = !kcp->stream ^ !!(msg_b & 0x80);
 	kcp->rcv_stream = !s->msg_reader;
