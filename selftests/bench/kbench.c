@@ -1,31 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kbench: the benchmark peer of selftests/bench for AF_KCP, TCP and UDP;
- * kgob/main.go is its kcp-go twin (same options, same RESULT lines).
+ * kgob/main.go is its kcp-go twin (same options, same data, same checks,
+ * same timed window, same RESULT lines).
  *
- * Everything is time-bounded, so a slow contender costs no more wall time
- * than a fast one:
+ * Bulk transfers are either size-bounded or time-bounded:
  *
- *   bulk: the client sends for -time T plus -grace G seconds; the server
+ *   -bytes N: the client sends exactly N bytes per session, then waits
+ *         for the server's one-byte answer and closes; the server reads
+ *         N bytes per session, answers, and reports goodput over its
+ *         timed window: from the first payload byte to the last one (of
+ *         all -n sessions), with the guest's CPU time in that window
+ *         (/proc/stat, all CPUs: cpu_busy_s).
+ *   -time T: the client sends for T plus -grace G seconds; the server
  *         counts the payload bytes that arrive within T seconds of the
  *         first one (over all -n sessions) and reports that as goodput;
  *         it reads on (uncounted) for G + 0.5 s more, so the sender's
  *         tail is received, not dropped.
+ *
+ *   Stream data is the xorshift64* stream of seed 1 (kcptest.h) repeated
+ *   with a period of PAT_PERIOD bytes, prepared before anything is timed;
+ *   the server compares every byte it reads with it (check=ok|bad).
+ *
  *   rr:   open loop: the client sends a -rrsize record every -rrgap ms
  *         (whatever the answers do, so a stall cannot hide behind the
  *         pacing), the server echoes, the client times every record from
  *         its send to the return of its last byte; records not back within
  *         -drain seconds of the last send count as lost (infinite latency).
- *   udp:  a raw UDP blast: -parallel sockets send -size datagrams with
- *         sendmmsg() as fast as they can (-rate M paces them to M Mbit/s
- *         in total); the server counts the UDP payload delivered to it.
+ *   udp:  -parallel sockets send -size datagrams with sendmmsg(), 32 per
+ *         call, or (-gso) 32-segment UDP_SEGMENT buffers; -rate M paces
+ *         them to M Mbit/s in total (unpaced: as fast as the sender can).
+ *         The server (recvmmsg with MSG_WAITFORONE: it sleeps only when
+ *         nothing is queued; -gro sets UDP_GRO) counts the UDP payload
+ *         delivered to it. With -bytes N the client sends N bytes (rounded
+ *         up to whole datagrams) and the server ends -idle seconds after
+ *         the last datagram; loss_pct = what did not arrive.
  *
  *   kbench server -p kcp|tcp|udp -a ADDR:PORT -role sink|echo [-n N] ...
  *   kbench client -p kcp|tcp|udp -a ADDR:PORT -role send|rr [-parallel P]
  *   kbench probe [-fec D,P] [-crypt NAME]   exit 0 supported, 3 ENOPROTOOPT
  *
- * Options: -time T -grace G -timeout S -idle S -size B -rate MBIT
- *   -rr N -rrsize B -rrgap MS -drain S
+ * Options: -bytes N -time T -grace G -timeout S -idle S -size B -rate MBIT
+ *   -gso -gro -rr N -rrsize B -rrgap MS -drain S -marker TRACE_MARKER
  *   AF_KCP: -preset NAME -nodelay a,b,c,d -wnd S,R -mtu N -fec D,P
  *           -crypt NAME -key PASS -linger MS -acknodelay
  *   TCP: -cc NAME (TCP_CONGESTION); any: -rcvbuf N -sndbuf N -v
@@ -33,7 +49,7 @@
  *
  * Output: "LISTEN <port>" (server), then one RESULT line, e.g.
  *   RESULT ok=1 role=sink proto=kcp sessions=1 bytes=.. window_s=..
- *          goodput_kbps=.. per_session=..
+ *          goodput_kbps=.. per_session=.. check=ok [secs=.. cpu_busy_s=..]
  *   RESULT ok=1 role=rr proto=kcp rr=N answered=.. lost=.. p50_ms=..
  *          p99_ms=.. p999_ms=.. max_ms=.. mean_ms=..
  * and KINFO lines (the engine's KCP_INFO, TCP_INFO for TCP) per session.
@@ -41,21 +57,31 @@
 #include "../lib/cli.h"
 #include <math.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <sys/resource.h>
 
 #define RR_MAGIC	0x6b62726bu	/* "krbk" */
 #define RR_BYE		0xffffffffu
 #define BULK_CHUNK	65536
+#define READ_MAX	(4 * BULK_CHUNK)
+/*
+ * The stream's period: prime, so a lost or repeated 64 KiB write shifts
+ * the data against the pattern and fails the check.
+ */
+#define PAT_PERIOD	65521
+#define UDP_BATCH	32	/* datagrams per sendmmsg() or GSO buffer */
+#define DONE_BYTE	'D'	/* -bytes: the server's "all received" */
 
 enum proto { P_KCP, P_TCP, P_UDP };
 
 struct cfg {
-	const char *mode, *role, *addr, *cc;
+	const char *mode, *role, *addr, *cc, *marker;
 	enum proto proto;
-	bool verbose;
+	bool verbose, gso, gro;
 	struct kt_kcpopts k;
 	int rcvbuf, sndbuf;
 	int n, parallel, size, rr, rrsize;
+	long long bytes;
 	double time, grace, timeout, idle, rate, rrgap, drain;
 };
 
@@ -64,6 +90,62 @@ static struct cfg C = {
 	.size = 1350, .rr = 1000, .rrsize = 64, .time = 5, .grace = 1,
 	.timeout = 30, .idle = 10, .rrgap = 10, .drain = 5,
 };
+
+/*
+ * The stream: PAT_PERIOD bytes of xorshift64* (seed 1), repeated for
+ * READ_MAX more bytes, so that the data at any stream offset o is
+ * pat + o % PAT_PERIOD for up to READ_MAX bytes. Made before any timing;
+ * the sender and the checking receiver only index it (kgob does the same).
+ */
+static uint8_t *pat;
+
+static void pat_init(void)
+{
+	struct kt_rng r;
+	int i;
+
+	pat = malloc(PAT_PERIOD + READ_MAX);
+	if (!pat)
+		kt_die("malloc");
+	kt_rng_init(&r, 1);
+	kt_rng_fill(&r, pat, PAT_PERIOD);
+	/* READ_MAX > PAT_PERIOD: the period repeats, byte by byte */
+	for (i = PAT_PERIOD; i < PAT_PERIOD + READ_MAX; i++)
+		pat[i] = pat[i - PAT_PERIOD];
+}
+
+static inline const uint8_t *pat_at(long long off)
+{
+	return pat + off % PAT_PERIOD;
+}
+
+/*
+ * The whole guest's CPU time so far, in seconds (the "cpu" line of
+ * /proc/stat): busy = user + nice + system + irq + softirq + steal,
+ * total = busy + idle + iowait. Under QEMU's instruction-count clock a
+ * busy second is 1e9 guest instructions.
+ */
+struct cpu_sample {
+	double busy, total;
+};
+
+static struct cpu_sample cpu_now(void)
+{
+	unsigned long long u = 0, n = 0, s = 0, i = 0, w = 0, q = 0, sq = 0, st = 0;
+	struct cpu_sample c = { 0, 0 };
+	double hz = sysconf(_SC_CLK_TCK);
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f)
+		return c;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &u, &n,
+		   &s, &i, &w, &q, &sq, &st) == 8) {
+		c.busy = (u + n + s + q + sq + st) / hz;
+		c.total = c.busy + (i + w) / hz;
+	}
+	fclose(f);
+	return c;
+}
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -188,16 +270,60 @@ static void print_info(int fd, const char *side, int id)
 	}
 }
 
+/*
+ * -marker PATH (tracefs's trace_marker): the timed window's ends as
+ * ftrace markers, "bench_first" and "bench_last", from which
+ * selftests/bench/busy.awk adds up the time in between when any CPU was
+ * not idle (the guest's instructions under QEMU's icount clock, where
+ * /proc/stat counts a CPU busy while another one runs).
+ */
+static int marker_fd = -1;
+
+static void marker_open(const char *path)
+{
+	marker_fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (marker_fd < 0)
+		kt_die(path);
+}
+
+static void marker(const char *what)
+{
+	if (marker_fd >= 0 && write(marker_fd, what, strlen(what)) < 0)
+		marker_fd = -1;
+}
+
 /* ---------------------------------------------------------------- sink */
 
 static double t_first;		/* first payload byte, 0 before */
+static double t_last;		/* -bytes: the last session's last byte */
+static struct cpu_sample cpu_first, cpu_last;
 static long long *sess_bytes;
 
 static void note_first(double now)
 {
 	pthread_mutex_lock(&lock);
-	if (!t_first)
+	if (!t_first) {
 		t_first = now;
+		cpu_first = cpu_now();
+		if (C.bytes)
+			marker("bench_first");
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* -bytes: a session has all of its bytes at @now; the last one ends it */
+static void note_last(double now)
+{
+	static int sessions_in;
+	struct cpu_sample c = cpu_now();
+
+	pthread_mutex_lock(&lock);
+	if (now > t_last) {
+		t_last = now;
+		cpu_last = c;
+	}
+	if (++sessions_in == C.n)
+		marker("bench_last");
 	pthread_mutex_unlock(&lock);
 }
 
@@ -214,21 +340,76 @@ static double window_end(void)
 struct sess {
 	int fd, id;
 	pthread_t th;
+	long long got;		/* stream bytes read (and checked) */
+	long long bad_at;	/* offset of the first byte that differs, -1 */
+	bool done;		/* -bytes: all of them, answered */
 };
+
+/* Compare @n bytes just read at stream offset s->got with the pattern. */
+static void check_data(struct sess *s, const uint8_t *buf, size_t n)
+{
+	size_t i;
+
+	if (s->bad_at >= 0 || !memcmp(buf, pat_at(s->got), n))
+		return;
+	for (i = 0; i < n && buf[i] == pat_at(s->got)[i]; i++)
+		;
+	s->bad_at = s->got + i;
+}
+
+/*
+ * -bytes: read until the session's -bytes are in (each byte checked),
+ * answer with one byte so the client may close, then wait for its close.
+ */
+static void sink_bytes(struct sess *s, uint8_t *buf)
+{
+	char c = DONE_BYTE;
+
+	kt_set_timeo(s->fd, SO_RCVTIMEO, C.timeout);
+	while (s->got < C.bytes) {
+		size_t want = C.bytes - s->got < READ_MAX ? C.bytes - s->got : READ_MAX;
+		ssize_t r = recv(s->fd, buf, want, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		note_first(kt_now());
+		check_data(s, buf, r);
+		s->got += r;
+	}
+	note_last(kt_now());
+	__atomic_store_n(&sess_bytes[s->id], s->got, __ATOMIC_RELAXED);
+	if (send(s->fd, &c, 1, MSG_NOSIGNAL) != 1)
+		return;
+	s->done = true;
+	/* the client's end-of-file (a TCP RST now could drop the answer) */
+	kt_set_timeo(s->fd, SO_RCVTIMEO, 2);
+	while (recv(s->fd, buf, READ_MAX, 0) > 0)
+		;
+}
 
 static void *sink_session(void *p)
 {
 	struct sess *s = p;
-	char *buf = malloc(BULK_CHUNK * 4);
+	uint8_t *buf = malloc(READ_MAX);
 
 	tune(s->fd);
+	if (C.bytes) {
+		sink_bytes(s, buf);
+		free(buf);
+		return NULL;
+	}
 	kt_set_timeo(s->fd, SO_RCVTIMEO, 0.05);
 	for (;;) {
-		ssize_t r = recv(s->fd, buf, BULK_CHUNK * 4, 0);
+		ssize_t r = recv(s->fd, buf, READ_MAX, 0);
 		double now = kt_now(), end;
 
-		if (r > 0)
+		if (r > 0) {
 			note_first(now);
+			check_data(s, buf, r);
+			s->got += r;
+		}
 		end = window_end();
 		if (r > 0 && now <= end)
 			__atomic_add_fetch(&sess_bytes[s->id], r, __ATOMIC_RELAXED);
@@ -286,25 +467,27 @@ static int accept_until(int lfd, double until)
 static int run_sink(void)
 {
 	struct sess *s = calloc(C.n, sizeof(*s));
-	double start = kt_now();
-	long long total = 0;
-	int lfd = listen_socket(), n = 0, i;
+	double start = kt_now(), secs;
+	long long total = 0, bad_at = -1;
+	int lfd = listen_socket(), n = 0, i, ok;
 	char per[1024] = "";
 
 	sess_bytes = calloc(C.n, sizeof(*sess_bytes));
 	while (n < C.n) {
 		double end = window_end();
-		int fd = accept_until(lfd, end ? end : start + C.timeout);
+		int fd = accept_until(lfd, end && !C.bytes ? end : start + C.timeout);
 
 		if (fd < 0)
 			break;
 		s[n].fd = fd;
 		s[n].id = n;
+		s[n].bad_at = -1;
 		pthread_create(&s[n].th, NULL, sink_session, &s[n]);
 		n++;
 	}
 	for (i = 0; i < n; i++)
 		pthread_join(s[i].th, NULL);
+	ok = n == C.n;
 	for (i = 0; i < n; i++) {
 		size_t l = strlen(per);
 
@@ -312,65 +495,128 @@ static int run_sink(void)
 		snprintf(per + l, sizeof(per) - l, "%s%lld", i ? "," : "",
 			 sess_bytes[i]);
 		print_info(s[i].fd, "rx", i);
+		if (s[i].bad_at >= 0 && bad_at < 0)
+			bad_at = s[i].bad_at;
+		if (C.bytes && !s[i].done)
+			ok = 0;
 	}
-	printf("RESULT ok=%d role=sink proto=%s sessions=%d bytes=%lld "
-	       "window_s=%.3f goodput_kbps=%.0f per_session=%s\n",
-	       n == C.n && total > 0, proto_name(), n, total, C.time,
-	       total * 8 / 1000.0 / C.time, per[0] ? per : "-");
+	ok = ok && total > 0 && bad_at < 0;
+	if (C.bytes) {
+		secs = t_last > t_first ? t_last - t_first : 0;
+		printf("RESULT ok=%d role=sink proto=%s sessions=%d bytes=%lld "
+		       "secs=%.4f window_s=%.4f goodput_kbps=%.0f "
+		       "cpu_busy_s=%.3f cpu_total_s=%.3f check=%s bad_at=%lld "
+		       "per_session=%s\n", ok, proto_name(), n, total, secs, secs,
+		       secs > 0 ? total * 8 / 1000.0 / secs : 0,
+		       cpu_last.busy - cpu_first.busy,
+		       cpu_last.total - cpu_first.total,
+		       bad_at < 0 ? "ok" : "bad", bad_at, per[0] ? per : "-");
+	} else {
+		printf("RESULT ok=%d role=sink proto=%s sessions=%d bytes=%lld "
+		       "window_s=%.3f goodput_kbps=%.0f check=%s bad_at=%lld "
+		       "per_session=%s\n", ok, proto_name(), n, total, C.time,
+		       total * 8 / 1000.0 / C.time, bad_at < 0 ? "ok" : "bad",
+		       bad_at, per[0] ? per : "-");
+	}
 	fflush(stdout);
 	for (i = 0; i < n; i++) {
 		struct linger lg = { 1, 0 };
 
-		if (C.proto == P_TCP)
+		/* time-bounded: the client may still send; do not wait */
+		if (C.proto == P_TCP && !C.bytes)
 			setsockopt(s[i].fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(s[i].fd);
 	}
 	close(lfd);
-	return !(n == C.n && total > 0);
+	return !ok;
 }
 
-/* UDP: one socket counts what arrives in the window. */
+/*
+ * UDP: one socket counts what arrives. recvmmsg() with MSG_WAITFORONE
+ * blocks only while nothing is queued and then takes whatever is, so the
+ * receiver does not sleep and wake per datagram once it falls behind.
+ * With -gro (UDP_GRO) a buffer may hold a whole GSO train.
+ */
 static int run_udp_sink(void)
 {
-	enum { BATCH = 64 };
-	static char bufs[BATCH][2048];
-	struct mmsghdr m[BATCH];
-	struct iovec iov[BATCH];
-	double start = kt_now();
-	long long bytes = 0, dgrams = 0;
-	int fd = listen_socket(), i;
+	int batch = C.gro ? 16 : 64;
+	size_t blen = C.gro ? 65536 : 2048;
+	char *bufs = malloc(batch * blen);
+	struct mmsghdr *m = calloc(batch, sizeof(*m));
+	struct iovec *iov = calloc(batch, sizeof(*iov));
+	double start = kt_now(), last = 0, secs;
+	long long bytes = 0, dgrams = 0, coalesced = 0, want = 0;
+	struct cpu_sample c1;
+	int fd = listen_socket(), i, one = 1, ok;
 
-	for (i = 0; i < BATCH; i++) {
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = sizeof(bufs[i]);
-		memset(&m[i], 0, sizeof(m[i]));
+	if (C.gro && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)))
+		kt_die("UDP_GRO");
+	/* what the client sends for -bytes: whole datagrams */
+	if (C.bytes)
+		want = (C.bytes + C.size - 1) / C.size * C.size;
+	for (i = 0; i < batch; i++) {
+		iov[i].iov_base = bufs + i * blen;
+		iov[i].iov_len = blen;
 		m[i].msg_hdr.msg_iov = &iov[i];
 		m[i].msg_hdr.msg_iovlen = 1;
 	}
 	kt_set_timeo(fd, SO_RCVTIMEO, 0.05);
 	for (;;) {
-		int r = recvmmsg(fd, m, BATCH, 0, NULL);
+		int r = recvmmsg(fd, m, batch, MSG_WAITFORONE, NULL);
 		double now = kt_now(), end;
 
-		if (r > 0)
+		if (r > 0) {
 			note_first(now);
+			last = now;
+		}
+		for (i = 0; i < r; i++) {
+			bytes += m[i].msg_len;
+			dgrams++;
+			coalesced += m[i].msg_len > (unsigned int)C.size;
+		}
+		if (C.bytes) {
+			/* all in, or nothing for -idle s: the rest is lost */
+			if (bytes >= want || (last && now > last + C.idle)) {
+				marker("bench_last");
+				break;
+			}
+			if (!last && now > start + C.timeout)
+				break;
+			continue;
+		}
 		end = window_end();
 		if (end && now > end)
 			break;
 		if (!end && now > start + C.timeout)
 			break;
-		for (i = 0; i < r; i++) {
-			bytes += m[i].msg_len;
-			dgrams++;
-		}
 	}
-	printf("RESULT ok=%d role=sink proto=udp sessions=1 bytes=%lld "
-	       "datagrams=%lld window_s=%.3f goodput_kbps=%.0f per_session=%lld\n",
-	       bytes > 0, bytes, dgrams, C.time, bytes * 8 / 1000.0 / C.time,
-	       bytes);
+	if (C.bytes) {
+		/*
+		 * CPU up to now rather than to the last datagram: after it
+		 * the guest is idle but for this loop's 50 ms timeouts.
+		 */
+		c1 = cpu_now();
+		secs = last - t_first;
+		ok = bytes > 0 && secs > 0;
+		printf("RESULT ok=%d role=sink proto=udp sessions=1 bytes=%lld "
+		       "datagrams=%lld coalesced=%lld expected=%lld loss_pct=%.3f "
+		       "secs=%.4f window_s=%.4f goodput_kbps=%.0f cpu_busy_s=%.3f "
+		       "cpu_total_s=%.3f gro=%d per_session=%lld\n", ok, bytes,
+		       dgrams, coalesced, want,
+		       want > bytes ? 100.0 * (want - bytes) / want : 0.0, secs,
+		       secs, ok ? bytes * 8 / 1000.0 / secs : 0,
+		       c1.busy - cpu_first.busy, c1.total - cpu_first.total,
+		       C.gro, bytes);
+	} else {
+		ok = bytes > 0;
+		printf("RESULT ok=%d role=sink proto=udp sessions=1 bytes=%lld "
+		       "datagrams=%lld window_s=%.3f goodput_kbps=%.0f "
+		       "per_session=%lld\n", ok, bytes, dgrams, C.time,
+		       bytes * 8 / 1000.0 / C.time, bytes);
+	}
 	fflush(stdout);
 	close(fd);
-	return bytes <= 0;
+	return !ok;
 }
 
 /* ---------------------------------------------------------------- echo */
@@ -455,69 +701,113 @@ static int connect_one(void)
 
 static double send_end;
 static long long sent_total;
+static int send_failed;
 
+/* Send the stream in BULK_CHUNK writes: -bytes of it, or until send_end. */
 static void *send_session(void *p)
 {
 	struct sess *s = p;
-	char *buf = malloc(BULK_CHUNK);
 	long long sent = 0;
-	int i;
+	char c;
 
-	for (i = 0; i < BULK_CHUNK; i++)
-		buf[i] = (char)(i * 131 + 7);
-	kt_set_timeo(s->fd, SO_SNDTIMEO, 0.05);
-	while (kt_now() < send_end) {
-		ssize_t w = send(s->fd, buf, BULK_CHUNK, MSG_NOSIGNAL);
+	kt_set_timeo(s->fd, SO_SNDTIMEO, C.bytes ? C.timeout : 0.05);
+	while (C.bytes ? sent < C.bytes : kt_now() < send_end) {
+		size_t len = BULK_CHUNK;
+		ssize_t w;
 
+		if (C.bytes && C.bytes - sent < (long long)len)
+			len = C.bytes - sent;
+		w = send(s->fd, pat_at(sent), len, MSG_NOSIGNAL);
 		if (w > 0) {
 			sent += w;
-		} else if (errno != EAGAIN && errno != EINTR) {
+		} else if (C.bytes || (errno != EAGAIN && errno != EINTR)) {
+			if (errno == EINTR)
+				continue;
 			pthread_mutex_lock(&lock);
 			printf("ERROR session=%d send: %s after %lld bytes\n",
 			       s->id, strerror(errno), sent);
 			pthread_mutex_unlock(&lock);
+			__atomic_store_n(&send_failed, 1, __ATOMIC_RELAXED);
 			break;
+		}
+	}
+	/* -bytes: the server's answer says all arrived; then close */
+	if (C.bytes && sent == C.bytes) {
+		kt_set_timeo(s->fd, SO_RCVTIMEO, C.timeout);
+		if (recv(s->fd, &c, 1, 0) != 1 || c != DONE_BYTE) {
+			pthread_mutex_lock(&lock);
+			printf("ERROR session=%d no answer from the server: %s\n",
+			       s->id, strerror(errno));
+			pthread_mutex_unlock(&lock);
+			__atomic_store_n(&send_failed, 1, __ATOMIC_RELAXED);
 		}
 	}
 	print_info(s->fd, "tx", s->id);
 	__atomic_add_fetch(&sent_total, sent, __ATOMIC_RELAXED);
-	free(buf);
 	return NULL;
 }
 
-/* UDP blast: sendmmsg batches, optionally paced to -rate Mbit/s total. */
+/* Sleep until @t (kt_now() seconds). */
+static void sleep_until(double t)
+{
+	struct timespec ts = { (time_t)t, (long)((t - (time_t)t) * 1e9) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+/*
+ * UDP: UDP_BATCH datagrams per sendmmsg(), or per UDP_SEGMENT buffer with
+ * -gso; paced to -rate Mbit/s in total if given: a batch leaves when the
+ * bytes before it are due at that rate.
+ */
 static void *udp_blast(void *p)
 {
-	enum { BATCH = 32 };
 	struct sess *s = p;
-	char *buf = calloc(1, C.size);
-	struct mmsghdr m[BATCH];
-	struct iovec iov;
+	char *buf = calloc(UDP_BATCH, C.size);
+	struct mmsghdr m[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
 	double t0 = kt_now(), per_sec = 0;
-	long long sent = 0;
-	int i;
+	long long sent = 0, quota = 0;
+	/* a GSO buffer is one UDP datagram: at most 64 KiB */
+	int i, seg = C.size, batch = C.gso && UDP_BATCH * C.size > 65000 ?
+		65000 / C.size : UDP_BATCH;
 
-	iov.iov_base = buf;
-	iov.iov_len = C.size;
-	for (i = 0; i < BATCH; i++) {
+	if (C.gso && setsockopt(s->fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)))
+		kt_die("UDP_SEGMENT");
+	for (i = 0; i < UDP_BATCH; i++) {
+		iov[i].iov_base = buf + i * C.size;
+		iov[i].iov_len = C.size;
 		memset(&m[i], 0, sizeof(m[i]));
-		m[i].msg_hdr.msg_iov = &iov;
+		m[i].msg_hdr.msg_iov = &iov[i];
 		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	/* -bytes: whole datagrams, shared out among the senders */
+	if (C.bytes) {
+		long long d = (C.bytes + C.size - 1) / C.size;
+
+		quota = (d / C.parallel + (s->id < d % C.parallel)) * C.size;
 	}
 	if (C.rate > 0)
 		per_sec = C.rate * 1e6 / 8 / C.parallel;
-	while (kt_now() < send_end) {
-		int r;
+	while (C.bytes ? sent < quota : kt_now() < send_end) {
+		int n = batch, r;
 
+		if (C.bytes && (quota - sent) / C.size < n)
+			n = (quota - sent) / C.size;
 		if (per_sec > 0) {
-			double ahead = sent / per_sec - (kt_now() - t0);
+			double due = t0 + sent / per_sec;
 
-			if (ahead > 0) {
-				usleep(ahead * 1e6);
-				continue;
-			}
+			if (due > kt_now())
+				sleep_until(due);
 		}
-		r = sendmmsg(s->fd, m, BATCH, 0);
+		if (C.gso) {
+			ssize_t w = send(s->fd, buf, (size_t)n * C.size, 0);
+
+			r = w > 0 ? w / C.size : -1;
+		} else {
+			r = sendmmsg(s->fd, m, n, 0);
+		}
 		if (r > 0)
 			sent += (long long)r * C.size;
 		else if (errno == ECONNREFUSED)
@@ -533,7 +823,7 @@ static void *udp_blast(void *p)
 static int run_send(void)
 {
 	struct sess *s = calloc(C.parallel, sizeof(*s));
-	double t0;
+	double t0, secs;
 	int i;
 
 	for (i = 0; i < C.parallel; i++) {
@@ -547,17 +837,19 @@ static int run_send(void)
 			       C.proto == P_UDP ? udp_blast : send_session, &s[i]);
 	for (i = 0; i < C.parallel; i++)
 		pthread_join(s[i].th, NULL);
+	secs = kt_now() - t0;
 	for (i = 0; i < C.parallel; i++) {
 		struct linger lg = { 1, 0 };
 
-		if (C.proto == P_TCP)
+		/* time-bounded: what is still queued does not count anyway */
+		if (C.proto == P_TCP && !C.bytes)
 			setsockopt(s[i].fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(s[i].fd);
 	}
-	printf("RESULT ok=1 role=send proto=%s sessions=%d sent=%lld secs=%.3f "
-	       "offered_kbps=%.0f\n", proto_name(), C.parallel, sent_total,
-	       kt_now() - t0, sent_total * 8 / 1000.0 / (kt_now() - t0));
-	return 0;
+	printf("RESULT ok=%d role=send proto=%s sessions=%d sent=%lld secs=%.3f "
+	       "offered_kbps=%.0f\n", !send_failed, proto_name(), C.parallel,
+	       sent_total, secs, sent_total * 8 / 1000.0 / secs);
+	return send_failed;
 }
 
 /* ------------------------------------------------------------------ rr */
@@ -569,7 +861,7 @@ static double rr_deadline;	/* set once the last record is out */
 
 static int rr_fd;
 
-static void *rr_reader(void *p)
+static void *rr_reader(void *p __attribute__((unused)))
 {
 	char *rec = malloc(C.rrsize);
 	int got = 0;
@@ -716,7 +1008,9 @@ int main(int argc, char **argv)
 		{ "-grace", KT_DBL, &C.grace }, { "-timeout", KT_DBL, &C.timeout },
 		{ "-idle", KT_DBL, &C.idle }, { "-rr", KT_INT, &C.rr },
 		{ "-rrsize", KT_INT, &C.rrsize }, { "-rrgap", KT_DBL, &C.rrgap },
-		{ "-drain", KT_DBL, &C.drain }, { NULL },
+		{ "-drain", KT_DBL, &C.drain }, { "-bytes", KT_LL, &C.bytes },
+		{ "-gso", KT_FLAG, &C.gso }, { "-gro", KT_FLAG, &C.gro },
+		{ "-marker", KT_STR, &C.marker }, { NULL },
 	};
 	int err;
 
@@ -738,6 +1032,13 @@ int main(int argc, char **argv)
 		C.n = 1;
 	if (C.parallel < 1)
 		C.parallel = 1;
+	if (C.size < 1 || C.size > 2048) {
+		fprintf(stderr, "kbench: -size must be 1..2048\n");
+		return 2;
+	}
+	pat_init();
+	if (C.marker && C.bytes && !strcmp(C.mode, "server"))
+		marker_open(C.marker);
 	if (!strcmp(C.mode, "probe"))
 		return run_probe();
 	if (!C.addr || !C.role)

@@ -1,25 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 //
 // kgob - the kcp-go twin of selftests/bench/kbench.c: the same roles, the
-// same time-bounded measurements and the same RESULT lines, on the real
-// kcp-go v5.6.1 (Debian golang-github-xtaci-kcp-dev, the library kcptun and
+// same measurements and the same RESULT lines, on the real kcp-go v5.6.1
+// (Debian golang-github-xtaci-kcp-dev, the library kcptun and
 // selftests/peers/kcppeer use). Built by selftests/bench/bench.sh in GOPATH
 // mode, offline, as selftests/peers/build.sh builds kcppeer.
 //
-// kcppeer has no request/response role and transfers fixed byte counts, so
-// the benchmark uses this instead; the kcp-go settings are applied exactly
+// kcppeer has no request/response role, and its transfers generate,
+// compare and SHA-256 the xorshift stream while they are timed, so the
+// benchmark uses this instead; the kcp-go settings are applied exactly
 // as kcptun's server does (stream mode, SetNoDelay of the preset, windows,
 // MTU, ACK no-delay off, 4 MiB UDP socket buffers like kcptun's --sockbuf).
 //
-//	kgob server -a ADDR:PORT -role sink|echo [-n N] -time T ...
-//	kgob client -a ADDR:PORT -role send|rr [-parallel P] -time T ...
+// Like kbench: bulk data is the same precomputed pattern (xorshift64* of
+// seed 1, period patPeriod), every byte the sink reads is compared with
+// it, and with -bytes N the sink's timed window runs from the first
+// payload byte to the last, with the guest's CPU time (/proc/stat) in it;
+// then it answers one byte, and the client closes when it has it.
+//
+//	kgob server -a ADDR:PORT -role sink|echo [-n N] -bytes N|-time T ...
+//	kgob client -a ADDR:PORT -role send|rr [-parallel P] -bytes N|-time T ...
 //	kgob scale -a ADDR:PORT ...   hold every session, echo, STAT lines
 //
-// Options as kbench: -time -grace -timeout -idle -rr -rrsize -rrgap -drain,
-// and -preset -sndwnd -rcvwnd -mtu -ds -ps -crypt -key -sockbuf.
+// Options as kbench: -bytes -time -grace -timeout -idle -rr -rrsize -rrgap
+// -drain -marker, and -preset -sndwnd -rcvwnd -mtu -ds -ps -crypt -key
+// -sockbuf.
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"flag"
 	"fmt"
@@ -44,14 +53,100 @@ const (
 	rrMagic = 0x6b62726b
 	rrBye   = 0xffffffff
 	chunk   = 65536
+	readMax = 4 * chunk
+	// prime: a lost or repeated 64 KiB write fails the check (kbench.c)
+	patPeriod = 65521
+	doneByte  = 'D'
 )
 
 type config struct {
 	kcpgo.Opts
-	mode, addr, role           string
+	mode, addr, role, marker   string
 	n, parallel, rr, rrsize    int
+	bytes                      int64
 	time, grace, timeout, idle float64
 	rrgap, drain               float64
+}
+
+// pat is the stream: patPeriod bytes of xorshift64* (seed 1, as
+// kcptest.h's kt_rng), repeated for readMax more, so that the data at
+// stream offset o is pat[o%patPeriod:] for up to readMax bytes.
+var pat []byte
+
+func patInit() {
+	pat = make([]byte, patPeriod+readMax)
+	s := uint64(1)
+	for i := 0; i < patPeriod; i += 8 {
+		s ^= s >> 12
+		s ^= s << 25
+		s ^= s >> 27
+		x := s * 0x2545F4914F6CDD1D
+		for j := 0; j < 8 && i+j < patPeriod; j++ {
+			pat[i+j] = byte(x >> (8 * j))
+		}
+	}
+	for i := patPeriod; i < len(pat); i++ {
+		pat[i] = pat[i-patPeriod]
+	}
+}
+
+func patAt(off int64) []byte { return pat[off%patPeriod:] }
+
+// checker compares what a session reads with the pattern.
+type checker struct {
+	got, badAt int64
+}
+
+func (c *checker) feed(b []byte) {
+	if c.badAt < 0 && !bytes.Equal(b, patAt(c.got)[:len(b)]) {
+		want := patAt(c.got)
+		i := 0
+		for i < len(b) && b[i] == want[i] {
+			i++
+		}
+		c.badAt = c.got + int64(i)
+	}
+	c.got += int64(len(b))
+}
+
+// -marker PATH (tracefs's trace_marker): the timed window's ends as
+// ftrace markers, as kbench writes them; selftests/bench/busy.awk adds up
+// the time between "bench_first" and "bench_last" when any CPU was not
+// idle.
+var markerFile *os.File
+
+func markerOpen(path string) {
+	var err error
+	if markerFile, err = os.OpenFile(path, os.O_WRONLY, 0); err != nil {
+		fatal("%v", err)
+	}
+}
+
+func marker(what string) {
+	if markerFile != nil {
+		if _, err := markerFile.WriteString(what); err != nil {
+			markerFile = nil
+		}
+	}
+}
+
+// cpuSample: the whole guest's busy and total CPU seconds (the "cpu" line
+// of /proc/stat, USER_HZ 100), as kbench's cpu_now().
+type cpuSample struct{ busy, total float64 }
+
+func cpuNow() cpuSample {
+	var u, n, sy, i, w, q, sq, st uint64
+	f, err := os.Open("/proc/stat")
+	if err != nil {
+		return cpuSample{}
+	}
+	defer f.Close()
+	if k, _ := fmt.Fscanf(f, "cpu %d %d %d %d %d %d %d %d", &u, &n, &sy, &i,
+		&w, &q, &sq, &st); k != 8 {
+		return cpuSample{}
+	}
+	busy := float64(u+n+sy+q+sq+st) / 100
+	return cpuSample{busy, busy + float64(i+w)/100}
 }
 
 var presets = kcpgo.Presets
@@ -135,7 +230,32 @@ func runSink(c *config, block kcp.BlockCrypt) int {
 	l := c.listen(block)
 	start := time.Now()
 	var mu sync.Mutex
-	var first time.Time
+	var first, last time.Time
+	var cpuFirst, cpuLast cpuSample
+	noteFirst := func(now time.Time) {
+		mu.Lock()
+		if first.IsZero() {
+			first = now
+			cpuFirst = cpuNow()
+			if c.bytes > 0 {
+				marker("bench_first")
+			}
+		}
+		mu.Unlock()
+	}
+	sessionsIn := 0
+	noteLast := func(now time.Time) {
+		cs := cpuNow()
+		mu.Lock()
+		if now.After(last) {
+			last, cpuLast = now, cs
+		}
+		// the last session's last byte ends the window
+		if sessionsIn++; sessionsIn == c.n {
+			marker("bench_last")
+		}
+		mu.Unlock()
+	}
 	windowEnd := func() time.Time {
 		mu.Lock()
 		defer mu.Unlock()
@@ -144,12 +264,14 @@ func runSink(c *config, block kcp.BlockCrypt) int {
 		}
 		return first.Add(kcpgo.Secs(c.time))
 	}
-	bytes := make([]int64, c.n)
+	bytesIn := make([]int64, c.n)
+	chk := make([]*checker, c.n)
+	done := make([]bool, c.n)
 	var wg sync.WaitGroup
 	var sess []*kcp.UDPSession
 	for len(sess) < c.n {
 		dl := windowEnd()
-		if dl.IsZero() {
+		if dl.IsZero() || c.bytes > 0 {
 			dl = start.Add(kcpgo.Secs(c.timeout))
 		}
 		s := accept(l, dl)
@@ -159,24 +281,48 @@ func runSink(c *config, block kcp.BlockCrypt) int {
 		c.tune(s)
 		id := len(sess)
 		sess = append(sess, s)
+		chk[id] = &checker{badAt: -1}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 4*chunk)
+			buf := make([]byte, readMax)
+			ck := chk[id]
+			if c.bytes > 0 {
+				// as kbench's sink_bytes: one deadline, no timer per Read
+				s.SetReadDeadline(start.Add(kcpgo.Secs(c.timeout)))
+				for ck.got < c.bytes {
+					n, err := s.Read(buf[:min64(readMax, c.bytes-ck.got)])
+					if n > 0 {
+						noteFirst(time.Now())
+						ck.feed(buf[:n])
+					}
+					if err != nil {
+						return
+					}
+				}
+				noteLast(time.Now())
+				atomic.StoreInt64(&bytesIn[id], ck.got)
+				s.SetWriteDeadline(time.Now().Add(5 * time.Second))
+				if _, err := s.Write([]byte{doneByte}); err == nil {
+					done[id] = true
+				}
+				// kcp-go sends it from Write (write delay off); a
+				// kcp-go client's close cannot be seen: give it a
+				// moment rather than waiting for end-of-file
+				time.Sleep(300 * time.Millisecond)
+				return
+			}
 			for {
 				s.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 				n, err := s.Read(buf)
 				now := time.Now()
 				if n > 0 {
-					mu.Lock()
-					if first.IsZero() {
-						first = now
-					}
-					mu.Unlock()
+					noteFirst(now)
+					ck.feed(buf[:n])
 				}
 				end := windowEnd()
 				if n > 0 && !now.After(end) {
-					atomic.AddInt64(&bytes[id], int64(n))
+					atomic.AddInt64(&bytesIn[id], int64(n))
 				}
 				// past the window, read on (uncounted) while
 				// the client still sends, as kbench does
@@ -194,16 +340,43 @@ func runSink(c *config, block kcp.BlockCrypt) int {
 	}
 	wg.Wait()
 	var total int64
+	badAt := int64(-1)
+	ok := len(sess) == c.n
 	per := []string{}
 	for i := range sess {
-		total += bytes[i]
-		per = append(per, fmt.Sprint(bytes[i]))
+		total += bytesIn[i]
+		per = append(per, fmt.Sprint(bytesIn[i]))
 		info("rx", i, sess[i])
+		if chk[i].badAt >= 0 && badAt < 0 {
+			badAt = chk[i].badAt
+		}
+		if c.bytes > 0 && !done[i] {
+			ok = false
+		}
 	}
-	ok := len(sess) == c.n && total > 0
-	kcpgo.Out("RESULT ok=%d role=sink proto=kcpgo sessions=%d bytes=%d window_s=%.3f goodput_kbps=%.0f per_session=%s %s",
-		b2i(ok), len(sess), total, c.time, float64(total)*8/1000/c.time,
-		strings.Join(per, ","), snmp())
+	ok = ok && total > 0 && badAt < 0
+	check := "ok"
+	if badAt >= 0 {
+		check = "bad"
+	}
+	if c.bytes > 0 {
+		secs := 0.0
+		if last.After(first) {
+			secs = last.Sub(first).Seconds()
+		}
+		gp := 0.0
+		if secs > 0 {
+			gp = float64(total) * 8 / 1000 / secs
+		}
+		kcpgo.Out("RESULT ok=%d role=sink proto=kcpgo sessions=%d bytes=%d secs=%.4f window_s=%.4f goodput_kbps=%.0f cpu_busy_s=%.3f cpu_total_s=%.3f check=%s bad_at=%d per_session=%s %s",
+			b2i(ok), len(sess), total, secs, secs, gp,
+			cpuLast.busy-cpuFirst.busy, cpuLast.total-cpuFirst.total,
+			check, badAt, strings.Join(per, ","), snmp())
+	} else {
+		kcpgo.Out("RESULT ok=%d role=sink proto=kcpgo sessions=%d bytes=%d window_s=%.3f goodput_kbps=%.0f check=%s bad_at=%d per_session=%s %s",
+			b2i(ok), len(sess), total, c.time, float64(total)*8/1000/c.time,
+			check, badAt, strings.Join(per, ","), snmp())
+	}
 	for _, s := range sess {
 		s.Close()
 	}
@@ -212,6 +385,13 @@ func runSink(c *config, block kcp.BlockCrypt) int {
 		return 0
 	}
 	return 1
+}
+
+func min64(a, b int64) int64 {
+	if a < b {
+		return a
+	}
+	return b
 }
 
 func isTimeout(err error) bool {
@@ -284,23 +464,43 @@ func runSend(c *config, block kcp.BlockCrypt) int {
 	}
 	t0 := time.Now()
 	end := t0.Add(kcpgo.Secs(c.time + c.grace))
-	var total int64
+	var total, failed int64
 	var wg sync.WaitGroup
 	for i, s := range sess {
 		wg.Add(1)
 		go func(i int, s *kcp.UDPSession) {
 			defer wg.Done()
-			buf := make([]byte, chunk)
-			for j := range buf {
-				buf[j] = byte(j*131 + 7)
-			}
 			var sent int64
-			for time.Now().Before(end) {
-				s.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
-				n, err := s.Write(buf)
-				sent += int64(n)
-				if err != nil && !isTimeout(err) {
-					break
+			fail := func(format string, a ...interface{}) {
+				kcpgo.Out("ERROR session=%d "+format, append([]interface{}{i}, a...)...)
+				atomic.StoreInt64(&failed, 1)
+			}
+			if c.bytes > 0 {
+				// as kbench: one deadline, the stream in 64 KiB writes
+				s.SetWriteDeadline(t0.Add(kcpgo.Secs(c.timeout)))
+				for sent < c.bytes {
+					n, err := s.Write(patAt(sent)[:min64(chunk, c.bytes-sent)])
+					sent += int64(n)
+					if err != nil {
+						fail("send: %v after %d bytes", err, sent)
+						break
+					}
+				}
+				if sent == c.bytes {
+					b := make([]byte, 1)
+					s.SetReadDeadline(t0.Add(kcpgo.Secs(c.timeout)))
+					if n, err := s.Read(b); n != 1 || b[0] != doneByte {
+						fail("no answer from the server: %v", err)
+					}
+				}
+			} else {
+				for time.Now().Before(end) {
+					s.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+					n, err := s.Write(patAt(sent)[:chunk])
+					sent += int64(n)
+					if err != nil && !isTimeout(err) {
+						break
+					}
 				}
 			}
 			info("tx", i, s)
@@ -312,9 +512,9 @@ func runSend(c *config, block kcp.BlockCrypt) int {
 		s.Close()
 	}
 	el := time.Since(t0).Seconds()
-	kcpgo.Out("RESULT ok=1 role=send proto=kcpgo sessions=%d sent=%d secs=%.3f offered_kbps=%.0f %s",
-		c.parallel, total, el, float64(total)*8/1000/el, snmp())
-	return 0
+	kcpgo.Out("RESULT ok=%d role=send proto=kcpgo sessions=%d sent=%d secs=%.3f offered_kbps=%.0f %s",
+		b2i(failed == 0), c.parallel, total, el, float64(total)*8/1000/el, snmp())
+	return int(failed)
 }
 
 // ------------------------------------------------------------------ rr
@@ -498,6 +698,8 @@ func main() {
 	fs.IntVar(&c.rrsize, "rrsize", 64, "rr: record bytes")
 	fs.Float64Var(&c.rrgap, "rrgap", 10, "rr: ms between records")
 	fs.Float64Var(&c.drain, "drain", 5, "rr: seconds to wait for answers")
+	fs.Int64Var(&c.bytes, "bytes", 0, "bulk: bytes per session (0: time-bounded, -time)")
+	fs.StringVar(&c.marker, "marker", "", "sink, -bytes: ftrace trace_marker for the window's ends")
 	fs.Float64Var(&c.time, "time", 5, "measurement window, s")
 	fs.Float64Var(&c.grace, "grace", 1, "sender: seconds past -time; sink: reads on that long (+0.5 s) uncounted")
 	fs.Float64Var(&c.timeout, "timeout", 30, "server: wait for sessions, s")
@@ -511,6 +713,10 @@ func main() {
 	}
 	if c.parallel < 1 {
 		c.parallel = 1
+	}
+	patInit()
+	if c.marker != "" && c.bytes > 0 && c.mode == "server" {
+		markerOpen(c.marker)
 	}
 	block, err := newBlock(c.Crypt, c.Key)
 	if err != nil {
