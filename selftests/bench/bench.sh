@@ -106,6 +106,8 @@ host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	echo "host_kernel=$(uname -r)"
 	echo "commit=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "wall_s=$((EPOCHSECONDS - T0))"
+	# the crypto drivers the guest loaded and uses (inguest.sh load_crypto)
+	sed -n 's/^REC kind=crypto /guest_crypto=/p' "$out/raw/raw.txt" 2>/dev/null
 	echo "vm_rc=$rc"
 	echo "host_load_before=$load0"
 	echo "host_load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
