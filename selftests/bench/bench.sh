@@ -1,21 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench: AF_KCP against kcp-go, TCP (cubic, bbr) and a raw UDP blast,
-# in one QEMU (TCG) guest boot: bulk goodput (1 and 8 streams), paced
-# request/response latency, and memory/CPU of many idle sessions.
+# make bench: AF_KCP against kcp-go, TCP (cubic, bbr) and UDP, in one QEMU
+# (TCG) guest boot: the target set (size-bounded transfers on a
+# clean link, repeated and interleaved, with the guest CPU per GB), then
+# bulk goodput (1 and 8 streams) and paced request/response latency under
+# netem, and memory/CPU of many idle sessions.
 #
 #   selftests/bench/bench.sh
 #
 # Environment:
-#   BENCH=quick|full      quick: 2 netem profiles, short runs, 1K sessions
-#                         (<= 5 min); full (default): 4 profiles, 1K/10K/100K
-#                         sessions (<= 30 min)
+#   BENCH=quick|full      quick: fewer and smaller target cells, one netem
+#                         profile, 1K sessions; full (default): every
+#                         target cell, 4 profiles, 1K/10K/100K sessions
 #   BENCH_KERNEL=6.12     guest kernel (run-vm.sh --kernel), e.g. 6.1
 #   BENCH_MEM=MB          guest memory (default 1024 quick, 6144 full)
 #   BENCH_OUT=DIR         output directory (default results/bench-<date>[-quick])
-#   BENCH_PROFILES, BENCH_CONTENDERS, BENCH_TIME, BENCH_RR, BENCH_SCALE,
-#   BENCH_HOLD, BENCH_ACTIVE_RATE, BENCH_SKIP_NET, BENCH_SKIP_SCALE
+#   BENCH_CELLS, BENCH_XFER, BENCH_REPS, BENCH_XFER_TIMEOUT,
+#   BENCH_UDP_RATE0, BENCH_PROFILES, BENCH_CONTENDERS, BENCH_TIME,
+#   BENCH_RR, BENCH_SCALE, BENCH_HOLD, BENCH_ACTIVE_RATE,
+#   BENCH_SKIP_TARGETS, BENCH_SKIP_NET, BENCH_SKIP_SCALE
 #                         passed to the guest (see inguest.sh)
 #
 # Output: DIR/results.md, results.json, targets.md, *.png, host.txt, and
@@ -36,8 +40,8 @@ msg() {
 }
 
 case $BENCH in
-quick) mem=${BENCH_MEM:-1024} timeout=900 ;;
-full) mem=${BENCH_MEM:-6144} timeout=2700 ;;
+quick) mem=${BENCH_MEM:-1024} timeout=1800 ;;
+full) mem=${BENCH_MEM:-6144} timeout=7200 ;;
 *)
 	msg "BENCH must be quick or full"
 	exit 2
@@ -76,8 +80,10 @@ mkdir -p "$out/raw"
 out=$(cd "$out" && pwd)
 
 envs=(--env "BENCH=$BENCH")
-for v in BENCH_PROFILES BENCH_CONTENDERS BENCH_TIME BENCH_RR BENCH_SCALE \
-	BENCH_HOLD BENCH_ACTIVE_RATE BENCH_SKIP_NET BENCH_SKIP_SCALE; do
+for v in BENCH_CELLS BENCH_XFER BENCH_REPS BENCH_XFER_TIMEOUT \
+	BENCH_UDP_RATE0 BENCH_PROFILES BENCH_CONTENDERS BENCH_TIME BENCH_RR \
+	BENCH_SCALE BENCH_HOLD BENCH_ACTIVE_RATE BENCH_SKIP_TARGETS \
+	BENCH_SKIP_NET BENCH_SKIP_SCALE; do
 	[[ -n ${!v:-} ]] && envs+=(--env "$v=${!v}")
 done
 

@@ -3,23 +3,31 @@
 #
 # The in-VM half of 'make bench' (selftests/bench/bench.sh boots the VM and
 # runs this once). Two network namespaces joined by veth (selftests/net/
-# lib.sh); for each netem profile and contender it measures bulk goodput
-# (1 and 8 parallel transfers) and paced request/response latency, then the
-# scale runs: many idle sessions on one listener, AF_KCP against kcp-go.
+# lib.sh). First the target set: size-bounded transfers on the clean link
+# (AF_KCP and kcp-go plain, FEC, ciphers; TCP cubic; paced UDP with and
+# without GSO, swept over rates), repeated and interleaved, with the
+# guest's instructions in each transfer's window (ftrace, busy.awk). Then,
+# for each netem profile and contender, time-bounded bulk goodput (1 and 8
+# parallel transfers) and paced request/response latency; then the scale
+# runs: many idle sessions on one listener, AF_KCP against kcp-go.
 # Every number goes to $KCP_RESULTS/raw.txt as one "REC key=value..." line,
 # tool outputs to $KCP_RESULTS/logs/; bench.sh makes results.md/json,
 # targets.md and the plots from them.
 #
 #   BENCH=quick|full (default full) selftests/bench/inguest.sh
 #
-# Knobs (defaults per BENCH in set_mode): BENCH_PROFILES, BENCH_CONTENDERS,
-# BENCH_TIME (s per bulk window), BENCH_RR (records), BENCH_SCALE (session
-# counts), BENCH_HOLD (s per CPU sample), BENCH_ACTIVE_RATE (messages/s per
-# active session), BENCH_SKIP_NET=1, BENCH_SKIP_SCALE=1.
+# Knobs (defaults per BENCH in set_mode): BENCH_CELLS (target set),
+# BENCH_XFER (bytes per transfer), BENCH_REPS, BENCH_XFER_TIMEOUT (s),
+# BENCH_UDP_RATE0 (Mbit/s, first UDP rate step), BENCH_PROFILES,
+# BENCH_CONTENDERS, BENCH_TIME (s per bulk window), BENCH_RR (records),
+# BENCH_SCALE (session counts), BENCH_HOLD (s per CPU sample),
+# BENCH_ACTIVE_RATE (messages/s per active session), BENCH_SKIP_TARGETS=1,
+# BENCH_SKIP_NET=1, BENCH_SKIP_SCALE=1.
 #
 # A process start costs about 0.35 s in the TCG guest, so this script uses
 # bash builtins for everything it can (no sleep, grep, awk, date in loops);
-# kbench and kcpscale join the namespaces themselves (-netns).
+# kbench and kcpscale join the namespaces themselves (-netns). Under the
+# icount clock the [mm:ss] marks are guest time, which skips idle time.
 
 set -uo pipefail
 
@@ -56,19 +64,29 @@ GOPTS=(-preset fast -sndwnd 1024 -rcvwnd 1024 -mtu 1350)
 UDP_SIZE=1350
 
 set_mode() {
-	local profiles contenders t rr scale hold
+	local profiles contenders t rr scale hold cells xfer
 	case $BENCH in
 	quick)
-		profiles="clean rtt40_loss5"
-		contenders="kcp kcp_aes_fec kcpgo tcp_cubic tcp_bbr udp"
+		cells="kcp kcp_aes_fec kcpgo kcpgo_aes_fec tcp_cubic udp_paced udp_gso"
+		xfer=$((4 << 20))
+		profiles="rtt40_loss5"
+		contenders="kcp kcpgo tcp_cubic"
 		t=2 rr=200 scale="1000" hold=3
 		;;
 	*)
+		cells="kcp kcp_fec kcp_aes kcp_salsa20 kcp_aes_fec kcpgo kcpgo_fec kcpgo_aes kcpgo_salsa20 kcpgo_aes_fec tcp_cubic udp_paced udp_gso"
+		xfer=$((16 << 20))
 		profiles="clean rtt20_loss1 rtt40_loss5 rtt100_loss10_reorder"
-		contenders="kcp kcp_fec kcp_aes_fec kcpgo kcpgo_fec kcpgo_aes_fec tcp_cubic tcp_bbr udp"
+		contenders="kcp kcp_fec kcp_aes_fec kcpgo kcpgo_fec kcpgo_aes_fec tcp_cubic tcp_bbr"
 		t=5 rr=1000 scale="1000 10000 100000" hold=6
 		;;
 	esac
+	TARGET_CELLS=${BENCH_CELLS:-$cells}
+	XFER=${BENCH_XFER:-$xfer}
+	REPS=${BENCH_REPS:-3}
+	# guest seconds a transfer may take (the slowest: kcp-go aes+FEC)
+	XFER_TIMEOUT=${BENCH_XFER_TIMEOUT:-120}
+	UDP_RATE0=${BENCH_UDP_RATE0:-100}
 	PROFILES=${BENCH_PROFILES:-$profiles}
 	CONTENDERS=${BENCH_CONTENDERS:-$contenders}
 	TIME=${BENCH_TIME:-$t}
@@ -255,32 +273,40 @@ mbit() {
 
 # --------------------------------------------------------------- contenders
 
-# contender_cmd NAME server|client: the command line into CMD, in NS
+# contender_cmd NAME server|client NS: the command line into CMD, in NS
 contender_cmd() {
 	local c=$1 side=$2 ns=$3
 	CMD=()
 	case $c in
-	kcp | kcp_sockbuf | kcp_fec | kcp_aes_fec)
+	kcp | kcp_sockbuf | kcp_fec | kcp_aes | kcp_salsa20 | kcp_aes_fec)
 		CMD=("$BIN/kbench" "$side" -netns "$ns" -p kcp "${KOPTS[@]}")
 		case $c in
 		# kcptun's --sockbuf 4194304, as kcp-go gets it
 		kcp_sockbuf) CMD+=(-rcvbuf 4194304 -sndbuf 4194304) ;;
 		kcp_fec) CMD+=(-fec "10,3") ;;
+		kcp_aes) CMD+=(-crypt aes) ;;
+		kcp_salsa20) CMD+=(-crypt salsa20) ;;
 		kcp_aes_fec) CMD+=(-fec "10,3" -crypt aes) ;;
 		esac
-		# a closed sender stops at once: nothing lingers into the next cell
-		[ "$side" = client ] && CMD+=(-linger 0)
 		;;
-	kcpgo | kcpgo_fec | kcpgo_aes_fec)
+	kcpgo | kcpgo_fec | kcpgo_aes | kcpgo_salsa20 | kcpgo_aes_fec)
+		# kgob's -sockbuf default: kcptun's 4 MiB, SetReadBuffer and
+		# SetWriteBuffer on the UDP socket
 		CMD=(ip netns exec "$ns" "$BIN/kgob" "$side" "${GOPTS[@]}")
 		case $c in
 		kcpgo_fec) CMD+=(-ds 10 -ps 3) ;;
+		kcpgo_aes) CMD+=(-crypt aes) ;;
+		kcpgo_salsa20) CMD+=(-crypt salsa20) ;;
 		kcpgo_aes_fec) CMD+=(-ds 10 -ps 3 -crypt aes) ;;
 		esac
 		;;
 	tcp_cubic) CMD=("$BIN/kbench" "$side" -netns "$ns" -p tcp -cc cubic) ;;
 	tcp_bbr) CMD=("$BIN/kbench" "$side" -netns "$ns" -p tcp -cc bbr) ;;
-	udp) CMD=("$BIN/kbench" "$side" -netns "$ns" -p udp -size "$UDP_SIZE") ;;
+	udp | udp_paced) CMD=("$BIN/kbench" "$side" -netns "$ns" -p udp -size "$UDP_SIZE") ;;
+	udp_gso)
+		CMD=("$BIN/kbench" "$side" -netns "$ns" -p udp -size "$UDP_SIZE")
+		if [ "$side" = server ]; then CMD+=(-gro); else CMD+=(-gso); fi
+		;;
 	esac
 }
 
@@ -289,20 +315,66 @@ contender_na() {
 	NA=
 	case $1 in
 	kcp_fec) [ "$HAVE_FEC" = 1 ] || NA="KCP_FEC: ENOPROTOOPT" ;;
+	kcp_aes) [ "$HAVE_AES" = 1 ] || NA="KCP_CRYPTO aes: ENOPROTOOPT" ;;
+	kcp_salsa20) [ "$HAVE_SALSA20" = 1 ] || NA="KCP_CRYPTO salsa20: ENOPROTOOPT" ;;
 	kcp_aes_fec) [ "$HAVE_FEC_CRYPTO" = 1 ] || NA="KCP_FEC/KCP_CRYPTO: ENOPROTOOPT" ;;
 	tcp_bbr) [ "$HAVE_BBR" = 1 ] || NA="no tcp_bbr module" ;;
 	esac
 }
 
-# One measurement; KIND is bulk1, bulk8 or rr. Server in a, client in b:
-# the data flows b -> a.
+# run_pair TAG LIMIT: the server SRV (array) in a, once it listens the
+# client CLI (array, "-a ADDR:PORT" appended) in b; waits LIMIT s for the
+# client, 30 for the server. Logs in $LOGS/TAG.{server,client}.txt; DELTA
+# = guest CPU, wall time, client exit and the counter deltas of both
+# namespaces over the run. False if the server did not start.
 # shellcheck disable=SC2034 # sa0 ... sb1 are read through namerefs
-cell() {
-	local prof=$1 c=$2 kind=$3 par=1 tag srv cli spid cpid rc limit
-	local c0 c1 t0 t1 g st
+run_pair() {
+	local tag=$1 limit=$2 spid cpid rc c0 t0 t1 g port
 	local -A sa0 sb0 sa1 sb1
 
-	[ "$kind" = rr ] && [ "$c" = udp ] && return
+	: >"$LOGS/$tag.server.txt"
+	"${SRV[@]}" -a "$ADDR_A:0" >"$LOGS/$tag.server.txt" 2>&1 &
+	spid=$!
+	if ! wait_line "$LOGS/$tag.server.txt" 'LISTEN *' "$spid" 60; then
+		wait_pid "$spid" 1
+		return 1
+	fi
+	while read -r g port; do
+		[ "$g" = LISTEN ] && break
+	done <"$LOGS/$tag.server.txt"
+	snmp_read "$NSPID_A"
+	for g in "${!SNMP[@]}"; do sa0[$g]=${SNMP[$g]}; done
+	snmp_read "$NSPID_B"
+	for g in "${!SNMP[@]}"; do sb0[$g]=${SNMP[$g]}; done
+	cpu_sample
+	c0=$CPU_S
+	t0=${EPOCHREALTIME/./}
+	"${CLI[@]}" -a "$ADDR_A:$port" >"$LOGS/$tag.client.txt" 2>&1 &
+	cpid=$!
+	wait_pid "$cpid" "$limit"
+	rc=$?
+	wait_pid "$spid" 30
+	t1=${EPOCHREALTIME/./}
+	cpu_sample
+	snmp_read "$NSPID_A"
+	for g in "${!SNMP[@]}"; do sa1[$g]=${SNMP[$g]}; done
+	snmp_read "$NSPID_B"
+	for g in "${!SNMP[@]}"; do sb1[$g]=${SNMP[$g]}; done
+	cpu_cores "$c0" "$CPU_S"
+	fmt_milli g $(((t1 - t0) / 1000))
+	DELTA="cpu_cores=$CORES wall_s=$g client_rc=$rc"
+	# every contender: the drop counters below KCP concern them all
+	snmp_delta a_ sa0 sa1
+	snmp_delta b_ sb0 sb1
+	return 0
+}
+
+# One time-bounded measurement; KIND is bulk1, bulk8 or rr. Server in a,
+# client in b: the data flows b -> a.
+cell() {
+	local prof=$1 c=$2 kind=$3 par=1 tag limit g st
+
+	[ "$kind" = rr ] && [[ $c == udp* ]] && return
 	tag=$prof.$c.$kind
 	contender_na "$c"
 	if [ -n "$NA" ]; then
@@ -314,57 +386,28 @@ cell() {
 	[[ $c == kcp* ]] && kcp_quiesce
 
 	contender_cmd "$c" server "$NS_A"
-	srv=("${CMD[@]}")
+	SRV=("${CMD[@]}")
 	contender_cmd "$c" client "$NS_B"
-	cli=("${CMD[@]}")
+	CLI=("${CMD[@]}")
+	# a closed AF_KCP sender stops at once: nothing lingers into the
+	# next cell (time-bounded: its unsent tail does not count anyway)
+	[[ $c == kcp* && $c != kcpgo* ]] && CLI+=(-linger 0)
 	if [ "$kind" = rr ]; then
-		srv+=(-role echo -n 1 -timeout 30 -idle 15)
-		cli+=(-role rr -rr "$RR" -rrsize 64 -rrgap "$RRGAP" -drain "$DRAIN")
+		SRV+=(-role echo -n 1 -timeout 30 -idle 15)
+		CLI+=(-role rr -rr "$RR" -rrsize 64 -rrgap "$RRGAP" -drain "$DRAIN")
 		limit=$((RR * RRGAP / 1000 + DRAIN + 30))
 	else
-		srv+=(-role sink -n "$par" -time "$TIME" -grace "$GRACE" -timeout 30)
-		cli+=(-role send -parallel "$par" -time "$TIME" -grace "$GRACE")
-		[ "$c" = udp ] && srv+=(-rcvbuf 4194304)
+		SRV+=(-role sink -n "$par" -time "$TIME" -grace "$GRACE" -timeout 30)
+		CLI+=(-role send -parallel "$par" -time "$TIME" -grace "$GRACE")
+		[[ $c == udp* ]] && SRV+=(-rcvbuf 4194304)
 		limit=$((${TIME%.*} + GRACE + 30))
 		# the sink reads on past its window while the client sends
 	fi
-	: >"$LOGS/$tag.server.txt"
-	"${srv[@]}" -a "$ADDR_A:0" >"$LOGS/$tag.server.txt" 2>&1 &
-	spid=$!
-	if ! wait_line "$LOGS/$tag.server.txt" 'LISTEN *' "$spid" 60; then
+	if ! run_pair "$tag" "$limit"; then
 		rec "kind=$kind profile=$prof contender=$c status=fail why=server_start"
 		progress "$prof $c $kind: server did not start"
-		wait_pid "$spid" 1
 		return
 	fi
-	while read -r g SERVER_PORT; do
-		[ "$g" = LISTEN ] && break
-	done <"$LOGS/$tag.server.txt"
-	snmp_read "$NSPID_A"
-	for g in "${!SNMP[@]}"; do sa0[$g]=${SNMP[$g]}; done
-	snmp_read "$NSPID_B"
-	for g in "${!SNMP[@]}"; do sb0[$g]=${SNMP[$g]}; done
-	cpu_sample
-	c0=$CPU_S
-	t0=${EPOCHREALTIME/./}
-	"${cli[@]}" -a "$ADDR_A:$SERVER_PORT" >"$LOGS/$tag.client.txt" 2>&1 &
-	cpid=$!
-	wait_pid "$cpid" "$limit"
-	rc=$?
-	wait_pid "$spid" 30
-	t1=${EPOCHREALTIME/./}
-	cpu_sample
-	c1=$CPU_S
-	snmp_read "$NSPID_A"
-	for g in "${!SNMP[@]}"; do sa1[$g]=${SNMP[$g]}; done
-	snmp_read "$NSPID_B"
-	for g in "${!SNMP[@]}"; do sb1[$g]=${SNMP[$g]}; done
-	cpu_cores "$c0" "$c1"
-	fmt_milli g $(((t1 - t0) / 1000))
-	DELTA="cpu_cores=$CORES wall_s=$g client_rc=$rc"
-	# every contender: the drop counters below KCP concern them all
-	snmp_delta a_ sa0 sa1
-	snmp_delta b_ sb0 sb1
 	if [ "$kind" = rr ]; then
 		parse_result "$LOGS/$tag.client.txt"
 		st=fail
@@ -383,10 +426,208 @@ cell() {
 		rec "kind=$kind profile=$prof contender=$c streams=$par status=$st" \
 			"goodput_kbps=${R[goodput_kbps]:-} bytes=${R[bytes]:-}" \
 			"window_s=${R[window_s]:-} per_session=${R[per_session]:-}" \
-			"offered_kbps=$g $DELTA"
+			"check=${R[check]:-} offered_kbps=$g $DELTA"
 		mbit g "${R[goodput_kbps]:-0}"
 		progress "$prof $c $kind: $g Mbit/s"
 	fi
+}
+
+# ------------------------------------------------------------ busy tracing
+
+# The guest's instructions in a transfer's timed window: under the icount
+# clock, the time in it when any CPU was not idle (selftests/bench/
+# busy.awk: /proc/stat counts both vCPUs busy while they take turns).
+# From the power:cpu_idle events of ftrace, with markers the sink writes
+# at its first and last byte (-marker); TRACE_REC gets the busy.awk line,
+# empty values without tracefs or when the ring buffer overran. tracefs is
+# mounted outside /sys: "ip netns exec" (kgob) mounts a /sys of its own.
+TRACE=/run/kcpbench-tracing
+trace_setup() {
+	HAVE_TRACE=0
+	mkdir -p $TRACE
+	[ -e $TRACE/trace_marker ] || mount -t tracefs nodev $TRACE 2>/dev/null
+	[ -w $TRACE/events/power/cpu_idle/enable ] || return 0
+	echo 0 >$TRACE/tracing_on
+	echo mono >$TRACE/trace_clock
+	# about 120K events per CPU; a transfer makes a few thousand
+	echo 4096 >$TRACE/buffer_size_kb
+	HAVE_TRACE=1
+}
+
+trace_start() {
+	local c
+
+	((HAVE_TRACE)) || return 0
+	echo 0 >$TRACE/tracing_on
+	: >$TRACE/trace
+	echo 1 >$TRACE/events/power/cpu_idle/enable
+	echo 1 >$TRACE/tracing_on
+	# each CPU's state is known from the moment a task of it writes
+	for ((c = 0; c < NCPU; c++)); do
+		taskset -c "$c" sh -c "echo cpu_mark >$TRACE/trace_marker"
+	done
+}
+
+trace_stop() {
+	local c k v over=0
+
+	TRACE_REC="trace_busy_s= trace_window_s="
+	((HAVE_TRACE)) || return 0
+	echo 0 >$TRACE/tracing_on
+	echo 0 >$TRACE/events/power/cpu_idle/enable
+	for ((c = 0; c < NCPU; c++)); do
+		while read -r k v; do
+			[ "$k" = overrun: ] && over=$((over + v))
+		done <"$TRACE/per_cpu/cpu$c/stats"
+	done
+	if ((over)); then
+		TRACE_REC+=" trace_overrun=$over"
+		return 0
+	fi
+	TRACE_REC=$(awk -f "$TOP/selftests/bench/busy.awk" "$TRACE/trace")
+}
+
+# ---------------------------------------------------------------- targets
+
+# milli VAR "12.3456": VAR = 12345 (the value in thousandths, truncated;
+# empty or junk = 0)
+milli() {
+	local v=${2:-0} int frac
+
+	[[ $v =~ ^[0-9]*(\.[0-9]*)?$ ]] || v=0
+	int=${v%%.*}
+	frac=
+	[[ $v == *.* ]] && frac=${v#*.}
+	frac=${frac}000
+	printf -v "$1" '%d' $((10#${int:-0} * 1000 + 10#${frac:0:3}))
+}
+
+# isqrt VAR N: VAR = floor(sqrt(N)), N >= 0
+isqrt() {
+	local n=$2 x y
+
+	x=$n
+	y=$(((x + 1) / 2))
+	while ((y < x)); do
+		x=$y
+		y=$(((x + n / x) / 2))
+	done
+	printf -v "$1" '%d' "$x"
+}
+
+# xfer REP C [RATE]: one size-bounded transfer of XFER bytes from b to a
+# (the targets set), RATE Mbit/s for a paced UDP sender. Records a
+# "kind=xfer" line (kind=udprate for a UDP rate step) with the server's
+# result: goodput over its window from the first byte to the last, the
+# guest CPU in that window. X_OK, X_KBPS, X_LOSS (thousandths of a %)
+# tell udp_sweep how it went.
+xfer() {
+	local rep=$1 c=$2 rate=${3:-} tag kind=xfer st instr
+
+	tag=targets.$c.r$rep${rate:+.$rate}
+	X_OK=0 X_KBPS=0 X_LOSS=0
+	[[ $c == kcp* ]] && kcp_quiesce
+	contender_cmd "$c" server "$NS_A"
+	SRV=("${CMD[@]}" -role sink -n 1 -bytes "$XFER" -timeout "$XFER_TIMEOUT")
+	((HAVE_TRACE)) && SRV+=(-marker "$TRACE/trace_marker")
+	contender_cmd "$c" client "$NS_B"
+	CLI=("${CMD[@]}" -role send -bytes "$XFER" -timeout "$XFER_TIMEOUT")
+	if [[ $c == udp* ]]; then
+		kind=udprate
+		SRV+=(-rcvbuf 4194304 -idle 0.5)
+		CLI+=(-rate "$rate")
+	fi
+	trace_start
+	if ! run_pair "$tag" $((XFER_TIMEOUT + 30)); then
+		trace_stop
+		rec "kind=$kind set=targets rep=$rep contender=$c${rate:+ rate_mbit=$rate}" \
+			"status=fail why=server_start"
+		progress "targets rep $rep $c: server did not start"
+		return 1
+	fi
+	trace_stop
+	parse_result "$LOGS/$tag.server.txt"
+	st=fail
+	[[ ${R[ok]:-0} == 1 && $DELTA == *client_rc=0* ]] && st=ok
+	[[ $st == ok ]] && X_OK=1
+	X_KBPS=${R[goodput_kbps]:-0}
+	milli X_LOSS "${R[loss_pct]:-0}"
+	rec "kind=$kind set=targets rep=$rep contender=$c status=$st" \
+		"${rate:+rate_mbit=$rate }goodput_kbps=${R[goodput_kbps]:-}" \
+		"bytes=${R[bytes]:-} secs=${R[secs]:-} cpu_busy_s=${R[cpu_busy_s]:-}" \
+		"cpu_total_s=${R[cpu_total_s]:-} check=${R[check]:-}" \
+		"loss_pct=${R[loss_pct]:-} coalesced=${R[coalesced]:-} $TRACE_REC $DELTA"
+	mbit g "$X_KBPS"
+	instr=${TRACE_REC#trace_busy_s=}
+	progress "targets rep $rep $c${rate:+ at $rate Mbit/s}: $g Mbit/s," \
+		"instructions ${instr%% *} s, /proc/stat busy ${R[cpu_busy_s]:-?} s${R[loss_pct]:+, loss ${R[loss_pct]} %}"
+	[[ $st == ok ]]
+}
+
+# udp_sweep REP C: paced UDP transfers of XFER bytes at rising rates: x1.5
+# from UDP_RATE0 while a step passes (loss under 0.5 %, and at least 95 %
+# of the rate delivered), then two geometric bisections between the last
+# pass and the first failure (about 10 % resolution). The cell's goodput
+# is the best delivered with less than 0.5 % loss, by any step.
+udp_sweep() {
+	local rep=$1 c=$2 rate=$UDP_RATE0 lo=0 hi=0 best=0 bestrate=0 n=0 pass
+	local n_bisect=0
+
+	while ((n < 14)); do
+		n=$((n + 1))
+		xfer "$rep" "$c" "$rate"
+		pass=0
+		if ((X_OK && X_LOSS < 500)); then
+			if ((X_KBPS > best)); then
+				best=$X_KBPS
+				bestrate=$rate
+			fi
+			((X_KBPS * 100 >= rate * 1000 * 95)) && pass=1
+		fi
+		if ((pass)); then
+			lo=$rate
+		else
+			hi=$rate
+		fi
+		if ((hi == 0)); then
+			rate=$((rate * 3 / 2))
+			continue
+		fi
+		# bisect twice, geometrically, between lo and hi
+		if ((lo == 0 || hi <= lo * 21 / 20 || n_bisect >= 2)); then
+			break
+		fi
+		isqrt rate $((lo * hi))
+		n_bisect=$((n_bisect + 1))
+	done
+	rec "kind=sweep set=targets rep=$rep contender=$c best_kbps=$best" \
+		"best_rate_mbit=$bestrate steps=$n last_pass_mbit=$lo first_fail_mbit=$hi"
+	mbit g "$best"
+	progress "targets rep $rep $c: best $g Mbit/s under 0.5 % loss ($n steps)"
+}
+
+# The issue's target table: clean link, 1 stream, kcptun fast, windows
+# 1024/1024, MTU 1350, XFER bytes per transfer. Repetitions interleave
+# (rep 1 of every cell, then rep 2, ...), so a slow phase of the guest
+# or host touches every cell alike.
+run_targets() {
+	local rep c
+
+	progress "targets: $TARGET_CELLS; $((XFER >> 20)) MiB each, $REPS repetitions"
+	netem_set ""
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for c in $TARGET_CELLS; do
+			contender_na "$c"
+			if [ -n "$NA" ]; then
+				rec "kind=xfer set=targets rep=$rep contender=$c status=na why=${NA// /_}"
+				continue
+			fi
+			case $c in
+			udp_paced | udp_gso) udp_sweep "$rep" "$c" ;;
+			*) xfer "$rep" "$c" ;;
+			esac
+		done
+	done
 }
 
 run_net() {
@@ -709,16 +950,26 @@ for ns in "$NS_A" "$NS_B"; do
 	# the scale test opens 100K sessions as fast as it can
 	ip netns exec "$ns" sysctl -qw net.kcp.new_sessions_per_sec=0
 done
+# not per namespace: kcp-go's SetReadBuffer/SetWriteBuffer (SO_RCVBUF,
+# SO_SNDBUF) are capped by these, silently; kcptun's 4 MiB must fit
 sysctl -qw net.core.rmem_max=8388608 net.core.wmem_max=8388608 2>/dev/null
+if (($(</proc/sys/net/core/rmem_max) < 4194304 || $(</proc/sys/net/core/wmem_max) < 4194304)); then
+	progress "warning: net.core.rmem_max/wmem_max below 4 MiB: kcp-go gets less than kcptun's buffers"
+fi
 
 HAVE_BBR=0
 modprobe tcp_bbr 2>/dev/null
 [[ $(</proc/sys/net/ipv4/tcp_available_congestion_control) == *bbr* ]] && HAVE_BBR=1
 # before the first AF_KCP socket asks the crypto API for "aes"
 load_crypto
+trace_setup
 HAVE_FEC=0
+HAVE_AES=0
+HAVE_SALSA20=0
 HAVE_FEC_CRYPTO=0
 "$BIN/kbench" probe -fec "10,3" >/dev/null 2>&1 && HAVE_FEC=1
+"$BIN/kbench" probe -crypt aes >/dev/null 2>&1 && HAVE_AES=1
+"$BIN/kbench" probe -crypt salsa20 >/dev/null 2>&1 && HAVE_SALSA20=1
 "$BIN/kbench" probe -fec "10,3" -crypt aes >/dev/null 2>&1 && HAVE_FEC_CRYPTO=1
 
 cpu_model=
@@ -729,14 +980,18 @@ rec "kind=meta bench=$BENCH kernel=$(uname -r) guest_cpus=$NCPU" \
 	"guest_mem_kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)" \
 	"guest_cpu=${cpu_model// /_}" \
 	"have_bbr=$HAVE_BBR have_fec=$HAVE_FEC have_fec_crypto=$HAVE_FEC_CRYPTO" \
+	"have_aes=$HAVE_AES have_salsa20=$HAVE_SALSA20 have_trace=$HAVE_TRACE" \
 	"time_s=$TIME grace_s=$GRACE rr=$RR rrgap_ms=$RRGAP rrsize=64 drain_s=$DRAIN" \
 	"scale=${SCALE// /,} hold_s=$HOLD active_rate=$ACTIVE_RATE udp_size=$UDP_SIZE" \
-	"profiles=${PROFILES// /,} contenders=${CONTENDERS// /,}"
+	"profiles=${PROFILES// /,} contenders=${CONTENDERS// /,}" \
+	"xfer_bytes=$XFER reps=$REPS target_cells=${TARGET_CELLS// /,}" \
+	"udp_rate0_mbit=$UDP_RATE0 icount=${BENCH_ICOUNT:-1}"
 for p in $PROFILES; do
 	rec "kind=profile name=$p netem=${NETEM[$p]// /_}"
 done
 progress "bench $BENCH on $(uname -r), $NCPU CPUs: bbr=$HAVE_BBR fec=$HAVE_FEC aes+fec=$HAVE_FEC_CRYPTO"
 
+[ "${BENCH_SKIP_TARGETS:-0}" = 1 ] || run_targets
 [ "${BENCH_SKIP_NET:-0}" = 1 ] || run_net
 # UDP sockets still open (the tools all exited): a leak check
 for ns in "$NS_A" "$NS_B"; do
