@@ -2,17 +2,22 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make bench: AF_KCP against kcp-go, TCP (cubic, bbr) and UDP, in one QEMU
-# (TCG) guest boot: the issue's target set (size-bounded transfers on a
-# clean link, repeated and interleaved, with the guest CPU per GB), then
-# bulk goodput (1 and 8 streams) and paced request/response latency under
-# netem, and memory/CPU of many idle sessions.
+# guest boot under the instruction-count clock: the issue's target set
+# (size-bounded transfers on a clean link, repeated and interleaved, with
+# the guest CPU per GB), then bulk goodput (1 and 8 streams) and paced
+# request/response latency under netem, and memory/CPU of many idle
+# sessions.
 #
 #   selftests/bench/bench.sh
 #
 # Environment:
 #   BENCH=quick|full      quick: fewer and smaller target cells, one netem
-#                         profile, 1K sessions; full (default): every
-#                         target cell, 4 profiles, 1K/10K/100K sessions
+#                         profile, 1K sessions (<= 15 min); full (default):
+#                         every target cell, 4 profiles, 1K/10K/100K
+#                         sessions (about an hour)
+#   BENCH_ICOUNT=1        0: plain TCG (guest time = host time, parallel
+#                         vCPUs, host load shows) instead of run-vm.sh
+#                         --icount (guest time = instructions)
 #   BENCH_KERNEL=6.12     guest kernel (run-vm.sh --kernel), e.g. 6.1
 #   BENCH_MEM=MB          guest memory (default 1024 quick, 6144 full)
 #   BENCH_OUT=DIR         output directory (default results/bench-<date>[-quick])
@@ -33,6 +38,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$TOP"
 BENCH=${BENCH:-full}
 KERNEL=${BENCH_KERNEL:-6.12}
+ICOUNT=${BENCH_ICOUNT:-1}
 T0=$EPOCHSECONDS
 
 msg() {
@@ -79,27 +85,33 @@ fi
 mkdir -p "$out/raw"
 out=$(cd "$out" && pwd)
 
-envs=(--env "BENCH=$BENCH")
+envs=(--env "BENCH=$BENCH" --env "BENCH_ICOUNT=$ICOUNT")
 for v in BENCH_CELLS BENCH_XFER BENCH_REPS BENCH_XFER_TIMEOUT \
 	BENCH_UDP_RATE0 BENCH_PROFILES BENCH_CONTENDERS BENCH_TIME BENCH_RR \
 	BENCH_SCALE BENCH_HOLD BENCH_ACTIVE_RATE BENCH_SKIP_TARGETS \
 	BENCH_SKIP_NET BENCH_SKIP_SCALE; do
 	[[ -n ${!v:-} ]] && envs+=(--env "$v=${!v}")
 done
+# Under the instruction-count clock guest time is guest instructions (1 ns
+# each, idle skipped): goodput is bytes per instruction, whatever else the
+# host runs. The vCPUs then take turns on one host thread, so a second
+# vCPU adds no instructions per second: efficiency shows, parallelism not.
+icount=()
+[[ $ICOUNT == 0 ]] || icount=(--icount)
 
-# Other guests or builds on this host skew every number (TCG is CPU-bound):
-# note them, and the load, before and after.
+# Without --icount, other guests or builds on this host skew every number
+# (TCG is CPU-bound): note them, and the load, before and after.
 others() {
 	pgrep -c '^qemu-system' || true
 }
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 others0=$(others)
-if ((others0 > 0)); then
+if ((others0 > 0)) && [[ $ICOUNT == 0 ]]; then
 	msg "warning: $others0 other QEMU process(es) running: the numbers will be noisy"
 fi
-msg "BENCH=$BENCH on $kver, ${mem} MiB guest, results in ${out#"$TOP"/}"
+msg "BENCH=$BENCH on $kver, ${mem} MiB guest${icount:+, icount}, results in ${out#"$TOP"/}"
 rc=0
-selftests/vm/run-vm.sh --kernel "$KERNEL" --mem "$mem" --smp 2 \
+selftests/vm/run-vm.sh --kernel "$KERNEL" --mem "$mem" --smp 2 "${icount[@]}" \
 	--timeout "$timeout" --results "$out/raw" --log "$out/raw/serial.log" \
 	--insmod "$ko" "${envs[@]}" -- selftests/bench/inguest.sh || rc=$?
 [[ $rc == 0 ]] || msg "the VM run exited $rc (see $out/raw/serial.log)"
@@ -112,6 +124,7 @@ host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	echo "host_kernel=$(uname -r)"
 	echo "commit=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "wall_s=$((EPOCHSECONDS - T0))"
+	echo "icount=$ICOUNT"
 	# the crypto drivers the guest loaded and uses (inguest.sh load_crypto)
 	sed -n 's/^REC kind=crypto /guest_crypto=/p' "$out/raw/raw.txt" 2>/dev/null
 	echo "vm_rc=$rc"
