@@ -759,7 +759,9 @@ static void sleep_until(double t)
 /*
  * UDP: UDP_BATCH datagrams per sendmmsg(), or per UDP_SEGMENT buffer with
  * -gso; paced to -rate Mbit/s in total if given: a batch leaves when the
- * bytes before it are due at that rate.
+ * bytes before it are due at that rate. A sender that falls behind by more
+ * than a batch does not catch up with a burst (which the receiver would
+ * see as more than the rate): the schedule restarts from now.
  */
 static void *udp_blast(void *p)
 {
@@ -767,7 +769,7 @@ static void *udp_blast(void *p)
 	char *buf = calloc(UDP_BATCH, C.size);
 	struct mmsghdr m[UDP_BATCH];
 	struct iovec iov[UDP_BATCH];
-	double t0 = kt_now(), per_sec = 0;
+	double due = kt_now(), per_sec = 0;
 	long long sent = 0, quota = 0;
 	/* a GSO buffer is one UDP datagram: at most 64 KiB */
 	int i, seg = C.size, batch = C.gso && UDP_BATCH * C.size > 65000 ?
@@ -796,10 +798,13 @@ static void *udp_blast(void *p)
 		if (C.bytes && (quota - sent) / C.size < n)
 			n = (quota - sent) / C.size;
 		if (per_sec > 0) {
-			double due = t0 + sent / per_sec;
+			double now = kt_now();
 
-			if (due > kt_now())
+			if (due > now)
 				sleep_until(due);
+			else if (now - due > (double)batch * C.size / per_sec)
+				due = now;
+			due += (double)n * C.size / per_sec;
 		}
 		if (C.gso) {
 			ssize_t w = send(s->fd, buf, (size_t)n * C.size, 0);
