@@ -449,8 +449,9 @@ trace_setup() {
 	[ -w $TRACE/events/power/cpu_idle/enable ] || return 0
 	echo 0 >$TRACE/tracing_on
 	echo mono >$TRACE/trace_clock
-	# about 120K events per CPU; a transfer makes a few thousand
-	echo 4096 >$TRACE/buffer_size_kb
+	# about 500K events per CPU; a transfer makes a few thousand, a
+	# scale hold with 10K idle kcp-go sessions tens of thousands
+	echo 16384 >$TRACE/buffer_size_kb
 	HAVE_TRACE=1
 }
 
@@ -487,19 +488,51 @@ trace_stop() {
 	TRACE_REC=$(awk -f "$TOP/selftests/bench/busy.awk" "$TRACE/trace")
 }
 
+# hold_cpu: snooze HOLD s; CORES = the guest's busy cores over it (1.00000
+# = one core: 1e9 instructions per second under icount) from the cpu_idle
+# trace if there is tracefs, else from /proc/stat; STAT_CORES = /proc/
+# stat's. Its busy times are tick samples: under icount they miss the short
+# wakeups of idle sessions, and count both vCPUs while they take turns.
+hold_cpu() {
+	local c0 b w
+
+	trace_start
+	cpu_sample
+	c0=$CPU_S
+	((HAVE_TRACE)) && echo bench_first >"$TRACE/trace_marker"
+	snooze "$HOLD"
+	((HAVE_TRACE)) && echo bench_last >"$TRACE/trace_marker"
+	cpu_sample
+	trace_stop
+	cpu_cores "$c0" "$CPU_S"
+	STAT_CORES=$CORES
+	b=${TRACE_REC#trace_busy_s=}
+	w=${TRACE_REC#*trace_window_s=}
+	fixed b "${b%% *}" 5
+	fixed w "${w%% *}" 5
+	if ((b >= 0 && w > 0)) && [[ $TRACE_REC == trace_busy_s=[0-9]* ]]; then
+		b=$((100000 * b / w))
+		printf -v CORES '%d.%05d' $((b / 100000)) $((b % 100000))
+	fi
+}
+
 # ---------------------------------------------------------------- targets
 
-# milli VAR "12.3456": VAR = 12345 (the value in thousandths, truncated;
-# empty or junk = 0)
-milli() {
-	local v=${2:-0} int frac
+# fixed VAR "12.3456" N: VAR = the value times 10^N, truncated (N = 1..6;
+# empty or junk = 0); milli VAR "12.3456": VAR = 12345
+fixed() {
+	local v=${2:-0} n=$3 int frac
 
 	[[ $v =~ ^[0-9]*(\.[0-9]*)?$ ]] || v=0
 	int=${v%%.*}
 	frac=
 	[[ $v == *.* ]] && frac=${v#*.}
-	frac=${frac}000
-	printf -v "$1" '%d' $((10#${int:-0} * 1000 + 10#${frac:0:3}))
+	frac=${frac}000000
+	printf -v "$1" '%d' $((10#${int:-0} * 10 ** n + 10#${frac:0:n}))
+}
+
+milli() {
+	fixed "$1" "$2" 3
 }
 
 # isqrt VAR N: VAR = floor(sqrt(N)), N >= 0
@@ -696,7 +729,7 @@ proc_cores() {
 # scale_run IMPL N: IMPL afkcp|kcpgo
 scale_run() {
 	local impl=$1 n=$2 spid gpid port up=0 acc=0 open_s='' open_limit
-	local c0 p0 g0 idle active idle_srv active_srv active_gen
+	local p0 g0 idle active idle_srv active_srv active_gen idle_stat active_stat
 	local kern used anon rss slabtop srcs tag=scale.$1.$2 line w k
 	local -A m0 m1 s0 s1
 
@@ -778,30 +811,22 @@ scale_run() {
 	copy "/proc/$NSPID_B/net/snmp" "$LOGS/$tag.snmp.b.txt"
 
 	# idle CPU
-	cpu_sample
-	c0=$CPU_S
 	proc_cpu "$spid"
 	p0=$PCPU
-	snooze "$HOLD"
-	cpu_sample
-	cpu_cores "$c0" "$CPU_S"
-	idle=$CORES
+	hold_cpu
+	idle=$CORES idle_stat=$STAT_CORES
 	proc_cpu "$spid"
 	proc_cores idle_srv $((PCPU - p0))
 
 	# 1 % active
 	kill -USR2 "$gpid"
 	snooze 1
-	cpu_sample
-	c0=$CPU_S
 	proc_cpu "$spid"
 	p0=$PCPU
 	proc_cpu "$gpid"
 	g0=$PCPU
-	snooze "$HOLD"
-	cpu_sample
-	cpu_cores "$c0" "$CPU_S"
-	active=$CORES
+	hold_cpu
+	active=$CORES active_stat=$STAT_CORES
 	proc_cpu "$spid"
 	proc_cores active_srv $((PCPU - p0))
 	proc_cpu "$gpid"
@@ -835,6 +860,7 @@ scale_run() {
 		"kern_kib=$kern used_kib=$used anon_kib=$anon rss_kib=$rss" \
 		"slab_kib=$((m1[Slab] - m0[Slab])) sunreclaim_kib=$((m1[SUnreclaim] - m0[SUnreclaim]))" \
 		"idle_cores=$idle idle_server_cores=$idle_srv active_cores=$active" \
+		"idle_cores_procstat=$idle_stat active_cores_procstat=$active_stat" \
 		"active_server_cores=$active_srv active_gen_cores=$active_gen" \
 		"active_rate=$ACTIVE_RATE hold_s=$HOLD gen_active=${R[active]:-}" \
 		"gen_msgs=${R[msgs]:-} gen_echoes=${R[echoes]:-} gen_rtx=${R[rtx]:-}" \
@@ -844,15 +870,11 @@ scale_run() {
 }
 
 run_scale() {
-	local n impl c0 memkib need
+	local n impl memkib need
 
 	memkib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
-	cpu_sample
-	c0=$CPU_S
-	snooze "$HOLD"
-	cpu_sample
-	cpu_cores "$c0" "$CPU_S"
-	rec "kind=baseline idle_cores=$CORES hold_s=$HOLD"
+	hold_cpu
+	rec "kind=baseline idle_cores=$CORES idle_cores_procstat=$STAT_CORES hold_s=$HOLD"
 	progress "scale: baseline guest CPU $CORES cores with nothing running"
 	for n in $SCALE; do
 		for impl in afkcp kcpgo; do

@@ -255,8 +255,8 @@ def per_session(r, key):
 
 
 def cpu_pct(cores):
-    """% of a core above the baseline; noise below it shows as <= 0.1"""
-    return "≤ 0.1" if cores * 100 < 0.1 else fmt(cores * 100, 1)
+    """% of a core above the baseline; noise below it shows as < 0.01"""
+    return "< 0.01" if cores * 100 < 0.01 else fmt(cores * 100, 2)
 
 
 def scale_table(d):
@@ -379,7 +379,9 @@ def settings(d):
         "session, created before the baseline) opens N sessions with a 1-byte message each, "
         "the server echoes it; memory = deltas of /proc/meminfo (kernel = Slab + KernelStack + "
         "PageTables + Percpu + VmallocUsed) and of the server's VmRSS from before the sessions "
-        f"to after; CPU from /proc/stat over {m.get('hold_s')} s, minus the idle baseline "
+        f"to after; CPU: the time any vCPU was not idle over {m.get('hold_s')} s, from the "
+        "power:cpu_idle trace (under icount 1e9 instructions per second are one core; "
+        "/proc/stat's tick samples miss the short wakeups of idle sessions), minus the idle baseline "
         f"({fmt((d.baseline.get('idle_cores') or 0) * 100, 1)} % of a core); 1 % active = "
         f"1 % of the sessions each send a 64-byte message {m.get('active_rate')} times a "
         "second, echoed.",
