@@ -429,6 +429,10 @@ rr_end() {
 # processes than its ns_setup (0.35 s each under TCG).
 net_setup() {
 	modprobe -q -a veth sch_netem 2>/dev/null
+	# kcp-go's -sockbuf (kcptun's 4 MiB) is SO_RCVBUF/SO_SNDBUF, which
+	# these cap without a word (default 208 KiB): let it have what it asks
+	echo 8388608 >/proc/sys/net/core/rmem_max || return 1
+	echo 8388608 >/proc/sys/net/core/wmem_max || return 1
 	ip -batch - <<-EOF || return 1
 		netns add $NS_A
 		netns add $NS_B
