@@ -104,7 +104,8 @@ class Data:
         self.meta = next((r for r in recs if r.get("kind") == "meta"), {})
         self.end = next((r for r in recs if r.get("kind") == "end"), {})
         self.baseline = next((r for r in recs if r.get("kind") == "baseline"), {})
-        self.profiles = [r["name"] for r in recs if r.get("kind") == "profile"]
+        # each guest boot (phase) records the profiles: once each
+        self.profiles = list(dict.fromkeys(r["name"] for r in recs if r.get("kind") == "profile"))
         self.netem = {r["name"]: (r.get("netem") or "").replace("_", " ")
                       for r in recs if r.get("kind") == "profile"}
         self.cells = {}
@@ -333,6 +334,9 @@ def header(d, title):
              f"{h.get('host_load_after', '?')}; other QEMU processes at the start: "
              f"{h.get('other_qemu_before', '?')}"
              + (" (icount: host load does not change the numbers)" if icount else ""),
+             "- guest boots: " + "; ".join(f"{k[6:]}: {v}" for k, v in h.items()
+                                             if k.startswith("phase_")) if any(
+                 k.startswith("phase_") for k in h) else "- guest boots: one",
              f"- crypto drivers in use in the guest (highest priority in /proc/crypto, after "
              f"loading {str(cr.get('loaded', 'none')).replace(',', ', ')}): {drivers or 'not recorded'}",
              ]
@@ -434,8 +438,9 @@ def write_md(d, outdir, plots):
           "releases its delayed queue in bursts; from /proc/PID/net/{snmp,dev} and "
           "/proc/net/softnet_stat), or lost by netem.", ""]
     L += counters_table(d) + [""]
-    L += ["Tool outputs (KINFO lines: KCP_INFO/TCP_INFO per session) are in `raw/logs/`; "
-          "`raw/raw.txt` has every record.", ""]
+    L += ["Tool outputs (KINFO lines: KCP_INFO/TCP_INFO per session) are in "
+          "`raw/PHASE/logs/` (targets, net, scale: one guest boot each); `raw/raw.txt` has "
+          "every record.", ""]
     with open(os.path.join(outdir, "results.md"), "w") as f:
         f.write("\n".join(L))
 
