@@ -103,10 +103,11 @@ static inline struct sockaddr_in6 kt_addr6(const char *ip, int port)
 static inline int kt_parse_addr(const char *s, struct sockaddr_storage *ss,
 				socklen_t *len)
 {
-	const char *colon = strrchr(s, ':');
+	const char *colon = s ? strrchr(s, ':') : NULL;
 	char host[128];
 	int port;
 
+	/* a missing option (NULL) is a usage error, not a crash */
 	if (!colon)
 		return -1;
 	port = atoi(colon + 1);
