@@ -445,6 +445,13 @@ void kcp_fec_output(struct kcp_sock *ks, struct sk_buff *skb,
 void kcp_fec_input(struct kcp_sock *ks, const u8 *data, u32 len);
 void kcp_fec_info(const struct kcp_sock *ks, u32 *state, u64 *errors);
 
+/* salsa_simd.c */
+#ifdef CONFIG_X86_64
+void kcp_salsa20_simd_init(void);
+#else
+static inline void kcp_salsa20_simd_init(void) {}
+#endif
+
 /* crypt.c */
 int kcp_crypto_new(const struct kcp_opts *o, struct kcp_crypto_ctx **out);
 void kcp_crypto_free(struct kcp_crypto_ctx *ctx);

@@ -106,6 +106,7 @@ static int __init kcp_mod_init(void)
 	err = kcp_fec_module_init();
 	if (err)
 		return err;
+	kcp_salsa20_simd_init();
 	err = kcp_mem_init();
 	if (err)
 		return err;

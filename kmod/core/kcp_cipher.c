@@ -533,6 +533,42 @@ static void kcp_salsa20_xor_block(u8 *p, const u32 *x, u32 n)
 		p[i] ^= (u8)(x[i / 4] >> (8 * (i % 4)));
 }
 
+/* Where word k of a block sits in the diagonal layout of a pair. */
+static const u8 kcp_salsa20_diag[16] = {
+	0, 25, 18, 11, 8, 1, 26, 19, 16, 9, 2, 27, 24, 17, 10, 3,
+};
+
+u32 kcp_salsa20_pairs(const u32 *j, u8 *buf, u32 len,
+		      kcp_salsa20_core2_fn core2)
+{
+	u32 st[32], done, ctr, k, w;
+
+	for (done = 0; len - done >= 128; done += 128) {
+		ctr = done / 64;
+		for (k = 0; k < 16; k++) {
+			st[kcp_salsa20_diag[k]] = j[k];
+			st[kcp_salsa20_diag[k] + 4] = j[k];
+		}
+		/* the 64-bit block counter: j[8] low, j[9] high, from 0 */
+		st[kcp_salsa20_diag[8]] = ctr;
+		st[kcp_salsa20_diag[8] + 4] = ctr + 1;
+		core2(st);
+		for (w = 0; w < 32; w++)
+			kcp_put_le32(buf + done + 4 * w,
+				     kcp_get_le32(buf + done + 4 * w) ^
+				     st[kcp_salsa20_diag[w % 16] + 4 * (w / 16)]);
+	}
+	kcp_env_wipe(st, sizeof(st));
+	return done;
+}
+
+static kcp_salsa20_accel_fn kcp_salsa20_accel;
+
+void kcp_salsa20_set_accel(kcp_salsa20_accel_fn fn)
+{
+	kcp_salsa20_accel = fn;
+}
+
 /*
  * kcp-go: salsa20.XORKeyStream(buf[8:], buf[8:], buf[:8], key). The first
  * 8 nonce bytes stay in clear and are the Salsa20 nonce; the 64-bit block
@@ -555,6 +591,13 @@ static void kcp_salsa20_xor(const u32 *key, u8 *buf, u32 len)
 	j[7] = kcp_get_le32(buf + 4);
 	j[8] = 0;
 	j[9] = 0;
+	if (kcp_salsa20_accel) {
+		u32 done = kcp_salsa20_accel(j, buf + off, len - off);
+
+		/* on from the first block it did not do */
+		off += done;
+		j[8] = done / 64;
+	}
 	while (off < len) {
 		kcp_salsa20_block(j, x);
 		n = min_t(u32, 64, len - off);

@@ -13,7 +13,7 @@
 
 CRYPT_O := $(abspath $(O))
 CRYPT_SRCS := $(TOP)/kmod/core/kcp_cipher.c $(TOP)/tools/kcpctl/kcpkey.c $(ENV_USER)
-CRYPT_HDRS := $(TOP)/kmod/core/kcp_cipher.h $(ENV_HDRS) $(TOP)/uapi/linux/kcp.h \
+CRYPT_HDRS := $(TOP)/kmod/core/kcp_cipher.h $(TOP)/kmod/core/kcp_salsa_x86.h $(ENV_HDRS) $(TOP)/uapi/linux/kcp.h \
 	      $(TOP)/tools/kcpctl/kcpkey.h ../lib/tap.h ../lib/refcipher.h ../lib/hex.h
 CRYPT_NETTLE := $(shell pkg-config --exists nettle 2>/dev/null && echo 1)
 CRYPT_LIBS := -lcrypto $(if $(CRYPT_NETTLE),$(shell pkg-config --libs nettle))

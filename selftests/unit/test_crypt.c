@@ -12,6 +12,11 @@
 #include <string.h>
 
 #include "kcp_cipher.h"
+#if defined(__x86_64__)
+#define KCP_SALSA_VEC_CLOBBERS "memory", "xmm0", "xmm1", "xmm2", "xmm3", \
+	"xmm4", "xmm5"
+#include "kcp_salsa_x86.h"
+#endif
 #include "kcpkey.h"
 #include "linux/kcp.h"	/* uapi: the ids must match enum kcp_cipher */
 #include "../lib/hex.h"
@@ -788,6 +793,117 @@ static void test_cfb_mb(void)
 	}
 }
 
+/* ---- Salsa20 two blocks at a time (kmod/salsa_simd.c) ---- */
+
+static u32 rol32(u32 v, int r)
+{
+	return v << r | v >> (32 - r);
+}
+
+/* The diagonal layout of kcp_cipher.h, block b's word k. */
+static u32 *pair_word(u32 *st, unsigned int b, unsigned int k)
+{
+	static const u8 diag[16] = { 0, 25, 18, 11, 8, 1, 26, 19,
+				     16, 9, 2, 27, 24, 17, 10, 3 };
+
+	return &st[diag[k] + 4 * b];
+}
+
+/* Salsa20/20 as the spec writes it, through the diagonal layout. */
+static void core2_ref(u32 *st)
+{
+	static const u8 qr[8][4] = {
+		{ 0, 4, 8, 12 }, { 5, 9, 13, 1 }, { 10, 14, 2, 6 },
+		{ 15, 3, 7, 11 }, { 0, 1, 2, 3 }, { 5, 6, 7, 4 },
+		{ 10, 11, 8, 9 }, { 15, 12, 13, 14 },
+	};
+	unsigned int b, k, r, q;
+	u32 in[16], x[16];
+
+	for (b = 0; b < 2; b++) {
+		for (k = 0; k < 16; k++)
+			in[k] = x[k] = *pair_word(st, b, k);
+		for (r = 0; r < 10; r++) {
+			for (q = 0; q < 8; q++) {
+				const u8 *i = qr[q];
+
+				x[i[1]] ^= rol32(x[i[0]] + x[i[3]], 7);
+				x[i[2]] ^= rol32(x[i[1]] + x[i[0]], 9);
+				x[i[3]] ^= rol32(x[i[2]] + x[i[1]], 13);
+				x[i[0]] ^= rol32(x[i[3]] + x[i[2]], 18);
+			}
+		}
+		for (k = 0; k < 16; k++)
+			*pair_word(st, b, k) = x[k] + in[k];
+	}
+}
+
+static kcp_salsa20_core2_fn salsa_core;
+static u32 salsa_limit;	/* bytes the accelerator may do at most */
+static unsigned int salsa_calls;
+
+static u32 salsa_accel(const u32 *j, u8 *buf, u32 len)
+{
+	salsa_calls++;
+	return kcp_salsa20_pairs(j, buf, len < salsa_limit ? len : salsa_limit,
+				 salsa_core);
+}
+
+/* Every length to 1500: the accelerated route against the C rounds. */
+static int salsa_compare(kcp_salsa20_core2_fn core, u32 limit)
+{
+	struct kcp_crypt_cfg cfg = { .id = KCP_CIPHER_SALSA20,
+				     .key = def_pass, .key_len = 32 };
+	static u8 a[1500], b[1500];
+	struct kcp_crypt *c;
+	int bad = 0;
+	u32 len;
+
+	if (kcp_crypt_alloc(&cfg, true, &c))
+		return -1;
+	salsa_core = core;
+	salsa_limit = limit;
+	for (len = 0; len <= sizeof(a); len++) {
+		rnd_fill(a, len);
+		memcpy(b, a, len);
+		kcp_salsa20_set_accel(NULL);
+		kcp_crypt_encrypt(c, a, len);
+		kcp_salsa20_set_accel(salsa_accel);
+		kcp_crypt_encrypt(c, b, len);
+		bad |= !!memcmp(a, b, len);
+	}
+	kcp_salsa20_set_accel(NULL);
+	kcp_crypt_free(c);
+	return bad;
+}
+
+#if defined(__x86_64__)
+static void core2_avx2(u32 *st)
+{
+	kcp_salsa20_avx2_core2(st);
+}
+#endif
+
+static void test_salsa_pairs(void)
+{
+	salsa_calls = 0;
+	kt_result(!salsa_compare(core2_ref, ~0u) && salsa_calls > 0,
+		  "salsa20 by block pairs (diagonal layout) == the C rounds, lengths 0..1500");
+	kt_result(!salsa_compare(core2_ref, 128),
+		  "salsa20: the C rounds go on from the first block the accelerator left");
+	kt_result(!salsa_compare(core2_ref, 0),
+		  "salsa20: an accelerator that cannot run leaves it to the C rounds");
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2"))
+		kt_result(!salsa_compare(core2_avx2, ~0u),
+			  "salsa20 AVX2 core (kmod/salsa_simd.c) == the C rounds");
+	else
+		kt_skip("no AVX2 on this CPU",
+			"salsa20 AVX2 core (kmod/salsa_simd.c) == the C rounds");
+#endif
+}
+
 int main(void)
 {
 	unsigned int i;
@@ -812,5 +928,6 @@ int main(void)
 	test_crc_hook();
 	test_cfb();
 	test_cfb_mb();
+	test_salsa_pairs();
 	return kt_done();
 }
