@@ -70,6 +70,9 @@ fi
 
 kver=$(selftests/vm/run-vm.sh --kernel "$KERNEL" --print-kernel)
 ko=$TOP/build/$kver/kmod/kcp.ko
+# the tree the module and tools are built from: commits made while the
+# run goes on do not change what it measures
+commit=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)
 make -s -C "$TOP" "$ko" >/dev/null
 selftests/bench/build.sh
 
@@ -164,7 +167,7 @@ host_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	echo "host_cpu=${host_cpu:-unknown}"
 	echo "host_cpus=$(nproc)"
 	echo "host_kernel=$(uname -r)"
-	echo "commit=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "commit=$commit"
 	echo "wall_s=$((EPOCHSECONDS - T0))"
 	echo "icount=$ICOUNT"
 	# the crypto drivers the guest loaded and uses (inguest.sh load_crypto)
