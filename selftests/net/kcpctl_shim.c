@@ -106,6 +106,15 @@ static void *client(void *arg)
 			close(fd);
 			continue;
 		}
+		/*
+		 * A non-blocking connect() may still be in progress (the
+		 * peer's answer takes a while on a loaded machine), and
+		 * send() would then fail with EAGAIN, as TCP's does: wait
+		 * for it as a non-blocking client has to.
+		 */
+		pfd.events = POLLOUT;
+		poll(&pfd, 1, 20000);
+		pfd.events = POLLIN;
 		r->kcp += is_kcp(fd, NULL);
 		r->nonblock += !!(fcntl(fd, F_GETFL) & O_NONBLOCK);
 		r->cloexec += !!(fcntl(fd, F_GETFD) & FD_CLOEXEC);
