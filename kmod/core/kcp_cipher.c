@@ -538,28 +538,17 @@ static const u8 kcp_salsa20_diag[16] = {
 	0, 25, 18, 11, 8, 1, 26, 19, 16, 9, 2, 27, 24, 17, 10, 3,
 };
 
-u32 kcp_salsa20_pairs(const u32 *j, u8 *buf, u32 len,
-		      kcp_salsa20_core2_fn core2)
+void kcp_salsa20_pair_state(const u32 *j, u32 ctr, u32 *st)
 {
-	u32 st[32], done, ctr, k, w;
+	u32 k;
 
-	for (done = 0; len - done >= 128; done += 128) {
-		ctr = done / 64;
-		for (k = 0; k < 16; k++) {
-			st[kcp_salsa20_diag[k]] = j[k];
-			st[kcp_salsa20_diag[k] + 4] = j[k];
-		}
-		/* the 64-bit block counter: j[8] low, j[9] high, from 0 */
-		st[kcp_salsa20_diag[8]] = ctr;
-		st[kcp_salsa20_diag[8] + 4] = ctr + 1;
-		core2(st);
-		for (w = 0; w < 32; w++)
-			kcp_put_le32(buf + done + 4 * w,
-				     kcp_get_le32(buf + done + 4 * w) ^
-				     st[kcp_salsa20_diag[w % 16] + 4 * (w / 16)]);
+	for (k = 0; k < 16; k++) {
+		st[kcp_salsa20_diag[k]] = j[k];
+		st[kcp_salsa20_diag[k] + 4] = j[k];
 	}
-	kcp_env_wipe(st, sizeof(st));
-	return done;
+	/* the 64-bit block counter: j[8] low, j[9] high */
+	st[kcp_salsa20_diag[8]] = ctr;
+	st[kcp_salsa20_diag[8] + 4] = ctr + 1;
 }
 
 static kcp_salsa20_accel_fn kcp_salsa20_accel;

@@ -146,21 +146,17 @@ bool kcp_cfb_decrypt_mb(kcp_blocks_fn blocks, void *ctx, u32 bs,
 const u8 *kcp_cfb_iv_bytes(void);
 
 /*
- * Salsa20 two blocks at a time, for SIMD (kcp_salsa_x86.h). A core2
- * function takes the state of a block pair in diagonal order: words
- * 0..7 are x0 x5 x10 x15 of the first block then of the second, 8..15
- * x4 x9 x14 x3, 16..23 x8 x13 x2 x7, 24..31 x12 x1 x6 x11; it replaces
- * them with the 20 rounds plus the input.
+ * Salsa20 two blocks at a time, for SIMD (kcp_salsa_x86.h): the state of
+ * blocks @ctr and @ctr + 1 of the input words @j (j[8], j[9] ignored)
+ * in diagonal order. Words 0..7 of @st are x0 x5 x10 x15 of the first
+ * block then of the second, 8..15 x4 x9 x14 x3, 16..23 x8 x13 x2 x7,
+ * 24..31 x12 x1 x6 x11.
  *
- * kcp_salsa20_pairs() XORs the keystream of the input words @j (block
- * counter 0 in j[8], j[9]) into the whole 128-byte pairs of @buf through
- * @core2 and returns the bytes done. An accelerator (a caller that makes
- * the core usable, e.g. inside a kernel FPU section) returns the same,
- * or 0 when it cannot run now; kcp_salsa20_set_accel(NULL) turns it off.
+ * An accelerator XORs the keystream of @j (from block 0) into @buf and
+ * returns the bytes it did from the start, 0 when it cannot run now;
+ * the C rounds do the rest. kcp_salsa20_set_accel(NULL) turns it off.
  */
-typedef void (*kcp_salsa20_core2_fn)(u32 *st);
-u32 kcp_salsa20_pairs(const u32 *j, u8 *buf, u32 len,
-		      kcp_salsa20_core2_fn core2);
+void kcp_salsa20_pair_state(const u32 *j, u32 ctr, u32 *st);
 typedef u32 (*kcp_salsa20_accel_fn)(const u32 *j, u8 *buf, u32 len);
 void kcp_salsa20_set_accel(kcp_salsa20_accel_fn fn);
 
