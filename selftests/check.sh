@@ -66,7 +66,14 @@ if make -s -C selftests/fuzz all > "$OUT/fuzz-build.log" 2>&1; then
 	  make -s -C selftests/fuzz run FUZZ_SECONDS="$FUZZ_SECONDS" \
 		FUZZ_JOBS="${FUZZ_JOBS:-2}"; } \
 		2>&1 | sed -n 's/^FUZZ /# FUZZ /; /^\(ok\|not ok\|#\)/p' > "$OUT/fuzz.tap"
-	grep -E '^not ok' "$OUT/fuzz.tap"
+	# a failure, why, and its input (CI keeps only the console)
+	awk '/^not ok/ { on = 1; print; next }
+	     /^# FUZZ/ || !/^#/ { on = 0 }
+	     on' "$OUT/fuzz.tap"
+	sed -n 's/^# artifact: //p' "$OUT/fuzz.tap" | while read -r a; do
+		[ -f "$a" ] && echo "# $(basename "$a") gzip|base64:" \
+			"$(gzip -9c "$a" | base64 -w0)"
+	done
 else
 	echo "not ok 1 - fuzz targets build (see build/check/fuzz-build.log)" > "$OUT/fuzz.tap"
 	tail -20 "$OUT/fuzz-build.log"
