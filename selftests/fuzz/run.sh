@@ -9,6 +9,9 @@
 #                                     (at most FUZZ_MAX_SECONDS, 86400 s)
 #   run.sh regress TARGET...          replay regress/* through every target
 #                                     and seeds/T through target T, once
+#   run.sh campaign N TARGET...       like runs, in parts of FUZZ_PART
+#                                     (1M) executions kept in $O/logs/T.parts:
+#                                     a killed run resumes where it stopped
 #
 # Env: O (build dir, default ../../build/fuzz), FUZZ_JOBS (targets fuzzed
 # at once, default 1), KCP_FUZZ_TOLERATE (known findings to step over, see
@@ -56,9 +59,9 @@ artifacts() {
 		-o -name 'timeout-*' -o -name 'oom-*' \) 2>/dev/null | sort
 }
 
-fuzz_one() {	# target seconds [runs]: runs it, leaves $O/logs/T.{log,rc}
+fuzz_one() {	# target seconds [runs [log]]: runs it, leaves $O/logs/T.{log,rc}
 	local t=$1 secs=$2 runs=${3:--1} bin=$O/$1 corpus=$O/corpus/$1 art=$O/artifacts/$1
-	local log=$O/logs/$t.log seeds=$here/seeds/$t dirs rc
+	local log=${4:-$O/logs/$1.log} seeds=$here/seeds/$t dirs rc
 	mkdir -p "$corpus" "$art" "$O/logs"
 	artifacts "$art" > "$O/logs/$t.before"
 	dirs=("$corpus")
@@ -68,8 +71,76 @@ fuzz_one() {	# target seconds [runs]: runs it, leaves $O/logs/T.{log,rc}
 		-rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix="$art/" \
 		"${dirs[@]}" > "$log" 2>&1
 	rc=$?
-	echo "$rc" > "$O/logs/$t.rc"
+	echo "$rc" > "${log%.log}.rc"
 	date +%s > "$O/logs/$t.t1"
+}
+
+# Executions of one libFuzzer log: its final count, or for a run that was
+# killed the last progress line (a lower bound).
+log_execs() {
+	local n
+
+	n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$1" | tail -n 1)
+	[ -n "$n" ] || n=$(sed -n 's/^#\([0-9][0-9]*\)[[:space:]].*/\1/p' "$1" | tail -n 1)
+	echo "${n:-0}"
+}
+
+campaign_execs() {	# target: executions of every part so far
+	local f sum=0
+
+	for f in "$O/logs/$1.parts"/*.log; do
+		[ -f "$f" ] && sum=$((sum + $(log_execs "$f")))
+	done
+	echo "$sum"
+}
+
+# A part that crashed; one stopped by a signal (libFuzzer's "run
+# interrupted", or no rc at all when the shell went too) only ended early.
+part_failed() {	# part.rc
+	[ -f "$1" ] && [ "$(cat "$1")" != 0 ] &&
+		! grep -q 'libFuzzer: run interrupted' "${1%.rc}.log"
+}
+
+# One campaign: parts of FUZZ_PART runs on the same corpus until N in all.
+# A part that fails ends it; its log and rc stay, so a rerun reports it.
+campaign_one() {	# target runs
+	local t=$1 runs=$2 dir=$O/logs/$1.parts part=${FUZZ_PART:-1000000}
+	local sofar k left f
+
+	mkdir -p "$dir"
+	for f in "$dir"/*.rc; do
+		part_failed "$f" && return
+	done
+	sofar=$(campaign_execs "$t")
+	while [ "$sofar" -lt "$runs" ]; do
+		k=$(find "$dir" -name '*.log' | wc -l)
+		k=$(printf '%03d' $((k + 1)))
+		left=$((runs - sofar))
+		[ "$left" -gt "$part" ] && left=$part
+		fuzz_one "$t" 86400 "$left" "$dir/$k.log"
+		part_failed "$dir/$k.rc" && return
+		[ "$(cat "$dir/$k.rc")" = 0 ] || return	# interrupted
+		sofar=$(campaign_execs "$t")
+	done
+}
+
+campaign_report() {	# target runs
+	local t=$1 runs=$2 dir=$O/logs/$1.parts f execs parts bad=
+
+	execs=$(campaign_execs "$t")
+	parts=$(find "$dir" -name '*.log' | wc -l)
+	for f in "$dir"/*.rc; do
+		part_failed "$f" && bad=${f%.rc}
+	done
+	echo "FUZZ $t execs=$execs parts=$parts"
+	if [ -n "$bad" ]; then
+		tap 1 "$t: crashed in part $(basename "$bad") after $execs execs (exit $(cat "$bad.rc"))"
+		why "$bad.log"
+	elif [ "$execs" -lt "$runs" ]; then
+		tap 1 "$t: $execs execs in $parts parts, fewer than $runs"
+	else
+		tap 0 "$t: $execs execs in $parts parts, no crash"
+	fi
 }
 
 report_one() {	# target seconds [runs]
@@ -122,6 +193,23 @@ fuzz | runs)
 		report_one "$t" "$secs" "$runs"
 	done
 	;;
+campaign)
+	runs=$1
+	shift
+	running=0
+	for t in "$@"; do
+		campaign_one "$t" "$runs" &
+		running=$((running + 1))
+		if [ "$running" -ge "$JOBS" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+	done
+	wait
+	for t in "$@"; do
+		campaign_report "$t" "$runs"
+	done
+	;;
 regress)
 	art=$O/artifacts/regress
 	mkdir -p "$O/logs" "$art"
@@ -150,7 +238,8 @@ regress)
 	done
 	;;
 *)
-	echo "usage: $0 fuzz SECONDS TARGET... | runs N TARGET... | regress TARGET..." >&2
+	echo "usage: $0 fuzz SECONDS TARGET... | runs N TARGET... |" \
+		"campaign N TARGET... | regress TARGET..." >&2
 	exit 2
 	;;
 esac
