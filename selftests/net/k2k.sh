@@ -46,6 +46,9 @@ pair() {
 		fi
 	else
 		not_ok "$name"
+		# the server's side of it: sessions it finished, how the rest ended
+		echo "# server: $(grep -c '^SESSION.* ok=1' "$WORK/s$tap_n.out") sessions ok"
+		grep -v '^SESSION.* ok=1' "$WORK/s$tap_n.out" | tail -4 | sed 's/^/#   /'
 		snmp_why
 	fi
 	stop_server
