@@ -163,10 +163,10 @@ rebuilt "aes + FEC 10/3"
 # a wrong key delivers nothing, counted as checksum errors
 netem_set ""
 c0=$(snmp_a InCsumErrors)
-start_server wk in_a "$KCPT" server -a "$ADDR_A:0" -sessions 1 -timeout 4 \
-	-crypt aes -key right $FAST_K
+start_server wk in_a "$KCPT" server -a "$ADDR_A:0" -sessions 1 \
+	-timeout $((4 * SLOW)) -crypt aes -key right $FAST_K
 in_b "$KCPT" client -a "$ADDR_A:$SERVER_PORT" -crypt aes -key wrong \
-	-bytes 65536 -timeout 3 $FAST_K > "$WORK/wk.out" 2>&1
+	-bytes 65536 -timeout $((3 * SLOW)) $FAST_K > "$WORK/wk.out" 2>&1
 wait "$SERVER_PID"
 SERVER_PID=
 d=$(($(snmp_a InCsumErrors) - c0))
