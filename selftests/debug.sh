@@ -273,7 +273,7 @@ tv=$(date +%s)
 	--append "panic_on_warn=0 kasan_multi_shot watchdog_thresh=60 slab_nomerge log_buf_len=16M acpi=noirq" \
 	--insmod "$KM/kcp.ko" --env "KCP_MODULE=$KM/kcp.ko" \
 	--env ATTACK_SECS=600 --env RACES_SECS="${RACES_SECS:-30}" \
-	--env KCP_UNCONFIRMED_MS=60000 --env KCP_DEAD_LINK=100 --env KCP_SLOW=5 \
+	--env KCP_UNCONFIRMED_MS=300000 --env KCP_DEAD_LINK=100 --env KCP_SLOW=5 \
 	--env RACES_ROUNDS="${RACES_ROUNDS:-4}" -- \
 	selftests/debug.sh --guest "$quick" "$only") >"$OUT/vm.tap" 2>"$OUT/vm.err"
 vrc=$?

@@ -31,9 +31,9 @@ pair() {
 	shift 3
 	netem_set "$netem" || { not_ok "$name: netem"; return; }
 	if start_server "s$tap_n" in_a "$KCPT" server -a "$addr:0" \
-		-timeout 300 "$@" &&
+		-timeout $((300 * SLOW)) "$@" &&
 	   run_client "c$tap_n" in_b "$KCPT" client \
-		-a "$addr:$SERVER_PORT" -timeout 240 "$@"; then
+		-a "$addr:$SERVER_PORT" -timeout $((240 * SLOW)) "$@"; then
 		wait "$SERVER_PID"
 		SERVER_PID=
 		out=$(cat "$WORK/s$tap_n.out")
@@ -74,10 +74,10 @@ closing() {
 	netem_set "$netem" || { not_ok "$name: netem"; return; }
 	if start_server "s$tap_n" in_a "$KCPT" server -a $ADDR_A:0 \
 		-role source -bytes "$bytes" -msgsize "$wsize" -sessions "$n" \
-		-timeout 300 "$@" &&
+		-timeout $((300 * SLOW)) "$@" &&
 	   run_client "c$tap_n" in_b "$KCPT" client -a $ADDR_A:$SERVER_PORT \
 		-role recv -bytes "$bytes" -sessions "$n" -parallel "$n" \
-		-timeout 60 "$@"; then
+		-timeout $((60 * SLOW)) "$@"; then
 		wait "$SERVER_PID"
 		SERVER_PID=
 		out=$(cat "$WORK/s$tap_n.out")
