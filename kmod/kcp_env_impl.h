@@ -33,6 +33,10 @@ static inline void kcp_env_free(void *p)
 	kfree(p);
 }
 
+/* Engine segments, from kcp_seg_cache when they fit (mem.c). */
+void *kcp_env_seg_alloc(size_t size, bool may_sleep);
+void kcp_env_seg_free(void *p, size_t size);
+
 /* Key material and plaintext copies must not outlive their owner. */
 static inline void kcp_env_free_sensitive(void *p)
 {

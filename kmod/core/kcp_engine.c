@@ -90,7 +90,7 @@ static struct kcp_seg *kcp_seg_new(struct kcp_cb *kcp, u32 cap, bool rcv,
 
 	if (kcp->ops->mem_charge && !kcp->ops->mem_charge(kcp, rcv, size))
 		return NULL;
-	seg = kcp_env_alloc(size, may_sleep);
+	seg = kcp_env_seg_alloc(size, may_sleep);
 	if (!seg) {
 		if (kcp->ops->mem_uncharge)
 			kcp->ops->mem_uncharge(kcp, rcv, size);
@@ -105,12 +105,14 @@ static struct kcp_seg *kcp_seg_new(struct kcp_cb *kcp, u32 cap, bool rcv,
 
 static void kcp_seg_free(struct kcp_cb *kcp, struct kcp_seg *seg)
 {
+	u32 size;
+
 	if (!seg)
 		return;
+	size = sizeof(struct kcp_seg) + seg->cap;
 	if (kcp->ops->mem_uncharge)
-		kcp->ops->mem_uncharge(kcp, seg->rcv,
-				       sizeof(struct kcp_seg) + seg->cap);
-	kcp_env_free(seg);
+		kcp->ops->mem_uncharge(kcp, seg->rcv, size);
+	kcp_env_seg_free(seg, size);
 }
 
 static void kcp_free_list(struct kcp_cb *kcp, struct kcp_list *h)

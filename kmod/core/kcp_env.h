@@ -18,6 +18,11 @@
  *   void *kcp_env_zalloc(size_t size, bool may_sleep);
  *   void kcp_env_free(void *p);
  *   void kcp_env_free_sensitive(void *p);	wipes before freeing
+ *   void *kcp_env_seg_alloc(size_t size, bool may_sleep);
+ *   void kcp_env_seg_free(void *p, size_t size);
+ *					an engine segment, not zeroed: its
+ *					header is set and its payload
+ *					written before either is read
  *   kcp_env_wipe(p, n);			a memset() not optimised away
  *   kcp_env_publish(x, v);			a store lockless readers see
  *   bool kcp_env_trace(void);		true while segment events are wanted

@@ -88,6 +88,18 @@ static inline void kcp_env_free_sensitive(void *p)
 	free(p);
 }
 
+/* The module keeps segments in a slab cache; here they are plain. */
+static inline void *kcp_env_seg_alloc(size_t size, bool may_sleep)
+{
+	return kcp_env_alloc(size, may_sleep);
+}
+
+static inline void kcp_env_seg_free(void *p, size_t size)
+{
+	(void)size;
+	free(p);
+}
+
 #define kcp_env_wipe(p, n)	memset(p, 0, n)
 #define kcp_env_publish(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
 

@@ -36,9 +36,9 @@
 
 /*
  * What the kernel charges a queued segment of mss 1376 (the default mtu
- * 1400): its kmalloc bucket, 48 bytes of header + 1376 -> 2048 (mem.c).
+ * 1400): 48 bytes of header + 1376 -> its slab object, 1536 (mem.c).
  */
-#define KT_SEG_TRUESIZE	2048
+#define KT_SEG_TRUESIZE	1536
 
 /* The value after option NAME in argv[2..] (after a subcommand), or DEF. */
 static inline const char *kt_arg(int argc, char **argv, const char *name,
