@@ -143,6 +143,28 @@ campaign_report() {	# target runs
 	fi
 }
 
+# jobs_each FN ARG... -- TARGET...: FN TARGET ARG... for every target,
+# JOBS of them at once
+jobs_each() {
+	local fn=$1 args=() running=0 t
+
+	shift
+	while [ "$1" != -- ]; do
+		args+=("$1")
+		shift
+	done
+	shift
+	for t in "$@"; do
+		"$fn" "$t" "${args[@]}" &
+		running=$((running + 1))
+		if [ "$running" -ge "$JOBS" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+	done
+	wait
+}
+
 report_one() {	# target seconds [runs]
 	local t=$1 secs=$2 runs=${3:-} log=$O/logs/$1.log rc execs cov crashes new
 	rc=$(cat "$O/logs/$t.rc" 2>/dev/null || echo 1)
@@ -179,16 +201,7 @@ fuzz | runs)
 		secs=$1
 	fi
 	shift
-	running=0
-	for t in "$@"; do
-		fuzz_one "$t" "$secs" "$runs" &
-		running=$((running + 1))
-		if [ "$running" -ge "$JOBS" ]; then
-			wait -n
-			running=$((running - 1))
-		fi
-	done
-	wait
+	jobs_each fuzz_one "$secs" "$runs" -- "$@"
 	for t in "$@"; do
 		report_one "$t" "$secs" "$runs"
 	done
@@ -196,16 +209,7 @@ fuzz | runs)
 campaign)
 	runs=$1
 	shift
-	running=0
-	for t in "$@"; do
-		campaign_one "$t" "$runs" &
-		running=$((running + 1))
-		if [ "$running" -ge "$JOBS" ]; then
-			wait -n
-			running=$((running - 1))
-		fi
-	done
-	wait
+	jobs_each campaign_one "$runs" -- "$@"
 	for t in "$@"; do
 		campaign_report "$t" "$runs"
 	done
