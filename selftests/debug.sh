@@ -46,8 +46,8 @@ readonly KMEMLEAK_KNOWN=(
 
 # Slab caches compared before and after the suite (the kernel boots with
 # slab_nomerge, so each has its own line in /proc/slabinfo): the AF_KCP
-# sockets, the UDP sockets under them, skb heads.
-readonly SLAB_CACHES=(KCP UDP UDPv6 skbuff_head_cache)
+# sockets and their segments, the UDP sockets under them, skb heads.
+readonly SLAB_CACHES=(KCP kcp_seg UDP UDPv6 skbuff_head_cache)
 
 # The guest half: run in the VM by the host half below.
 guest() {
@@ -81,13 +81,14 @@ guest() {
 	}
 	# After the suite: wait (up to 60 s: time-wait tombstones, RCU) for
 	# the KCP cache to drain back to its count before the suite.
+	# until no more sockets and segments are in use than before
 	slab_settle() {
-		local base i n
+		local i
 
-		base=$(awk '$1 == "KCP" { print $2 }' "$r/slab-before.txt")
 		for ((i = 0; i < 60; i++)); do
-			n=$(slab_snap | awk '$1 == "KCP" { print $2 }')
-			[[ -z $base || -z $n || $n -gt $base ]] || break
+			slab_snap | awk 'NR == FNR { b[$1] = $2; next }
+				($1 == "KCP" || $1 == "kcp_seg") && $2 > b[$1] { up = 1 }
+				END { exit up }' "$r/slab-before.txt" - && break
 			sleep 1
 		done
 		slab_snap >"$r/slab-after.txt"
@@ -365,13 +366,15 @@ if [[ -s $RES/slab-before.txt && -s $RES/slab-after.txt ]]; then
 		{ printf "%s%s %+d (%d -> %d)", sep, $1, $2 - b[$1], b[$1], $2; sep = ", " }' \
 		"$RES/slab-before.txt" "$RES/slab-after.txt")
 	stamp "slab objects in use, before -> after the suite: $deltas"
-	kb=$(awk '$1 == "KCP" { print $2 }' "$RES/slab-before.txt")
-	ka=$(awk '$1 == "KCP" { print $2 }' "$RES/slab-after.txt")
-	if [[ -n $kb && -n $ka ]] && ((ka <= kb)); then
-		ok "KCP sockets in the slab back to baseline after the suite ($kb -> $ka)"
-	else
-		not_ok "KCP sockets in the slab after the suite: ${ka:-?} (before ${kb:-?})"
-	fi
+	for c in KCP:sockets kcp_seg:segments; do
+		kb=$(awk -v c="${c%%:*}" '$1 == c { print $2 }' "$RES/slab-before.txt")
+		ka=$(awk -v c="${c%%:*}" '$1 == c { print $2 }' "$RES/slab-after.txt")
+		if [[ -n $kb && -n $ka ]] && ((ka <= kb)); then
+			ok "${c%%:*} ${c#*:} in the slab back to baseline after the suite ($kb -> $ka)"
+		else
+			not_ok "${c%%:*} ${c#*:} in the slab after the suite: ${ka:-?} (before ${kb:-?})"
+		fi
+	done
 else
 	not_ok "slab counts: no report (guest did not get there)"
 fi
