@@ -604,12 +604,13 @@ fi
 # "kcpctl run", in the background, its output in $WORK/OUT. Roles: server
 # (accept, read once: READY), drain (accept, read to the end: READY),
 # hello (connect, send 5 bytes: PORT <own port>), feed (connect, 40
-# writes of 100 bytes 20 ms apart: SENT <own port>); then it stays 30 s.
+# writes of 100 bytes 20 ms apart: SENT <own port>); then it stays 30 s
+# (times SLOW).
 py_peer() {
 	local out=$1 role=$2 port=$3
 	shift 3
 	"$K" run "$@" -- python3 -c "import select, socket, sys, time
-role, port = sys.argv[1], int(sys.argv[2])
+role, port, slow = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 s = socket.socket()
 if role in ('server', 'drain'):
     s.bind(('127.0.0.1', port)); s.listen(4); print('READY', flush=True)
@@ -621,14 +622,14 @@ elif role == 'hello':
     # gets: report the port while it waits
     s.setblocking(False); s.connect_ex(('127.0.0.1', port))
     print('PORT', s.getsockname()[1], flush=True)
-    if select.select([], [s], [], 10)[1]:
+    if select.select([], [s], [], 10 * slow)[1]:
         s.setblocking(True); s.send(b'hello')
 else:
     s.connect(('127.0.0.1', port))
     for i in range(40):
         s.send(b'x' * 100); time.sleep(0.02)
     print('SENT', s.getsockname()[1], flush=True)
-time.sleep(30)" "$role" "$port" > "$WORK/$out" 2>&1 &
+time.sleep(30 * slow)" "$role" "$port" "$SLOW" > "$WORK/$out" 2>&1 &
 	PIDS+=($!)
 }
 
@@ -640,11 +641,11 @@ time.sleep(30)" "$role" "$port" > "$WORK/$out" 2>&1 &
 if command -v python3 > /dev/null; then
 	P=6006
 	py_peer ksrv.out server $P --ports $P --preset fast3 --crypt aes --key right
-	wait_for "$WORK/ksrv.out" READY 10
+	wait_for "$WORK/ksrv.out" READY $((10 * SLOW))
 	py_peer kgood.out hello $P --ports $P --preset fast3 --crypt aes --key right
 	py_peer kbad.out hello $P --ports $P --preset fast3 --crypt aes --key wrong
-	wait_for "$WORK/kgood.out" PORT 10
-	wait_for "$WORK/kbad.out" PORT 10
+	wait_for "$WORK/kgood.out" PORT $((10 * SLOW))
+	wait_for "$WORK/kbad.out" PORT $((10 * SLOW))
 	good=$(awk '/^PORT/ { print $2 }' "$WORK/kgood.out")
 	bad=$(awk '/^PORT/ { print $2 }' "$WORK/kbad.out")
 	python3 -c "import os, socket, struct, sys
@@ -652,7 +653,7 @@ r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
 for _ in range(5):
     p = os.urandom(64)
     r.sendto(struct.pack('!HHHH', int(sys.argv[1]), $P, 8 + len(p), 0) + p, ('127.0.0.1', 0))" "$good"
-	sleep 2
+	sleep $((2 * SLOW))
 	out=$("$K" show)
 	printf '%s\n' "$out" | grep -A2 -E ":($P|$good|$bad) " | sed 's/^/# sample: /'
 	json_check "show: the server's session with the right client has crypto_errors 5 and says why; the right client is not flagged" \
@@ -676,9 +677,9 @@ fi
 if command -v python3 > /dev/null; then
 	P=6008
 	py_peer fsrv.out drain $P --ports $P --preset fast3 --fec 10,3
-	wait_for "$WORK/fsrv.out" READY 10
+	wait_for "$WORK/fsrv.out" READY $((10 * SLOW))
 	py_peer fcli.out feed $P --ports $P --preset fast3 --fec 2,1
-	wait_for "$WORK/fcli.out" SENT 20
+	wait_for "$WORK/fcli.out" SENT $((20 * SLOW))
 	cport=$(awk '/^SENT/ { print $2 }' "$WORK/fcli.out")
 	"$K" show | grep -A2 -E ":($P|${cport:-0}) " | sed 's/^/# sample: /'
 	json_check "show: FEC 10/3 against 2/1: the server's session has fec_state 3 (contradicted) and says why" \
