@@ -56,7 +56,6 @@ void kcp_mem_proto(struct proto *prot)
 	prot->sysctl_wmem = sysctl_kcp_wmem;
 }
 
-/* The defaults tcp_init_mem() picks: 1/16 of the pages, 3/4 of it first. */
 /*
  * Segments of a full datagram (up to 1500 bytes of MTU) come from their
  * own cache of 1536-byte objects, not kmalloc-2k: a quarter less memory
@@ -99,6 +98,7 @@ void kcp_env_seg_free(void *p, size_t size)
 		kfree(p);
 }
 
+/* The defaults tcp_init_mem() picks: 1/16 of the pages, 3/4 of it first. */
 int kcp_mem_init(void)
 {
 	unsigned long limit = max(nr_free_buffer_pages() / 16, 128UL);

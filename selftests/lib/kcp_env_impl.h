@@ -97,7 +97,7 @@ static inline void *kcp_env_seg_alloc(size_t size, bool may_sleep)
 static inline void kcp_env_seg_free(void *p, size_t size)
 {
 	(void)size;
-	free(p);
+	kcp_env_free(p);
 }
 
 #define kcp_env_wipe(p, n)	memset(p, 0, n)
