@@ -80,8 +80,7 @@ guest() {
 			'index(want, " " $1 " ") { print $1, $2 }' /proc/slabinfo
 	}
 	# After the suite: wait (up to 60 s: time-wait tombstones, RCU) for
-	# the KCP cache to drain back to its count before the suite.
-	# until no more sockets and segments are in use than before
+	# the KCP and kcp_seg caches to drain back to their counts before it.
 	slab_settle() {
 		local i
 

@@ -101,16 +101,22 @@ part_failed() {	# part.rc
 		! grep -q 'libFuzzer: run interrupted' "${1%.rc}.log"
 }
 
+failed_part() {	# dir: the first part that crashed, without .rc
+	local f
+
+	for f in "$1"/*.rc; do
+		part_failed "$f" && { echo "${f%.rc}"; return; }
+	done
+}
+
 # One campaign: parts of FUZZ_PART runs on the same corpus until N in all.
 # A part that fails ends it; its log and rc stay, so a rerun reports it.
 campaign_one() {	# target runs
 	local t=$1 runs=$2 dir=$O/logs/$1.parts part=${FUZZ_PART:-1000000}
-	local sofar k left f
+	local sofar k left
 
 	mkdir -p "$dir"
-	for f in "$dir"/*.rc; do
-		part_failed "$f" && return
-	done
+	[ -z "$(failed_part "$dir")" ] || return
 	sofar=$(campaign_execs "$t")
 	while [ "$sofar" -lt "$runs" ]; do
 		k=$(find "$dir" -name '*.log' | wc -l)
@@ -125,13 +131,11 @@ campaign_one() {	# target runs
 }
 
 campaign_report() {	# target runs
-	local t=$1 runs=$2 dir=$O/logs/$1.parts f execs parts bad=
+	local t=$1 runs=$2 dir=$O/logs/$1.parts execs parts bad
 
 	execs=$(campaign_execs "$t")
 	parts=$(find "$dir" -name '*.log' | wc -l)
-	for f in "$dir"/*.rc; do
-		part_failed "$f" && bad=${f%.rc}
-	done
+	bad=$(failed_part "$dir")
 	echo "FUZZ $t execs=$execs parts=$parts"
 	if [ -n "$bad" ]; then
 		tap 1 "$t: crashed in part $(basename "$bad") after $execs execs (exit $(cat "$bad.rc"))"
